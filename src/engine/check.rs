@@ -1,0 +1,226 @@
+//! Invariants, liveness monitors and verdicts.
+//!
+//! An invariant is any model system that writes a [`Violation`]; the engine's judge turns
+//! the first one into the run's verdict and stops the run. A liveness monitor is a
+//! condition that turns hot (a connect pending) and must turn cold within a deadline
+//! counted from the later of when it turned hot and the heal point.
+
+use crate::engine::clock::{Clock, Horizon};
+use crate::engine::faults::FaultPlan;
+use crate::engine::ids::{Id, Names};
+use crate::engine::trace::{Event, EventKind, Trace};
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A broken invariant, written by a model's check system.
+#[derive(Message, Clone, Debug)]
+pub struct Violation {
+    /// The invariant's name.
+    pub invariant: &'static str,
+    /// What exactly went wrong.
+    pub detail: String,
+    /// The ids involved.
+    pub ids: Vec<Id>,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Quiescence with every invariant and monitor satisfied.
+    Pass,
+    /// An invariant broke.
+    Violation {
+        /// Which.
+        invariant: String,
+        /// On which tick.
+        tick: u64,
+        /// What happened.
+        detail: String,
+        /// The ids involved.
+        ids: Vec<String>,
+    },
+    /// A liveness monitor stayed hot past its deadline (or at quiescence).
+    Liveness {
+        /// Which monitor.
+        monitor: String,
+        /// Since which tick it was hot.
+        since: u64,
+        /// The tick it was judged.
+        tick: u64,
+        /// The ids it watches.
+        ids: Vec<String>,
+    },
+    /// A limit stopped the run before it settled.
+    Halted {
+        /// `max_ticks` or `max_messages`.
+        limit: String,
+    },
+    /// A strict replay found the run asking for something the tape does not hold.
+    Diverged {
+        /// Where and how.
+        detail: String,
+    },
+}
+
+impl Verdict {
+    /// Whether the run passed.
+    pub fn is_pass(&self) -> bool {
+        matches!(self, Verdict::Pass)
+    }
+
+    /// The invariant or monitor that failed, or the limit.
+    pub fn failed_check(&self) -> Option<&str> {
+        match self {
+            Verdict::Pass => None,
+            Verdict::Violation { invariant, .. } => Some(invariant),
+            Verdict::Liveness { monitor, .. } => Some(monitor),
+            Verdict::Halted { limit } => Some(limit),
+            Verdict::Diverged { .. } => Some("diverged"),
+        }
+    }
+
+    /// One line for humans.
+    pub fn summary(&self) -> String {
+        match self {
+            Verdict::Pass => "pass".into(),
+            Verdict::Violation { invariant, tick, detail, .. } => format!("violates {invariant} at tick {tick}: {detail}"),
+            Verdict::Liveness { monitor, since, tick, ids } => {
+                format!("liveness {monitor}: {} hot since tick {since}, judged at tick {tick}", ids.join(", "))
+            }
+            Verdict::Halted { limit } => format!("halted at {limit}"),
+            Verdict::Diverged { detail } => detail.clone(),
+        }
+    }
+}
+
+/// The verdict of the current run, once there is one.
+#[derive(Resource, Default, Debug)]
+pub struct RunStatus {
+    /// Set by the judge; the run stops after the tick that set it.
+    pub verdict: Option<Verdict>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Hot {
+    since: u64,
+}
+
+/// Liveness monitors: declare each with its deadline, then report hot/cold every tick.
+#[derive(Resource, Default, Debug)]
+pub struct Monitors {
+    deadlines: BTreeMap<&'static str, u64>,
+    hot: BTreeMap<(&'static str, Id), Hot>,
+}
+
+impl Monitors {
+    /// Declare `monitor` with a deadline in ticks (counted from max(hot since, heal_at)).
+    pub fn declare(&mut self, monitor: &'static str, deadline: u64) {
+        self.deadlines.insert(monitor, deadline);
+    }
+
+    /// Report whether `monitor` is hot for `key` at `now`.
+    pub fn set(&mut self, monitor: &'static str, key: Id, hot: bool, now: u64) {
+        if hot {
+            self.hot.entry((monitor, key)).or_insert(Hot { since: now });
+        } else {
+            self.hot.remove(&(monitor, key));
+        }
+    }
+
+    /// Forget every hot condition (start of a run); declarations stay.
+    pub fn reset(&mut self) {
+        self.hot.clear();
+    }
+
+    /// Whether anything is hot.
+    pub fn any_hot(&self) -> bool {
+        !self.hot.is_empty()
+    }
+}
+
+fn violation_verdict(v: &Violation, tick: u64, names: &Names) -> Verdict {
+    Verdict::Violation {
+        invariant: v.invariant.to_owned(),
+        tick,
+        detail: v.detail.clone(),
+        ids: v.ids.iter().map(|id| names.name(*id).to_owned()).collect(),
+    }
+}
+
+/// Judge: the first violation of the tick becomes the verdict; an overdue monitor becomes a
+/// liveness verdict; pending deadlines ask the horizon to visit them.
+pub fn judge(
+    mut violations: MessageReader<Violation>,
+    mut status: ResMut<RunStatus>,
+    monitors: Res<Monitors>,
+    plan: Res<FaultPlan>,
+    clock: Res<Clock>,
+    names: Res<Names>,
+    mut trace: ResMut<Trace>,
+    mut horizon: ResMut<Horizon>,
+) {
+    for v in violations.read() {
+        if status.verdict.is_none() {
+            status.verdict = Some(violation_verdict(v, clock.now, &names));
+            let mut e = Event::new(clock.now, EventKind::Violation, v.ids.first().copied().unwrap_or_default(), v.invariant);
+            e.detail = Some(v.detail.clone().into_boxed_str());
+            trace.push(&names, e);
+        }
+    }
+    if status.verdict.is_some() {
+        return;
+    }
+    for ((monitor, key), hot) in &monitors.hot {
+        let deadline = monitors.deadlines.get(monitor).copied().unwrap_or(u64::MAX / 4);
+        let due = hot.since.max(plan.heal_at).saturating_add(deadline);
+        if clock.now >= due {
+            status.verdict = Some(Verdict::Liveness {
+                monitor: (*monitor).to_owned(),
+                since: hot.since,
+                tick: clock.now,
+                ids: vec![names.name(*key).to_owned()],
+            });
+            let mut e = Event::new(clock.now, EventKind::Violation, *key, monitor);
+            e.detail = Some(format!("hot since tick {}, deadline {deadline} ticks after heal", hot.since).into_boxed_str());
+            trace.push(&names, e);
+            return;
+        }
+        horizon.at(due);
+    }
+}
+
+/// Judge at quiescence: violations from finish checks, then any monitor still hot (nothing
+/// will ever cool it now).
+pub fn judge_final(
+    mut violations: MessageReader<Violation>,
+    mut status: ResMut<RunStatus>,
+    monitors: Res<Monitors>,
+    clock: Res<Clock>,
+    names: Res<Names>,
+    mut trace: ResMut<Trace>,
+) {
+    for v in violations.read() {
+        if status.verdict.is_none() {
+            status.verdict = Some(violation_verdict(v, clock.now, &names));
+            let mut e = Event::new(clock.now, EventKind::Violation, v.ids.first().copied().unwrap_or_default(), v.invariant);
+            e.detail = Some(v.detail.clone().into_boxed_str());
+            trace.push(&names, e);
+        }
+    }
+    if status.verdict.is_some() {
+        return;
+    }
+    if let Some(((monitor, key), hot)) = monitors.hot.iter().next() {
+        status.verdict = Some(Verdict::Liveness {
+            monitor: (*monitor).to_owned(),
+            since: hot.since,
+            tick: clock.now,
+            ids: vec![names.name(*key).to_owned()],
+        });
+        let mut e = Event::new(clock.now, EventKind::Violation, *key, monitor);
+        e.detail = Some(format!("still hot at quiescence, since tick {}", hot.since).into_boxed_str());
+        trace.push(&names, e);
+    }
+}

@@ -1,0 +1,60 @@
+//! Stable ids: the names a model gives its actors ("peer:P1", "client#2").
+//!
+//! Traces and replay files never contain `Entity` values (their numbering and reuse
+//! are not stable); they name things by the strings interned here.
+
+use bevy_ecs::prelude::*;
+use std::collections::HashMap;
+
+/// A stable id: an index into [`Names`]. Compare and copy freely; print through [`Names`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Component)]
+pub struct Id(pub u32);
+
+impl Id {
+    /// "No actor": index 0 is reserved for the empty name.
+    pub const NONE: Id = Id(0);
+
+    /// Whether this is [`Id::NONE`].
+    pub fn is_none(self) -> bool {
+        self == Id::NONE
+    }
+}
+
+/// The intern table of stable ids. It survives between runs of one [`crate::engine::Sim`]:
+/// interning is idempotent, so a name keeps its index, and names are never printed by index.
+#[derive(Resource, Debug)]
+pub struct Names {
+    list: Vec<String>,
+    index: HashMap<String, Id>,
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        let mut names = Names { list: Vec::new(), index: HashMap::new() };
+        names.intern("");
+        names
+    }
+}
+
+impl Names {
+    /// The id of `name`, creating it on first use.
+    pub fn intern(&mut self, name: &str) -> Id {
+        if let Some(id) = self.index.get(name) {
+            return *id;
+        }
+        let id = Id(self.list.len() as u32);
+        self.list.push(name.to_owned());
+        self.index.insert(name.to_owned(), id);
+        id
+    }
+
+    /// The id of `name` if it was interned.
+    pub fn get(&self, name: &str) -> Option<Id> {
+        self.index.get(name).copied()
+    }
+
+    /// The name of `id` ("" for [`Id::NONE`] or an unknown id).
+    pub fn name(&self, id: Id) -> &str {
+        self.list.get(id.0 as usize).map(String::as_str).unwrap_or("")
+    }
+}

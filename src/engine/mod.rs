@@ -1,0 +1,64 @@
+//! The deterministic core. It knows no model: models plug in through [`model::Model`] and the
+//! generic building blocks here (wire, timers, script, checks, trace).
+
+pub mod check;
+pub mod clock;
+pub mod faults;
+pub mod ids;
+pub mod model;
+pub mod queue;
+pub mod replay;
+pub mod schedule;
+pub mod script;
+pub mod sim;
+pub mod stats;
+pub mod tape;
+pub mod timers;
+pub mod trace;
+pub mod wire;
+
+use bevy_app::{App, Plugin};
+use bevy_ecs::prelude::*;
+
+pub use check::{Monitors, RunStatus, Verdict, Violation};
+pub use clock::{Clock, Horizon};
+pub use faults::FaultPlan;
+pub use ids::{Id, Names};
+pub use sim::{Outcome, Sim};
+pub use tape::{Choice, Tape};
+pub use trace::{Args, Describe, Event, EventKind, Trace, TraceLevel};
+
+/// The run's limits.
+#[derive(Resource, Clone, Copy, Debug)]
+pub struct Limits {
+    /// Halt after this tick.
+    pub max_ticks: u64,
+    /// Halt after this many messages entered the wire.
+    pub max_messages: u64,
+}
+
+/// The engine's resources and bookkeeping systems.
+pub struct EnginePlugin;
+
+impl Plugin for EnginePlugin {
+    fn build(&self, app: &mut App) {
+        use schedule::*;
+        init_schedules(app);
+        app.init_resource::<Resets>();
+        app.init_resource::<MessageUpdates>();
+        app.init_resource::<Clock>();
+        app.init_resource::<Horizon>();
+        app.init_resource::<Names>();
+        app.init_resource::<Tape>();
+        app.init_resource::<Trace>();
+        app.init_resource::<stats::Stats>();
+        app.init_resource::<stats::Metrics>();
+        app.init_resource::<RunStatus>();
+        app.init_resource::<Monitors>();
+        app.init_resource::<faults::Cuts>();
+        app.add_sim_message::<Violation>();
+        app.add_systems(TickSchedule, (update_messages, |mut h: ResMut<Horizon>| h.clear()).chain().in_set(Stage::Begin));
+        app.add_systems(TickSchedule, check::judge.in_set(Stage::Judge));
+        app.add_systems(FinishSchedule, check::judge_final.in_set(FinishStage::Judge));
+    }
+}

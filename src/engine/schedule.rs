@@ -1,0 +1,167 @@
+//! The schedules and the fixed order of one tick.
+
+use bevy_app::App;
+use bevy_ecs::message::{Message, Messages};
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel, SingleThreadedExecutor};
+
+/// Runs once per visited tick.
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TickSchedule;
+
+/// Runs once at the start of each run, after the world is reset: models spawn their entities.
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SetupSchedule;
+
+/// Runs once when a run reaches quiescence: end-of-run checks (leaks, final assertions).
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FinishSchedule;
+
+/// The stages of a tick, in order.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Engine bookkeeping: message buffers turn over, the horizon is cleared.
+    Begin,
+    /// Scripted steps due now become action messages.
+    Act,
+    /// Due envelopes and timers are handed over.
+    Deliver,
+    /// Model systems react and write outgoing messages.
+    Model,
+    /// Outgoing messages get their fault decisions and enter the wire.
+    Dispatch,
+    /// Invariants write violations; liveness monitors update.
+    Check,
+    /// The engine turns violations and monitors into a verdict.
+    Judge,
+    /// Models record state changes into the trace.
+    Record,
+    /// Everything pending tells the horizon when it needs the clock next.
+    Plan,
+}
+
+/// The stages of setup, in order.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SetupStage {
+    /// The engine resolves step windows and partitions.
+    Engine,
+    /// Models spawn their entities.
+    Model,
+}
+
+/// The stages of finishing, in order.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FinishStage {
+    /// Models check end-of-run invariants.
+    Check,
+    /// The engine turns violations into a verdict.
+    Judge,
+}
+
+/// Functions that put a resource back to its start-of-run state; plugins register theirs.
+#[derive(Resource, Default)]
+pub struct Resets(pub Vec<fn(&mut World)>);
+
+/// The message types whose buffers turn over at the start of every tick.
+#[derive(Resource, Default)]
+pub struct MessageUpdates(pub Vec<fn(&mut World)>);
+
+/// Turn over every registered message buffer. Every reader runs every tick, so a message
+/// written on one tick is read on that tick and gone two ticks later.
+pub fn update_messages(world: &mut World) {
+    let updates = std::mem::take(&mut world.resource_mut::<MessageUpdates>().0);
+    for update in &updates {
+        update(world);
+    }
+    world.resource_mut::<MessageUpdates>().0 = updates;
+}
+
+/// A system set ordering one generic plugin's systems after the previous one's in a stage,
+/// so that several wires or timers touching the same resources have a fixed order.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Slot {
+    stage: Stage,
+    n: u32,
+}
+
+#[derive(Resource, Default)]
+struct SlotCounts(Vec<(Stage, u32)>);
+
+/// A fresh slot in `stage`, ordered after every slot handed out before in that stage.
+pub fn slot(app: &mut App, stage: Stage) -> Slot {
+    let mut counts = app.world_mut().get_resource_or_init::<SlotCounts>();
+    let n = match counts.0.iter_mut().find(|(s, _)| *s == stage) {
+        Some((_, n)) => {
+            *n += 1;
+            *n
+        }
+        None => {
+            counts.0.push((stage, 0));
+            0
+        }
+    };
+    let this = Slot { stage, n };
+    app.configure_sets(TickSchedule, this.in_set(stage));
+    if n > 0 {
+        app.configure_sets(TickSchedule, this.after(Slot { stage, n: n - 1 }));
+    }
+    this
+}
+
+/// Building blocks for plugins.
+pub trait SimApp {
+    /// Register message type `M` with the tick: its buffers turn over every tick and are
+    /// emptied between runs.
+    fn add_sim_message<M: Message>(&mut self) -> &mut Self;
+    /// Register a function run at the start of every run.
+    fn add_reset(&mut self, reset: fn(&mut World)) -> &mut Self;
+}
+
+impl SimApp for App {
+    fn add_sim_message<M: Message>(&mut self) -> &mut Self {
+        if !self.world().contains_resource::<Messages<M>>() {
+            self.add_message::<M>();
+            self.add_reset(|w| w.resource_mut::<Messages<M>>().clear());
+            self.world_mut()
+                .get_resource_or_init::<MessageUpdates>()
+                .0
+                .push(|w| w.resource_mut::<Messages<M>>().update());
+        }
+        self
+    }
+
+    fn add_reset(&mut self, reset: fn(&mut World)) -> &mut Self {
+        self.world_mut().get_resource_or_init::<Resets>().0.push(reset);
+        self
+    }
+}
+
+/// Create the three schedules with the single-threaded executor, ambiguity detection at
+/// error level, and the stages chained.
+pub fn init_schedules(app: &mut App) {
+    for mut schedule in [Schedule::new(TickSchedule), Schedule::new(SetupSchedule), Schedule::new(FinishSchedule)] {
+        schedule.set_executor(SingleThreadedExecutor::new());
+        schedule.set_build_settings(ScheduleBuildSettings {
+            ambiguity_detection: LogLevel::Error,
+            ..Default::default()
+        });
+        app.add_schedule(schedule);
+    }
+    app.configure_sets(
+        TickSchedule,
+        (
+            Stage::Begin,
+            Stage::Act,
+            Stage::Deliver,
+            Stage::Model,
+            Stage::Dispatch,
+            Stage::Check,
+            Stage::Judge,
+            Stage::Record,
+            Stage::Plan,
+        )
+            .chain(),
+    );
+    app.configure_sets(SetupSchedule, (SetupStage::Engine, SetupStage::Model).chain());
+    app.configure_sets(FinishSchedule, (FinishStage::Check, FinishStage::Judge).chain());
+}

@@ -1,0 +1,98 @@
+//! Scripted steps: the scenario's `[[step]]`s, due on a tick or in a window the tape picks.
+
+use crate::engine::clock::{Clock, Horizon};
+use crate::engine::ids::Names;
+use crate::engine::schedule::{SetupSchedule, SetupStage, SimApp, Stage, TickSchedule, slot};
+use crate::engine::tape::Tape;
+use crate::engine::trace::{Describe, Event, EventKind, Trace};
+use crate::scenario::At;
+use bevy_app::{App, Plugin};
+use bevy_ecs::prelude::*;
+
+/// A step that is due now, handed to the model in the Act stage.
+#[derive(Message, Clone, Debug)]
+pub struct Act<A: Clone + Send + Sync + 'static> {
+    /// Index of the step in the file.
+    pub index: usize,
+    /// The model's action.
+    pub action: A,
+}
+
+/// The script of a run: the model's actions with their timing.
+#[derive(Resource)]
+pub struct Script<A: Send + Sync + 'static> {
+    steps: Vec<(At, A)>,
+    due: Vec<(u64, usize)>,
+    next: usize,
+}
+
+impl<A: Send + Sync + 'static> Script<A> {
+    /// The steps still to come.
+    pub fn remaining(&self) -> usize {
+        self.due.len() - self.next
+    }
+}
+
+/// Adds a script of actions of type `A`.
+pub struct ScriptPlugin<A> {
+    steps: Vec<(At, A)>,
+}
+
+impl<A> ScriptPlugin<A> {
+    /// A script of `steps` in file order.
+    pub fn new(steps: Vec<(At, A)>) -> Self {
+        ScriptPlugin { steps }
+    }
+}
+
+impl<A: Describe + Clone + Send + Sync + 'static> Plugin for ScriptPlugin<A> {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(Script { steps: self.steps.clone(), due: Vec::new(), next: 0 });
+        app.add_sim_message::<Act<A>>();
+        app.add_systems(SetupSchedule, resolve::<A>.in_set(SetupStage::Engine));
+        let act_slot = slot(app, Stage::Act);
+        let plan_slot = slot(app, Stage::Plan);
+        app.add_systems(TickSchedule, act::<A>.in_set(act_slot));
+        app.add_systems(TickSchedule, plan::<A>.in_set(plan_slot));
+    }
+}
+
+/// Pick each windowed step's tick from the tape, in file order, and sort by (tick, index).
+fn resolve<A: Send + Sync + 'static>(mut script: ResMut<Script<A>>, mut tape: ResMut<Tape>) {
+    let script = &mut *script;
+    script.due.clear();
+    script.next = 0;
+    for (i, (at, _)) in script.steps.iter().enumerate() {
+        let tick = match *at {
+            At::Tick(t) => t,
+            At::Window(lo, hi) => tape.range("step.at", lo, hi),
+        };
+        script.due.push((tick, i));
+    }
+    script.due.sort_unstable();
+}
+
+fn act<A: Describe + Clone + Send + Sync + 'static>(
+    mut script: ResMut<Script<A>>,
+    clock: Res<Clock>,
+    mut acts: MessageWriter<Act<A>>,
+    names: Res<Names>,
+    mut trace: ResMut<Trace>,
+) {
+    while let Some(&(tick, index)) = script.due.get(script.next) {
+        if tick > clock.now {
+            break;
+        }
+        script.next += 1;
+        let action = script.steps[index].1.clone();
+        trace.push(
+            &names,
+            Event::new(clock.now, EventKind::Act, action.actor(), action.label()).other(action.target()).args(action.args()),
+        );
+        acts.write(Act { index, action });
+    }
+}
+
+fn plan<A: Send + Sync + 'static>(script: Res<Script<A>>, mut horizon: ResMut<Horizon>) {
+    horizon.at_opt(script.due.get(script.next).map(|d| d.0));
+}

@@ -1,0 +1,214 @@
+//! A simulation: one scenario and variant, built once, run for any number of seeds or tapes.
+//!
+//! The schedules are built once and the world is reset between runs (entities cleared,
+//! resources put back), which is what makes sweeping many seeds cheap.
+
+use crate::engine::check::{RunStatus, Verdict};
+use crate::engine::clock::{Clock, Horizon};
+use crate::engine::faults::{Cuts, FaultPlan};
+use crate::engine::ids::Names;
+use crate::engine::model::Model;
+use crate::engine::schedule::{FinishSchedule, Resets, SetupSchedule, TickSchedule};
+use crate::engine::stats::{Metrics, Stats};
+use crate::engine::tape::{Choice, ReplayMode, Tape};
+use crate::engine::trace::{Trace, TraceLevel};
+use crate::engine::{EnginePlugin, Limits};
+use crate::scenario::{Scenario, ScenarioError};
+use bevy_app::App;
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::ScheduleLabel;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The result of one run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Scenario name.
+    pub scenario: String,
+    /// Variant.
+    pub variant: String,
+    /// Seed (for a replayed tape: the seed it was recorded with, if known).
+    pub seed: u64,
+    /// How it ended.
+    pub verdict: Verdict,
+    /// The last tick simulated.
+    pub ticks: u64,
+    /// Messages that entered the wire.
+    pub messages: u64,
+    /// Hash of the trace, as 16 hex digits.
+    pub trace_hash: String,
+    /// Engine and model counters.
+    pub metrics: BTreeMap<String, u64>,
+}
+
+/// A simulation of one scenario and variant.
+pub struct Sim {
+    app: App,
+    scenario: String,
+    variant: String,
+    level: TraceLevel,
+    record: bool,
+}
+
+impl Sim {
+    /// Build the simulation of `scenario`'s `variant`, with the model the scenario names.
+    pub fn new(scenario: &Scenario, variant: &str) -> Result<Sim, ScenarioError> {
+        let model = crate::models::find(&scenario.model).ok_or_else(|| {
+            ScenarioError::whole_file(&scenario.source.file, format!("unknown model `{}`", scenario.model))
+        })?;
+        Sim::with_model(model, scenario, variant)
+    }
+
+    /// Build the simulation with an explicit model.
+    pub fn with_model(model: &dyn Model, scenario: &Scenario, variant: &str) -> Result<Sim, ScenarioError> {
+        if !model.variants(scenario).iter().any(|v| v == variant) {
+            return Err(ScenarioError::whole_file(
+                &scenario.source.file,
+                format!("unknown variant `{variant}`; expected one of: {}", model.variants(scenario).join(", ")),
+            ));
+        }
+        let mut app = App::empty();
+        app.add_plugins(EnginePlugin);
+        app.insert_resource(scenario.faults.clone());
+        app.insert_resource(Limits { max_ticks: scenario.max_ticks, max_messages: scenario.max_messages });
+        model.install(&mut app, scenario, variant)?;
+        // Build the schedules now, so that a scheduling error (an ambiguity) shows at once.
+        for label in [TickSchedule.intern(), SetupSchedule.intern(), FinishSchedule.intern()] {
+            let world = app.world_mut();
+            world.resource_scope(|world, mut schedules: Mut<Schedules>| {
+                let Some(s) = schedules.get_mut(label) else { return Ok(()) };
+                match s.initialize(world) {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e.to_string(s.graph(), world)),
+                }
+            })
+            .map_err(|e| ScenarioError::whole_file(&scenario.source.file, format!("schedule error: {e}")))?;
+        }
+        Ok(Sim { app, scenario: scenario.name.clone(), variant: variant.to_owned(), level: TraceLevel::Hash, record: true })
+    }
+
+    /// How much trace to keep from now on (default: the hash only).
+    pub fn trace_level(&mut self, level: TraceLevel) -> &mut Self {
+        self.level = level;
+        self
+    }
+
+    /// Whether to keep the list of choices (default: yes; sweeps turn it off).
+    pub fn record_tape(&mut self, on: bool) -> &mut Self {
+        self.record = on;
+        self
+    }
+
+    /// Run with the random strategy seeded by `seed`.
+    pub fn seed(&mut self, seed: u64) -> Outcome {
+        self.run(Tape::seeded(seed), seed)
+    }
+
+    /// Replay `choices` strictly: stop with [`Verdict::Diverged`] at the first mismatch.
+    pub fn tape(&mut self, choices: Vec<Choice>) -> Outcome {
+        self.run(Tape::replay(choices, ReplayMode::Strict), 0)
+    }
+
+    /// Run with any tape; `seed` is reported in the outcome.
+    pub fn run(&mut self, mut tape: Tape, seed: u64) -> Outcome {
+        tape.set_recording(self.record);
+        let world = self.app.world_mut();
+        world.clear_entities();
+        let resets = std::mem::take(&mut world.resource_mut::<Resets>().0);
+        for reset in &resets {
+            reset(world);
+        }
+        world.resource_mut::<Resets>().0 = resets;
+        world.insert_resource(tape);
+        world.resource_mut::<Trace>().reset(self.level);
+        *world.resource_mut::<Clock>() = Clock::default();
+        *world.resource_mut::<RunStatus>() = RunStatus::default();
+        *world.resource_mut::<Stats>() = Stats::default();
+        world.resource_mut::<Metrics>().0.clear();
+        world.resource_mut::<crate::engine::check::Monitors>().reset();
+        let cuts = {
+            let plan = world.resource::<FaultPlan>().clone();
+            Cuts::resolve(&plan, &mut world.resource_mut::<Names>())
+        };
+        world.insert_resource(cuts);
+        world.run_schedule(SetupSchedule);
+
+        let limits = *world.resource::<Limits>();
+        let verdict = loop {
+            world.run_schedule(TickSchedule);
+            if let Some(d) = world.resource::<Tape>().divergence() {
+                break Verdict::Diverged { detail: d.to_string() };
+            }
+            if let Some(v) = world.resource_mut::<RunStatus>().verdict.take() {
+                break v;
+            }
+            if world.resource::<Stats>().messages > limits.max_messages {
+                break Verdict::Halted { limit: "max_messages".into() };
+            }
+            let now = world.resource::<Clock>().now;
+            match world.resource::<Horizon>().next() {
+                None => {
+                    world.run_schedule(FinishSchedule);
+                    if let Some(d) = world.resource::<Tape>().divergence() {
+                        break Verdict::Diverged { detail: d.to_string() };
+                    }
+                    break world.resource_mut::<RunStatus>().verdict.take().unwrap_or(Verdict::Pass);
+                }
+                Some(next) => {
+                    let next = next.max(now + 1);
+                    if next > limits.max_ticks {
+                        break Verdict::Halted { limit: "max_ticks".into() };
+                    }
+                    world.resource_mut::<Clock>().now = next;
+                }
+            }
+        };
+        let stats = *world.resource::<Stats>();
+        let mut metrics: BTreeMap<String, u64> =
+            world.resource::<Metrics>().0.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        for (k, v) in [
+            ("wire.delivered", stats.delivered),
+            ("wire.dropped", stats.dropped),
+            ("wire.duplicated", stats.duplicated),
+            ("wire.held", stats.held),
+        ] {
+            metrics.insert(k.to_owned(), v);
+        }
+        metrics.insert("tape.choices".to_owned(), world.resource::<Tape>().len() as u64);
+        Outcome {
+            scenario: self.scenario.clone(),
+            variant: self.variant.clone(),
+            seed,
+            verdict,
+            ticks: world.resource::<Clock>().now,
+            messages: stats.messages,
+            trace_hash: format!("{:016x}", world.resource::<Trace>().hash()),
+            metrics,
+        }
+    }
+
+    /// The trace of the last run.
+    pub fn trace(&self) -> &Trace {
+        self.app.world().resource::<Trace>()
+    }
+
+    /// The id names (to print the trace).
+    pub fn names(&self) -> &Names {
+        self.app.world().resource::<Names>()
+    }
+
+    /// The choices of the last run (empty if recording was off).
+    pub fn choices(&self) -> &[Choice] {
+        self.app.world().resource::<Tape>().choices()
+    }
+
+    /// The world, to inspect a model's state after a run.
+    pub fn world(&self) -> &World {
+        self.app.world()
+    }
+
+    /// The variant simulated.
+    pub fn variant(&self) -> &str {
+        &self.variant
+    }
+}
