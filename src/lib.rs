@@ -1,5 +1,6 @@
 //! racelab: deterministic simulation of races in event-driven client code, on Bevy's ECS.
 pub mod engine;
+pub mod explore;
 pub mod models;
 pub mod scenario;
 

@@ -36,7 +36,14 @@ pub struct FaultPlan {
 impl FaultPlan {
     /// No faults: every message arrives one tick later, in order.
     pub fn calm() -> Self {
-        FaultPlan { delay: (1, 1), drop: 0.0, duplicate: 0.0, reorder: true, heal_at: 0, partitions: Vec::new() }
+        FaultPlan {
+            delay: (1, 1),
+            drop: 0.0,
+            duplicate: 0.0,
+            reorder: true,
+            heal_at: 0,
+            partitions: Vec::new(),
+        }
     }
 
     /// Whether faults apply at `now`.
@@ -54,9 +61,19 @@ pub struct Cuts {
 impl Cuts {
     /// Resolve `plan`'s partitions against `names`.
     pub fn resolve(plan: &FaultPlan, names: &mut Names) -> Self {
-        let end = |s: &str, names: &mut Names| if s == "*" { None } else { Some(names.intern(s)) };
+        let end = |s: &str, names: &mut Names| {
+            if s == "*" {
+                None
+            } else {
+                Some(names.intern(s))
+            }
+        };
         Cuts {
-            cuts: plan.partitions.iter().map(|p| (end(&p.a, names), end(&p.b, names), p.from, p.to)).collect(),
+            cuts: plan
+                .partitions
+                .iter()
+                .map(|p| (end(&p.a, names), end(&p.b, names), p.from, p.to))
+                .collect(),
         }
     }
 
@@ -66,7 +83,9 @@ impl Cuts {
         self.cuts
             .iter()
             .filter(|(a, b, lo, hi)| {
-                (*lo..*hi).contains(&tick) && ((matches(*a, from) && matches(*b, to)) || (matches(*a, to) && matches(*b, from)))
+                (*lo..*hi).contains(&tick)
+                    && ((matches(*a, from) && matches(*b, to))
+                        || (matches(*a, to) && matches(*b, from)))
             })
             .map(|c| c.3)
             .max()

@@ -57,8 +57,16 @@ impl Plugin for EnginePlugin {
         app.init_resource::<Monitors>();
         app.init_resource::<faults::Cuts>();
         app.add_sim_message::<Violation>();
-        app.add_systems(TickSchedule, (update_messages, |mut h: ResMut<Horizon>| h.clear()).chain().in_set(Stage::Begin));
+        app.add_systems(
+            TickSchedule,
+            (update_messages, |mut h: ResMut<Horizon>| h.clear())
+                .chain()
+                .in_set(Stage::Begin),
+        );
         app.add_systems(TickSchedule, check::judge.in_set(Stage::Judge));
-        app.add_systems(FinishSchedule, check::judge_final.in_set(FinishStage::Judge));
+        app.add_systems(
+            FinishSchedule,
+            check::judge_final.in_set(FinishStage::Judge),
+        );
     }
 }

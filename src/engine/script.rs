@@ -47,7 +47,11 @@ impl<A> ScriptPlugin<A> {
 
 impl<A: Describe + Clone + Send + Sync + 'static> Plugin for ScriptPlugin<A> {
     fn build(&self, app: &mut App) {
-        app.insert_resource(Script { steps: self.steps.clone(), due: Vec::new(), next: 0 });
+        app.insert_resource(Script {
+            steps: self.steps.clone(),
+            due: Vec::new(),
+            next: 0,
+        });
         app.add_sim_message::<Act<A>>();
         app.add_systems(SetupSchedule, resolve::<A>.in_set(SetupStage::Engine));
         let act_slot = slot(app, Stage::Act);
@@ -87,7 +91,9 @@ fn act<A: Describe + Clone + Send + Sync + 'static>(
         let action = script.steps[index].1.clone();
         trace.push(
             &names,
-            Event::new(clock.now, EventKind::Act, action.actor(), action.label()).other(action.target()).args(action.args()),
+            Event::new(clock.now, EventKind::Act, action.actor(), action.label())
+                .other(action.target())
+                .args(action.args()),
         );
         acts.write(Act { index, action });
     }

@@ -16,6 +16,7 @@ use crate::engine::{EnginePlugin, Limits};
 use crate::scenario::{Scenario, ScenarioError};
 use bevy_app::App;
 use bevy_ecs::prelude::*;
+use bevy_ecs::resource::IsResource;
 use bevy_ecs::schedule::ScheduleLabel;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -54,37 +55,65 @@ impl Sim {
     /// Build the simulation of `scenario`'s `variant`, with the model the scenario names.
     pub fn new(scenario: &Scenario, variant: &str) -> Result<Sim, ScenarioError> {
         let model = crate::models::find(&scenario.model).ok_or_else(|| {
-            ScenarioError::whole_file(&scenario.source.file, format!("unknown model `{}`", scenario.model))
+            ScenarioError::whole_file(
+                &scenario.source.file,
+                format!("unknown model `{}`", scenario.model),
+            )
         })?;
         Sim::with_model(model, scenario, variant)
     }
 
     /// Build the simulation with an explicit model.
-    pub fn with_model(model: &dyn Model, scenario: &Scenario, variant: &str) -> Result<Sim, ScenarioError> {
+    pub fn with_model(
+        model: &dyn Model,
+        scenario: &Scenario,
+        variant: &str,
+    ) -> Result<Sim, ScenarioError> {
         if !model.variants(scenario).iter().any(|v| v == variant) {
             return Err(ScenarioError::whole_file(
                 &scenario.source.file,
-                format!("unknown variant `{variant}`; expected one of: {}", model.variants(scenario).join(", ")),
+                format!(
+                    "unknown variant `{variant}`; expected one of: {}",
+                    model.variants(scenario).join(", ")
+                ),
             ));
         }
         let mut app = App::empty();
         app.add_plugins(EnginePlugin);
         app.insert_resource(scenario.faults.clone());
-        app.insert_resource(Limits { max_ticks: scenario.max_ticks, max_messages: scenario.max_messages });
+        app.insert_resource(Limits {
+            max_ticks: scenario.max_ticks,
+            max_messages: scenario.max_messages,
+        });
         model.install(&mut app, scenario, variant)?;
         // Build the schedules now, so that a scheduling error (an ambiguity) shows at once.
-        for label in [TickSchedule.intern(), SetupSchedule.intern(), FinishSchedule.intern()] {
+        for label in [
+            TickSchedule.intern(),
+            SetupSchedule.intern(),
+            FinishSchedule.intern(),
+        ] {
             let world = app.world_mut();
-            world.resource_scope(|world, mut schedules: Mut<Schedules>| {
-                let Some(s) = schedules.get_mut(label) else { return Ok(()) };
-                match s.initialize(world) {
-                    Ok(_) => Ok(()),
-                    Err(e) => Err(e.to_string(s.graph(), world)),
-                }
-            })
-            .map_err(|e| ScenarioError::whole_file(&scenario.source.file, format!("schedule error: {e}")))?;
+            world
+                .resource_scope(|world, mut schedules: Mut<Schedules>| {
+                    let Some(s) = schedules.get_mut(label) else {
+                        return Ok(());
+                    };
+                    match s.initialize(world) {
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(e.to_string(s.graph(), world)),
+                    }
+                })
+                .map_err(|e| {
+                    ScenarioError::whole_file(&scenario.source.file, format!("schedule error: {e}"))
+                })?;
         }
-        Ok(Sim { app, scenario: scenario.name.clone(), variant: variant.to_owned(), level: TraceLevel::Hash, record: true })
+        Ok(Sim {
+            app,
+            scenario: scenario.name.clone(),
+            variant: variant.to_owned(),
+            level: TraceLevel::Hash,
+            record: true,
+        })
     }
 
     /// How much trace to keep from now on (default: the hash only).
@@ -113,7 +142,12 @@ impl Sim {
     pub fn run(&mut self, mut tape: Tape, seed: u64) -> Outcome {
         tape.set_recording(self.record);
         let world = self.app.world_mut();
-        world.clear_entities();
+        // Resources live on entities too: despawn every entity that is not one.
+        let mut query = world.query_filtered::<Entity, Without<IsResource>>();
+        let doomed: Vec<Entity> = query.iter(world).collect();
+        for e in doomed {
+            world.despawn(e);
+        }
         let resets = std::mem::take(&mut world.resource_mut::<Resets>().0);
         for reset in &resets {
             reset(world);
@@ -125,7 +159,9 @@ impl Sim {
         *world.resource_mut::<RunStatus>() = RunStatus::default();
         *world.resource_mut::<Stats>() = Stats::default();
         world.resource_mut::<Metrics>().0.clear();
-        world.resource_mut::<crate::engine::check::Monitors>().reset();
+        world
+            .resource_mut::<crate::engine::check::Monitors>()
+            .reset();
         let cuts = {
             let plan = world.resource::<FaultPlan>().clone();
             Cuts::resolve(&plan, &mut world.resource_mut::<Names>())
@@ -137,35 +173,51 @@ impl Sim {
         let verdict = loop {
             world.run_schedule(TickSchedule);
             if let Some(d) = world.resource::<Tape>().divergence() {
-                break Verdict::Diverged { detail: d.to_string() };
+                break Verdict::Diverged {
+                    detail: d.to_string(),
+                };
             }
             if let Some(v) = world.resource_mut::<RunStatus>().verdict.take() {
                 break v;
             }
             if world.resource::<Stats>().messages > limits.max_messages {
-                break Verdict::Halted { limit: "max_messages".into() };
+                break Verdict::Halted {
+                    limit: "max_messages".into(),
+                };
             }
             let now = world.resource::<Clock>().now;
             match world.resource::<Horizon>().next() {
                 None => {
                     world.run_schedule(FinishSchedule);
                     if let Some(d) = world.resource::<Tape>().divergence() {
-                        break Verdict::Diverged { detail: d.to_string() };
+                        break Verdict::Diverged {
+                            detail: d.to_string(),
+                        };
                     }
-                    break world.resource_mut::<RunStatus>().verdict.take().unwrap_or(Verdict::Pass);
+                    break world
+                        .resource_mut::<RunStatus>()
+                        .verdict
+                        .take()
+                        .unwrap_or(Verdict::Pass);
                 }
                 Some(next) => {
                     let next = next.max(now + 1);
                     if next > limits.max_ticks {
-                        break Verdict::Halted { limit: "max_ticks".into() };
+                        break Verdict::Halted {
+                            limit: "max_ticks".into(),
+                        };
                     }
                     world.resource_mut::<Clock>().now = next;
                 }
             }
         };
         let stats = *world.resource::<Stats>();
-        let mut metrics: BTreeMap<String, u64> =
-            world.resource::<Metrics>().0.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        let mut metrics: BTreeMap<String, u64> = world
+            .resource::<Metrics>()
+            .0
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect();
         for (k, v) in [
             ("wire.delivered", stats.delivered),
             ("wire.dropped", stats.dropped),
@@ -174,7 +226,10 @@ impl Sim {
         ] {
             metrics.insert(k.to_owned(), v);
         }
-        metrics.insert("tape.choices".to_owned(), world.resource::<Tape>().len() as u64);
+        metrics.insert(
+            "tape.choices".to_owned(),
+            world.resource::<Tape>().len() as u64,
+        );
         Outcome {
             scenario: self.scenario.clone(),
             variant: self.variant.clone(),

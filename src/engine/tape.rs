@@ -47,7 +47,9 @@ pub struct RandomStrategy {
 impl RandomStrategy {
     /// A strategy drawing from `ChaCha8Rng::seed_from_u64(seed)`.
     pub fn new(seed: u64) -> Self {
-        RandomStrategy { rng: ChaCha8Rng::seed_from_u64(seed) }
+        RandomStrategy {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 }
 
@@ -99,7 +101,11 @@ pub enum ReplayMode {
 
 enum Source {
     Strategy(Box<dyn Strategy>),
-    Replay { choices: Vec<Choice>, pos: usize, mode: ReplayMode },
+    Replay {
+        choices: Vec<Choice>,
+        pos: usize,
+        mode: ReplayMode,
+    },
 }
 
 /// The decision tape of one run (a resource: systems take `ResMut<Tape>`).
@@ -140,7 +146,11 @@ impl Tape {
     /// A tape replaying `choices`.
     pub fn replay(choices: Vec<Choice>, mode: ReplayMode) -> Self {
         Tape {
-            source: Source::Replay { choices, pos: 0, mode },
+            source: Source::Replay {
+                choices,
+                pos: 0,
+                mode,
+            },
             ..Tape::seeded(0)
         }
     }
@@ -212,7 +222,11 @@ impl Tape {
             self.faults += 1;
         }
         if self.record {
-            self.recorded.push(Choice { label: Cow::Borrowed(label), n, value });
+            self.recorded.push(Choice {
+                label: Cow::Borrowed(label),
+                n,
+                value,
+            });
         }
         value
     }

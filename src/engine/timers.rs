@@ -5,8 +5,8 @@
 //! the order they were armed: where a model wants that order to be a race, it says so by
 //! drawing the delays from the tape.
 
-use crate::engine::clock::Horizon;
 use crate::engine::clock::Clock;
+use crate::engine::clock::Horizon;
 use crate::engine::queue::DueQueue;
 use crate::engine::schedule::{SimApp, Stage, TickSchedule, slot};
 use bevy_app::{App, Plugin};
@@ -21,7 +21,9 @@ pub struct Timers<T: Send + Sync + 'static> {
 
 impl<T: Send + Sync + 'static> Default for Timers<T> {
     fn default() -> Self {
-        Timers { queue: DueQueue::default() }
+        Timers {
+            queue: DueQueue::default(),
+        }
     }
 }
 
@@ -77,7 +79,11 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
     }
 }
 
-fn fire<T: Clone + Send + Sync + 'static>(mut timers: ResMut<Timers<T>>, clock: Res<Clock>, mut fired: MessageWriter<Fired<T>>) {
+fn fire<T: Clone + Send + Sync + 'static>(
+    mut timers: ResMut<Timers<T>>,
+    clock: Res<Clock>,
+    mut fired: MessageWriter<Fired<T>>,
+) {
     while let Some((_, _, payload)) = timers.queue.pop_due(clock.now) {
         fired.write(Fired(payload));
     }

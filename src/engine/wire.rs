@@ -45,7 +45,11 @@ pub struct InFlight<M: Payload> {
 
 impl<M: Payload> Default for InFlight<M> {
     fn default() -> Self {
-        InFlight { queue: DueQueue::default(), batch: Vec::new(), next_env: 1 }
+        InFlight {
+            queue: DueQueue::default(),
+            batch: Vec::new(),
+            next_env: 1,
+        }
     }
 }
 
@@ -114,13 +118,26 @@ fn dispatch<M: Payload>(
         let env = flight.next_env;
         flight.next_env += 1;
         let (from, to) = (msg.actor(), msg.target());
-        let base = Event::new(now, EventKind::Send, from, msg.label()).other(to).args(msg.args());
+        let base = Event::new(now, EventKind::Send, from, msg.label())
+            .other(to)
+            .args(msg.args());
         if active && tape.chance("wire.drop", plan.drop) {
             stats.dropped += 1;
-            trace.push(&names, Event { kind: EventKind::Drop, env, ..base });
+            trace.push(
+                &names,
+                Event {
+                    kind: EventKind::Drop,
+                    env,
+                    ..base
+                },
+            );
             continue;
         }
-        let copies = if active && tape.chance("wire.duplicate", plan.duplicate) { 2 } else { 1 };
+        let copies = if active && tape.chance("wire.duplicate", plan.duplicate) {
+            2
+        } else {
+            1
+        };
         for copy in 0..copies {
             let env = if copy == 0 {
                 env
@@ -129,15 +146,31 @@ fn dispatch<M: Payload>(
                 flight.next_env += 1;
                 flight.next_env - 1
             };
-            let delay = if active { tape.range("wire.delay", plan.delay.0, plan.delay.1) } else { plan.delay.0 };
+            let delay = if active {
+                tape.range("wire.delay", plan.delay.0, plan.delay.1)
+            } else {
+                plan.delay.0
+            };
             let mut due = now + delay.max(1);
-            let mut kind = if copy == 0 { EventKind::Send } else { EventKind::Duplicate };
+            let mut kind = if copy == 0 {
+                EventKind::Send
+            } else {
+                EventKind::Duplicate
+            };
             if let Some(until) = cuts.held_until(from, to, due) {
                 stats.held += 1;
                 due = until;
                 kind = EventKind::Hold;
             }
-            trace.push(&names, Event { kind, env, due, ..base.clone() });
+            trace.push(
+                &names,
+                Event {
+                    kind,
+                    env,
+                    due,
+                    ..base.clone()
+                },
+            );
             flight.queue.push(due, (env, msg.clone()));
         }
     }
@@ -171,7 +204,9 @@ fn deliver<M: Payload>(
     for (env, msg) in flight.batch.drain(..) {
         stats.delivered += 1;
         if trace.on() {
-            let e = Event::new(now, EventKind::Deliver, msg.target(), msg.label()).other(msg.actor()).args(msg.args());
+            let e = Event::new(now, EventKind::Deliver, msg.target(), msg.label())
+                .other(msg.actor())
+                .args(msg.args());
             trace.push(&names, Event { env, ..e });
         }
         inbound.write(Inbound { msg, env });

@@ -1,0 +1,3 @@
+//! Exploration: running variants over seeds and checking expectations.
+
+pub mod run;

@@ -1,0 +1,104 @@
+//! Run a scenario's variants over a range of seeds and judge its expectations.
+
+use crate::engine::{Outcome, Sim, TraceLevel};
+use crate::scenario::{Expected, Scenario, ScenarioError};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::Instant;
+
+/// What one variant did over a seed range.
+#[derive(Clone, Debug)]
+pub struct VariantReport {
+    /// The variant.
+    pub variant: String,
+    /// Seeds run.
+    pub runs: u64,
+    /// Failures by invariant/monitor/limit name, with the first seed that showed each.
+    pub failures: BTreeMap<String, (u64, u64)>,
+    /// The outcome of the first failing seed, if any.
+    pub first_failure: Option<Outcome>,
+    /// Trace hash of the first seed (a pass or not), for the record.
+    pub first_hash: String,
+    /// Runs per second (wall clock of the CLI, never inside a run).
+    pub runs_per_sec: f64,
+}
+
+impl VariantReport {
+    /// Number of failing seeds.
+    pub fn failed(&self) -> u64 {
+        self.failures.values().map(|(n, _)| n).sum()
+    }
+}
+
+/// Run `variant` of `scenario` over `seeds`.
+pub fn run_variant(
+    scenario: &Scenario,
+    variant: &str,
+    seeds: Range<u64>,
+) -> Result<VariantReport, ScenarioError> {
+    let mut sim = Sim::new(scenario, variant)?;
+    sim.trace_level(TraceLevel::Hash).record_tape(false);
+    let start = Instant::now();
+    let mut report = VariantReport {
+        variant: variant.to_owned(),
+        runs: 0,
+        failures: BTreeMap::new(),
+        first_failure: None,
+        first_hash: String::new(),
+        runs_per_sec: 0.0,
+    };
+    for seed in seeds {
+        let out = sim.seed(seed);
+        if report.runs == 0 {
+            report.first_hash = out.trace_hash.clone();
+        }
+        report.runs += 1;
+        if let Some(check) = out.verdict.failed_check() {
+            let e = report.failures.entry(check.to_owned()).or_insert((0, seed));
+            e.0 += 1;
+            if report.first_failure.is_none() {
+                report.first_failure = Some(out);
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    report.runs_per_sec = if secs > 0.0 {
+        report.runs as f64 / secs
+    } else {
+        0.0
+    };
+    Ok(report)
+}
+
+/// Whether `report` meets the scenario's expectation for its variant. `Err` says why not.
+pub fn judge(scenario: &Scenario, report: &VariantReport) -> Result<(), String> {
+    let Some(exp) = scenario.expectation(&report.variant) else {
+        return Err(format!("no [[expect]] for variant `{}`", report.variant));
+    };
+    match &exp.expected {
+        Expected::Holds => match report.failures.iter().next() {
+            None => Ok(()),
+            Some((check, (n, seed))) => Err(format!(
+                "expected to hold, but {n} seeds failed {check} (first: seed {seed})"
+            )),
+        },
+        Expected::Violates(names) => {
+            if let Some((check, (n, seed))) =
+                report.failures.iter().find(|(c, _)| !names.contains(c))
+            {
+                return Err(format!(
+                    "expected only {} to fail, but {n} seeds failed {check} (first: seed {seed})",
+                    names.join(" / ")
+                ));
+            }
+            if report.failures.is_empty() {
+                return Err(format!(
+                    "expected {} to fail, but all {} seeds passed",
+                    names.join(" / "),
+                    report.runs
+                ));
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The steps a signaling scenario can script.
+
+use crate::engine::model::StepDoc;
+use crate::engine::trace::Describe;
+use crate::engine::{Id, Names};
+use crate::scenario::{Scenario, ScenarioError, Step};
+
+/// A scripted step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `enableExternalConnections(serverUrl)`.
+    EnableExternal(Id),
+    /// `disableExternalConnections()`.
+    DisableExternal,
+    /// `connectToExternalPeer(peer)`.
+    Connect(Id),
+    /// `disconnectPeer(peer)`.
+    Disconnect(Id),
+    /// `dispose()`.
+    Dispose,
+    /// `await disable(); await enable(server)`.
+    SwitchServer(Id),
+    /// The peer's connection fails mid-setup.
+    FailPeer(Id),
+    /// The network changed: connected transports drop and restart ICE.
+    NetworkChange,
+}
+
+/// The steps, for `racelab list` and error messages.
+pub const STEPS: &[StepDoc] = &[
+    StepDoc {
+        name: "enable_external",
+        fields: &["server"],
+        about: "enableExternalConnections with a signaling server",
+    },
+    StepDoc {
+        name: "disable_external",
+        fields: &[],
+        about: "disableExternalConnections",
+    },
+    StepDoc {
+        name: "connect",
+        fields: &["peer"],
+        about: "connectToExternalPeer: start a WebRTC connection",
+    },
+    StepDoc {
+        name: "disconnect",
+        fields: &["peer"],
+        about: "disconnectPeer: close the peer's connection",
+    },
+    StepDoc {
+        name: "dispose",
+        fields: &[],
+        about: "ConnectionManager.dispose()",
+    },
+    StepDoc {
+        name: "switch_server",
+        fields: &["server"],
+        about: "await disable, then enable with another server",
+    },
+    StepDoc {
+        name: "fail_peer",
+        fields: &["peer"],
+        about: "the peer's connection fails mid-setup",
+    },
+    StepDoc {
+        name: "network_change",
+        fields: &[],
+        about: "connected transports drop and restart ICE",
+    },
+];
+
+/// The stable id of server `name`.
+pub fn server_id(names: &mut Names, name: &str) -> Id {
+    names.intern(&format!("server:{name}"))
+}
+
+/// The stable id of remote peer `name`.
+pub fn peer_id(names: &mut Names, name: &str) -> Id {
+    names.intern(&format!("peer:{name}"))
+}
+
+/// Parse one step (its kind is already known to be one of [`STEPS`]).
+pub fn parse(scenario: &Scenario, step: &Step, names: &mut Names) -> Result<Action, ScenarioError> {
+    let src = &scenario.source;
+    let name_field = |field: &str| -> Result<String, ScenarioError> {
+        let v = step.str(src, field)?;
+        if v.is_empty() || v.contains(char::is_whitespace) {
+            let span = step
+                .table
+                .get(field)
+                .map_or(step.table.span.clone(), |v| v.span.clone());
+            return Err(src.error(
+                span,
+                format!("`{field}` must be a non-empty name without spaces"),
+            ));
+        }
+        Ok(v)
+    };
+    let kind = step.kind.as_str();
+    let doc = STEPS
+        .iter()
+        .find(|s| s.name == kind)
+        .map(|s| s.fields)
+        .unwrap_or(&[]);
+    step.deny_unknown(src, doc)?;
+    Ok(match kind {
+        "enable_external" => Action::EnableExternal(server_id(names, &name_field("server")?)),
+        "disable_external" => Action::DisableExternal,
+        "connect" => Action::Connect(peer_id(names, &name_field("peer")?)),
+        "disconnect" => Action::Disconnect(peer_id(names, &name_field("peer")?)),
+        "dispose" => Action::Dispose,
+        "switch_server" => Action::SwitchServer(server_id(names, &name_field("server")?)),
+        "fail_peer" => Action::FailPeer(peer_id(names, &name_field("peer")?)),
+        "network_change" => Action::NetworkChange,
+        other => return Err(src.error(step.kind_span.clone(), format!("unknown step `{other}`"))),
+    })
+}
+
+/// An action as scripted: who performs it (the app) and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    /// The acting app ("app").
+    pub by: Id,
+    /// The action.
+    pub action: Action,
+}
+
+impl Describe for Command {
+    fn label(&self) -> &'static str {
+        self.action.label()
+    }
+    fn actor(&self) -> Id {
+        self.by
+    }
+    fn target(&self) -> Id {
+        self.action.target()
+    }
+}
+
+impl Describe for Action {
+    fn label(&self) -> &'static str {
+        match self {
+            Action::EnableExternal(_) => "enable_external",
+            Action::DisableExternal => "disable_external",
+            Action::Connect(_) => "connect",
+            Action::Disconnect(_) => "disconnect",
+            Action::Dispose => "dispose",
+            Action::SwitchServer(_) => "switch_server",
+            Action::FailPeer(_) => "fail_peer",
+            Action::NetworkChange => "network_change",
+        }
+    }
+    fn target(&self) -> Id {
+        match self {
+            Action::EnableExternal(id)
+            | Action::Connect(id)
+            | Action::Disconnect(id)
+            | Action::SwitchServer(id)
+            | Action::FailPeer(id) => *id,
+            _ => Id::NONE,
+        }
+    }
+}
