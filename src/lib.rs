@@ -1,7 +1,9 @@
 //! racelab: deterministic simulation of races in event-driven client code, on Bevy's ECS.
+pub mod cli;
 pub mod engine;
 pub mod explore;
 pub mod models;
+pub mod report;
 pub mod scenario;
 
 /// The names most users need.

@@ -85,22 +85,11 @@ impl Verdict {
     pub fn summary(&self) -> String {
         match self {
             Verdict::Pass => "pass".into(),
-            Verdict::Violation {
-                invariant,
-                tick,
-                detail,
-                ..
-            } => format!("violates {invariant} at tick {tick}: {detail}"),
-            Verdict::Liveness {
-                monitor,
-                since,
-                tick,
-                ids,
-            } => {
-                format!(
-                    "liveness {monitor}: {} hot since tick {since}, judged at tick {tick}",
-                    ids.join(", ")
-                )
+            Verdict::Violation { invariant, tick, detail, .. } => {
+                format!("violates {invariant} at tick {tick}: {detail}")
+            }
+            Verdict::Liveness { monitor, since, tick, ids } => {
+                format!("liveness {monitor}: {} hot since tick {since}, judged at tick {tick}", ids.join(", "))
             }
             Verdict::Halted { limit } => format!("halted at {limit}"),
             Verdict::Diverged { detail } => detail.clone(),
@@ -177,12 +166,8 @@ pub fn judge(
     for v in violations.read() {
         if status.verdict.is_none() {
             status.verdict = Some(violation_verdict(v, clock.now, &names));
-            let mut e = Event::new(
-                clock.now,
-                EventKind::Violation,
-                v.ids.first().copied().unwrap_or_default(),
-                v.invariant,
-            );
+            let mut e =
+                Event::new(clock.now, EventKind::Violation, v.ids.first().copied().unwrap_or_default(), v.invariant);
             e.detail = Some(v.detail.clone().into_boxed_str());
             trace.push(&names, e);
         }
@@ -191,11 +176,7 @@ pub fn judge(
         return;
     }
     for ((monitor, key), hot) in &monitors.hot {
-        let deadline = monitors
-            .deadlines
-            .get(monitor)
-            .copied()
-            .unwrap_or(u64::MAX / 4);
+        let deadline = monitors.deadlines.get(monitor).copied().unwrap_or(u64::MAX / 4);
         let due = hot.since.max(plan.heal_at).saturating_add(deadline);
         if clock.now >= due {
             status.verdict = Some(Verdict::Liveness {
@@ -205,13 +186,8 @@ pub fn judge(
                 ids: vec![names.name(*key).to_owned()],
             });
             let mut e = Event::new(clock.now, EventKind::Violation, *key, monitor);
-            e.detail = Some(
-                format!(
-                    "hot since tick {}, deadline {deadline} ticks after heal",
-                    hot.since
-                )
-                .into_boxed_str(),
-            );
+            e.detail =
+                Some(format!("hot since tick {}, deadline {deadline} ticks after heal", hot.since).into_boxed_str());
             trace.push(&names, e);
             return;
         }
@@ -232,12 +208,8 @@ pub fn judge_final(
     for v in violations.read() {
         if status.verdict.is_none() {
             status.verdict = Some(violation_verdict(v, clock.now, &names));
-            let mut e = Event::new(
-                clock.now,
-                EventKind::Violation,
-                v.ids.first().copied().unwrap_or_default(),
-                v.invariant,
-            );
+            let mut e =
+                Event::new(clock.now, EventKind::Violation, v.ids.first().copied().unwrap_or_default(), v.invariant);
             e.detail = Some(v.detail.clone().into_boxed_str());
             trace.push(&names, e);
         }
@@ -253,8 +225,7 @@ pub fn judge_final(
             ids: vec![names.name(*key).to_owned()],
         });
         let mut e = Event::new(clock.now, EventKind::Violation, *key, monitor);
-        e.detail =
-            Some(format!("still hot at quiescence, since tick {}", hot.since).into_boxed_str());
+        e.detail = Some(format!("still hot at quiescence, since tick {}", hot.since).into_boxed_str());
         trace.push(&names, e);
     }
 }

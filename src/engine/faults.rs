@@ -27,6 +27,9 @@ pub struct FaultPlan {
     pub duplicate: f64,
     /// Whether the tape orders envelopes due on the same tick (else FIFO).
     pub reorder: bool,
+    /// Whether each link (sender, receiver) keeps its order, as one TCP connection does;
+    /// envelopes of different links still overtake each other.
+    pub fifo: bool,
     /// From this tick on, the wire is calm.
     pub heal_at: u64,
     /// Link cuts.
@@ -41,6 +44,7 @@ impl FaultPlan {
             drop: 0.0,
             duplicate: 0.0,
             reorder: true,
+            fifo: true,
             heal_at: 0,
             partitions: Vec::new(),
         }
@@ -62,19 +66,9 @@ impl Cuts {
     /// Resolve `plan`'s partitions against `names`.
     pub fn resolve(plan: &FaultPlan, names: &mut Names) -> Self {
         let end = |s: &str, names: &mut Names| {
-            if s == "*" {
-                None
-            } else {
-                Some(names.intern(s))
-            }
+            if s == "*" { None } else { Some(names.intern(s)) }
         };
-        Cuts {
-            cuts: plan
-                .partitions
-                .iter()
-                .map(|p| (end(&p.a, names), end(&p.b, names), p.from, p.to))
-                .collect(),
-        }
+        Cuts { cuts: plan.partitions.iter().map(|p| (end(&p.a, names), end(&p.b, names), p.from, p.to)).collect() }
     }
 
     /// If the link `from -> to` is cut at `tick`, the tick the cut ends.
@@ -84,8 +78,7 @@ impl Cuts {
             .iter()
             .filter(|(a, b, lo, hi)| {
                 (*lo..*hi).contains(&tick)
-                    && ((matches(*a, from) && matches(*b, to))
-                        || (matches(*a, to) && matches(*b, from)))
+                    && ((matches(*a, from) && matches(*b, to)) || (matches(*a, to) && matches(*b, from)))
             })
             .map(|c| c.3)
             .max()

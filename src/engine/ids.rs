@@ -30,10 +30,7 @@ pub struct Names {
 
 impl Default for Names {
     fn default() -> Self {
-        let mut names = Names {
-            list: Vec::new(),
-            index: HashMap::new(),
-        };
+        let mut names = Names { list: Vec::new(), index: HashMap::new() };
         names.intern("");
         names
     }
@@ -58,9 +55,6 @@ impl Names {
 
     /// The name of `id` ("" for [`Id::NONE`] or an unknown id).
     pub fn name(&self, id: Id) -> &str {
-        self.list
-            .get(id.0 as usize)
-            .map(String::as_str)
-            .unwrap_or("")
+        self.list.get(id.0 as usize).map(String::as_str).unwrap_or("")
     }
 }

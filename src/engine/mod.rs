@@ -59,14 +59,9 @@ impl Plugin for EnginePlugin {
         app.add_sim_message::<Violation>();
         app.add_systems(
             TickSchedule,
-            (update_messages, |mut h: ResMut<Horizon>| h.clear())
-                .chain()
-                .in_set(Stage::Begin),
+            (update_messages, |mut h: ResMut<Horizon>| h.clear()).chain().in_set(Stage::Begin),
         );
         app.add_systems(TickSchedule, check::judge.in_set(Stage::Judge));
-        app.add_systems(
-            FinishSchedule,
-            check::judge_final.in_set(FinishStage::Judge),
-        );
+        app.add_systems(FinishSchedule, check::judge_final.in_set(FinishStage::Judge));
     }
 }

@@ -43,20 +43,12 @@ pub trait Model: Send + Sync + 'static {
     fn variant_docs(&self, scenario: Option<&Scenario>) -> Vec<VariantDoc>;
     /// Names of its variants for `scenario`.
     fn variants(&self, scenario: &Scenario) -> Vec<String> {
-        self.variant_docs(Some(scenario))
-            .into_iter()
-            .map(|v| v.name)
-            .collect()
+        self.variant_docs(Some(scenario)).into_iter().map(|v| v.name).collect()
     }
     /// The invariants and liveness monitors it checks, by name.
     fn invariants(&self, scenario: Option<&Scenario>) -> Vec<String>;
     /// Check the model's own parts of `scenario` (step fields, sections).
     fn validate(&self, scenario: &Scenario) -> Result<(), ScenarioError>;
     /// Add the model's plugin, configured for `scenario` and `variant`, to `app`.
-    fn install(
-        &self,
-        app: &mut App,
-        scenario: &Scenario,
-        variant: &str,
-    ) -> Result<(), ScenarioError>;
+    fn install(&self, app: &mut App, scenario: &Scenario, variant: &str) -> Result<(), ScenarioError>;
 }

@@ -38,10 +38,7 @@ pub struct DueQueue<T> {
 
 impl<T> Default for DueQueue<T> {
     fn default() -> Self {
-        DueQueue {
-            heap: BinaryHeap::new(),
-            seq: 0,
-        }
+        DueQueue { heap: BinaryHeap::new(), seq: 0 }
     }
 }
 

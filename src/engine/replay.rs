@@ -33,16 +33,9 @@ fn default_strategy() -> String {
 impl Failure {
     /// Read a failure file.
     pub fn load(path: &std::path::Path) -> Result<Failure, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "{}:{}:{}: not a racelab failure file: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            )
-        })
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{}:{}:{}: not a racelab failure file: {e}", path.display(), e.line(), e.column()))
     }
 
     /// The failure as pretty JSON.

@@ -131,10 +131,7 @@ impl SimApp for App {
     }
 
     fn add_reset(&mut self, reset: fn(&mut World)) -> &mut Self {
-        self.world_mut()
-            .get_resource_or_init::<Resets>()
-            .0
-            .push(reset);
+        self.world_mut().get_resource_or_init::<Resets>().0.push(reset);
         self
     }
 }
@@ -142,16 +139,10 @@ impl SimApp for App {
 /// Create the three schedules with the single-threaded executor, ambiguity detection at
 /// error level, and the stages chained.
 pub fn init_schedules(app: &mut App) {
-    for mut schedule in [
-        Schedule::new(TickSchedule),
-        Schedule::new(SetupSchedule),
-        Schedule::new(FinishSchedule),
-    ] {
+    for mut schedule in [Schedule::new(TickSchedule), Schedule::new(SetupSchedule), Schedule::new(FinishSchedule)] {
         schedule.set_executor(SingleThreadedExecutor::new());
-        schedule.set_build_settings(ScheduleBuildSettings {
-            ambiguity_detection: LogLevel::Error,
-            ..Default::default()
-        });
+        schedule
+            .set_build_settings(ScheduleBuildSettings { ambiguity_detection: LogLevel::Error, ..Default::default() });
         app.add_schedule(schedule);
     }
     app.configure_sets(
@@ -169,12 +160,6 @@ pub fn init_schedules(app: &mut App) {
         )
             .chain(),
     );
-    app.configure_sets(
-        SetupSchedule,
-        (SetupStage::Engine, SetupStage::Model).chain(),
-    );
-    app.configure_sets(
-        FinishSchedule,
-        (FinishStage::Check, FinishStage::Judge).chain(),
-    );
+    app.configure_sets(SetupSchedule, (SetupStage::Engine, SetupStage::Model).chain());
+    app.configure_sets(FinishSchedule, (FinishStage::Check, FinishStage::Judge).chain());
 }

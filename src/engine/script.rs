@@ -47,11 +47,7 @@ impl<A> ScriptPlugin<A> {
 
 impl<A: Describe + Clone + Send + Sync + 'static> Plugin for ScriptPlugin<A> {
     fn build(&self, app: &mut App) {
-        app.insert_resource(Script {
-            steps: self.steps.clone(),
-            due: Vec::new(),
-            next: 0,
-        });
+        app.insert_resource(Script { steps: self.steps.clone(), due: Vec::new(), next: 0 });
         app.add_sim_message::<Act<A>>();
         app.add_systems(SetupSchedule, resolve::<A>.in_set(SetupStage::Engine));
         let act_slot = slot(app, Stage::Act);

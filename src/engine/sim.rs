@@ -55,43 +55,26 @@ impl Sim {
     /// Build the simulation of `scenario`'s `variant`, with the model the scenario names.
     pub fn new(scenario: &Scenario, variant: &str) -> Result<Sim, ScenarioError> {
         let model = crate::models::find(&scenario.model).ok_or_else(|| {
-            ScenarioError::whole_file(
-                &scenario.source.file,
-                format!("unknown model `{}`", scenario.model),
-            )
+            ScenarioError::whole_file(&scenario.source.file, format!("unknown model `{}`", scenario.model))
         })?;
         Sim::with_model(model, scenario, variant)
     }
 
     /// Build the simulation with an explicit model.
-    pub fn with_model(
-        model: &dyn Model,
-        scenario: &Scenario,
-        variant: &str,
-    ) -> Result<Sim, ScenarioError> {
+    pub fn with_model(model: &dyn Model, scenario: &Scenario, variant: &str) -> Result<Sim, ScenarioError> {
         if !model.variants(scenario).iter().any(|v| v == variant) {
             return Err(ScenarioError::whole_file(
                 &scenario.source.file,
-                format!(
-                    "unknown variant `{variant}`; expected one of: {}",
-                    model.variants(scenario).join(", ")
-                ),
+                format!("unknown variant `{variant}`; expected one of: {}", model.variants(scenario).join(", ")),
             ));
         }
         let mut app = App::empty();
         app.add_plugins(EnginePlugin);
         app.insert_resource(scenario.faults.clone());
-        app.insert_resource(Limits {
-            max_ticks: scenario.max_ticks,
-            max_messages: scenario.max_messages,
-        });
+        app.insert_resource(Limits { max_ticks: scenario.max_ticks, max_messages: scenario.max_messages });
         model.install(&mut app, scenario, variant)?;
         // Build the schedules now, so that a scheduling error (an ambiguity) shows at once.
-        for label in [
-            TickSchedule.intern(),
-            SetupSchedule.intern(),
-            FinishSchedule.intern(),
-        ] {
+        for label in [TickSchedule.intern(), SetupSchedule.intern(), FinishSchedule.intern()] {
             let world = app.world_mut();
             world
                 .resource_scope(|world, mut schedules: Mut<Schedules>| {
@@ -103,9 +86,7 @@ impl Sim {
                         Err(e) => Err(e.to_string(s.graph(), world)),
                     }
                 })
-                .map_err(|e| {
-                    ScenarioError::whole_file(&scenario.source.file, format!("schedule error: {e}"))
-                })?;
+                .map_err(|e| ScenarioError::whole_file(&scenario.source.file, format!("schedule error: {e}")))?;
         }
         Ok(Sim {
             app,
@@ -159,9 +140,7 @@ impl Sim {
         *world.resource_mut::<RunStatus>() = RunStatus::default();
         *world.resource_mut::<Stats>() = Stats::default();
         world.resource_mut::<Metrics>().0.clear();
-        world
-            .resource_mut::<crate::engine::check::Monitors>()
-            .reset();
+        world.resource_mut::<crate::engine::check::Monitors>().reset();
         let cuts = {
             let plan = world.resource::<FaultPlan>().clone();
             Cuts::resolve(&plan, &mut world.resource_mut::<Names>())
@@ -173,51 +152,35 @@ impl Sim {
         let verdict = loop {
             world.run_schedule(TickSchedule);
             if let Some(d) = world.resource::<Tape>().divergence() {
-                break Verdict::Diverged {
-                    detail: d.to_string(),
-                };
+                break Verdict::Diverged { detail: d.to_string() };
             }
             if let Some(v) = world.resource_mut::<RunStatus>().verdict.take() {
                 break v;
             }
             if world.resource::<Stats>().messages > limits.max_messages {
-                break Verdict::Halted {
-                    limit: "max_messages".into(),
-                };
+                break Verdict::Halted { limit: "max_messages".into() };
             }
             let now = world.resource::<Clock>().now;
             match world.resource::<Horizon>().next() {
                 None => {
                     world.run_schedule(FinishSchedule);
                     if let Some(d) = world.resource::<Tape>().divergence() {
-                        break Verdict::Diverged {
-                            detail: d.to_string(),
-                        };
+                        break Verdict::Diverged { detail: d.to_string() };
                     }
-                    break world
-                        .resource_mut::<RunStatus>()
-                        .verdict
-                        .take()
-                        .unwrap_or(Verdict::Pass);
+                    break world.resource_mut::<RunStatus>().verdict.take().unwrap_or(Verdict::Pass);
                 }
                 Some(next) => {
                     let next = next.max(now + 1);
                     if next > limits.max_ticks {
-                        break Verdict::Halted {
-                            limit: "max_ticks".into(),
-                        };
+                        break Verdict::Halted { limit: "max_ticks".into() };
                     }
                     world.resource_mut::<Clock>().now = next;
                 }
             }
         };
         let stats = *world.resource::<Stats>();
-        let mut metrics: BTreeMap<String, u64> = world
-            .resource::<Metrics>()
-            .0
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), *v))
-            .collect();
+        let mut metrics: BTreeMap<String, u64> =
+            world.resource::<Metrics>().0.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
         for (k, v) in [
             ("wire.delivered", stats.delivered),
             ("wire.dropped", stats.dropped),
@@ -226,10 +189,7 @@ impl Sim {
         ] {
             metrics.insert(k.to_owned(), v);
         }
-        metrics.insert(
-            "tape.choices".to_owned(),
-            world.resource::<Tape>().len() as u64,
-        );
+        metrics.insert("tape.choices".to_owned(), world.resource::<Tape>().len() as u64);
         Outcome {
             scenario: self.scenario.clone(),
             variant: self.variant.clone(),

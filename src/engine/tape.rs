@@ -47,9 +47,7 @@ pub struct RandomStrategy {
 impl RandomStrategy {
     /// A strategy drawing from `ChaCha8Rng::seed_from_u64(seed)`.
     pub fn new(seed: u64) -> Self {
-        RandomStrategy {
-            rng: ChaCha8Rng::seed_from_u64(seed),
-        }
+        RandomStrategy { rng: ChaCha8Rng::seed_from_u64(seed) }
     }
 }
 
@@ -101,11 +99,7 @@ pub enum ReplayMode {
 
 enum Source {
     Strategy(Box<dyn Strategy>),
-    Replay {
-        choices: Vec<Choice>,
-        pos: usize,
-        mode: ReplayMode,
-    },
+    Replay { choices: Vec<Choice>, pos: usize, mode: ReplayMode },
 }
 
 /// The decision tape of one run (a resource: systems take `ResMut<Tape>`).
@@ -145,14 +139,7 @@ impl Tape {
 
     /// A tape replaying `choices`.
     pub fn replay(choices: Vec<Choice>, mode: ReplayMode) -> Self {
-        Tape {
-            source: Source::Replay {
-                choices,
-                pos: 0,
-                mode,
-            },
-            ..Tape::seeded(0)
-        }
+        Tape { source: Source::Replay { choices, pos: 0, mode }, ..Tape::seeded(0) }
     }
 
     /// Keep (or stop keeping) the list of choices. Counting is always on; the list costs a
@@ -207,11 +194,8 @@ impl Tape {
                     0
                 } else {
                     if self.divergence.is_none() {
-                        self.divergence = Some(Divergence {
-                            step: at,
-                            expected: held.cloned(),
-                            asked: (label.to_owned(), n),
-                        });
+                        self.divergence =
+                            Some(Divergence { step: at, expected: held.cloned(), asked: (label.to_owned(), n) });
                     }
                     0
                 }
@@ -222,11 +206,7 @@ impl Tape {
             self.faults += 1;
         }
         if self.record {
-            self.recorded.push(Choice {
-                label: Cow::Borrowed(label),
-                n,
-                value,
-            });
+            self.recorded.push(Choice { label: Cow::Borrowed(label), n, value });
         }
         value
     }

@@ -21,9 +21,7 @@ pub struct Timers<T: Send + Sync + 'static> {
 
 impl<T: Send + Sync + 'static> Default for Timers<T> {
     fn default() -> Self {
-        Timers {
-            queue: DueQueue::default(),
-        }
+        Timers { queue: DueQueue::default() }
     }
 }
 

@@ -58,10 +58,7 @@ impl EventKind {
 
     /// Whether this is a wire fault.
     pub fn is_fault(self) -> bool {
-        matches!(
-            self,
-            EventKind::Drop | EventKind::Duplicate | EventKind::Hold
-        )
+        matches!(self, EventKind::Drop | EventKind::Duplicate | EventKind::Hold)
     }
 }
 
@@ -167,17 +164,7 @@ pub struct Event {
 impl Event {
     /// An event of `kind` by `actor` named `what`, on `tick`.
     pub fn new(tick: u64, kind: EventKind, actor: Id, what: &'static str) -> Self {
-        Event {
-            tick,
-            kind,
-            actor,
-            other: Id::NONE,
-            what,
-            env: 0,
-            due: 0,
-            args: Args::EMPTY,
-            detail: None,
-        }
+        Event { tick, kind, actor, other: Id::NONE, what, env: 0, due: 0, args: Args::EMPTY, detail: None }
     }
 
     /// Set the other party.
@@ -291,13 +278,8 @@ impl Trace {
 /// One event as a canonical JSON object (keys in a fixed order, ids by name).
 pub fn event_json(e: &Event, names: &Names) -> String {
     let mut s = String::with_capacity(96);
-    let _ = write!(
-        s,
-        "{{\"tick\":{},\"kind\":\"{}\",\"actor\":{}",
-        e.tick,
-        e.kind.name(),
-        json_str(names.name(e.actor))
-    );
+    let _ =
+        write!(s, "{{\"tick\":{},\"kind\":\"{}\",\"actor\":{}", e.tick, e.kind.name(), json_str(names.name(e.actor)));
     if !e.other.is_none() {
         let _ = write!(s, ",\"other\":{}", json_str(names.name(e.other)));
     }

@@ -8,6 +8,7 @@
 
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::faults::{Cuts, FaultPlan};
+use crate::engine::ids::Id;
 use crate::engine::ids::Names;
 use crate::engine::queue::DueQueue;
 use crate::engine::schedule::{SimApp, Stage, TickSchedule, slot};
@@ -16,6 +17,7 @@ use crate::engine::tape::Tape;
 use crate::engine::trace::{Describe, Event, EventKind, Trace};
 use bevy_app::{App, Plugin};
 use bevy_ecs::prelude::*;
+use std::collections::HashMap;
 use std::marker::PhantomData;
 
 /// What a message type needs to travel the wire.
@@ -41,15 +43,13 @@ pub struct InFlight<M: Payload> {
     queue: DueQueue<(u64, M)>,
     batch: Vec<(u64, M)>,
     next_env: u64,
+    /// Latest due tick per link, to keep links FIFO (looked up, never iterated).
+    link_due: HashMap<(Id, Id), u64>,
 }
 
 impl<M: Payload> Default for InFlight<M> {
     fn default() -> Self {
-        InFlight {
-            queue: DueQueue::default(),
-            batch: Vec::new(),
-            next_env: 1,
-        }
+        InFlight { queue: DueQueue::default(), batch: Vec::new(), next_env: 1, link_due: HashMap::new() }
     }
 }
 
@@ -89,6 +89,7 @@ impl<M: Payload> Plugin for WirePlugin<M> {
             q.queue.clear();
             q.batch.clear();
             q.next_env = 1;
+            q.link_due.clear();
         });
         let deliver_slot = slot(app, Stage::Deliver);
         let dispatch_slot = slot(app, Stage::Dispatch);
@@ -118,26 +119,13 @@ fn dispatch<M: Payload>(
         let env = flight.next_env;
         flight.next_env += 1;
         let (from, to) = (msg.actor(), msg.target());
-        let base = Event::new(now, EventKind::Send, from, msg.label())
-            .other(to)
-            .args(msg.args());
+        let base = Event::new(now, EventKind::Send, from, msg.label()).other(to).args(msg.args());
         if active && tape.chance("wire.drop", plan.drop) {
             stats.dropped += 1;
-            trace.push(
-                &names,
-                Event {
-                    kind: EventKind::Drop,
-                    env,
-                    ..base
-                },
-            );
+            trace.push(&names, Event { kind: EventKind::Drop, env, ..base });
             continue;
         }
-        let copies = if active && tape.chance("wire.duplicate", plan.duplicate) {
-            2
-        } else {
-            1
-        };
+        let copies = if active && tape.chance("wire.duplicate", plan.duplicate) { 2 } else { 1 };
         for copy in 0..copies {
             let env = if copy == 0 {
                 env
@@ -146,31 +134,20 @@ fn dispatch<M: Payload>(
                 flight.next_env += 1;
                 flight.next_env - 1
             };
-            let delay = if active {
-                tape.range("wire.delay", plan.delay.0, plan.delay.1)
-            } else {
-                plan.delay.0
-            };
+            let delay = if active { tape.range("wire.delay", plan.delay.0, plan.delay.1) } else { plan.delay.0 };
             let mut due = now + delay.max(1);
-            let mut kind = if copy == 0 {
-                EventKind::Send
-            } else {
-                EventKind::Duplicate
-            };
+            let mut kind = if copy == 0 { EventKind::Send } else { EventKind::Duplicate };
             if let Some(until) = cuts.held_until(from, to, due) {
                 stats.held += 1;
                 due = until;
                 kind = EventKind::Hold;
             }
-            trace.push(
-                &names,
-                Event {
-                    kind,
-                    env,
-                    due,
-                    ..base.clone()
-                },
-            );
+            if plan.fifo {
+                let last = flight.link_due.entry((from, to)).or_insert(0);
+                due = due.max(*last);
+                *last = due;
+            }
+            trace.push(&names, Event { kind, env, due, ..base.clone() });
             flight.queue.push(due, (env, msg.clone()));
         }
     }
@@ -195,18 +172,26 @@ fn deliver<M: Payload>(
     }
     let n = flight.batch.len();
     if n > 1 && plan.reorder && plan.active(now) {
-        // Pick the next envelope among those left; 0 keeps FIFO order.
+        // Pick the next envelope among those left; 0 keeps FIFO order. On FIFO links only
+        // the first envelope of each link is eligible.
         for i in 0..n - 1 {
-            let k = tape.choose("wire.order", (n - i) as u32) as usize;
-            flight.batch[i..=i + k].rotate_right(1);
+            let eligible = |j: usize, batch: &[(u64, M)]| {
+                !plan.fifo || {
+                    let link = (batch[j].1.actor(), batch[j].1.target());
+                    !batch[i..j].iter().any(|(_, m)| (m.actor(), m.target()) == link)
+                }
+            };
+            let count = (i..n).filter(|&j| eligible(j, &flight.batch)).count();
+            let k = tape.choose("wire.order", count as u32) as usize;
+            if let Some(j) = (i..n).filter(|&j| eligible(j, &flight.batch)).nth(k) {
+                flight.batch[i..=j].rotate_right(1);
+            }
         }
     }
     for (env, msg) in flight.batch.drain(..) {
         stats.delivered += 1;
         if trace.on() {
-            let e = Event::new(now, EventKind::Deliver, msg.target(), msg.label())
-                .other(msg.actor())
-                .args(msg.args());
+            let e = Event::new(now, EventKind::Deliver, msg.target(), msg.label()).other(msg.actor()).args(msg.args());
             trace.push(&names, Event { env, ..e });
         }
         inbound.write(Inbound { msg, env });

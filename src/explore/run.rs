@@ -31,11 +31,7 @@ impl VariantReport {
 }
 
 /// Run `variant` of `scenario` over `seeds`.
-pub fn run_variant(
-    scenario: &Scenario,
-    variant: &str,
-    seeds: Range<u64>,
-) -> Result<VariantReport, ScenarioError> {
+pub fn run_variant(scenario: &Scenario, variant: &str, seeds: Range<u64>) -> Result<VariantReport, ScenarioError> {
     let mut sim = Sim::new(scenario, variant)?;
     sim.trace_level(TraceLevel::Hash).record_tape(false);
     let start = Instant::now();
@@ -62,11 +58,7 @@ pub fn run_variant(
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    report.runs_per_sec = if secs > 0.0 {
-        report.runs as f64 / secs
-    } else {
-        0.0
-    };
+    report.runs_per_sec = if secs > 0.0 { report.runs as f64 / secs } else { 0.0 };
     Ok(report)
 }
 
@@ -78,25 +70,19 @@ pub fn judge(scenario: &Scenario, report: &VariantReport) -> Result<(), String> 
     match &exp.expected {
         Expected::Holds => match report.failures.iter().next() {
             None => Ok(()),
-            Some((check, (n, seed))) => Err(format!(
-                "expected to hold, but {n} seeds failed {check} (first: seed {seed})"
-            )),
+            Some((check, (n, seed))) => {
+                Err(format!("expected to hold, but {n} seeds failed {check} (first: seed {seed})"))
+            }
         },
         Expected::Violates(names) => {
-            if let Some((check, (n, seed))) =
-                report.failures.iter().find(|(c, _)| !names.contains(c))
-            {
+            if let Some((check, (n, seed))) = report.failures.iter().find(|(c, _)| !names.contains(c)) {
                 return Err(format!(
                     "expected only {} to fail, but {n} seeds failed {check} (first: seed {seed})",
                     names.join(" / ")
                 ));
             }
             if report.failures.is_empty() {
-                return Err(format!(
-                    "expected {} to fail, but all {} seeds passed",
-                    names.join(" / "),
-                    report.runs
-                ));
+                return Err(format!("expected {} to fail, but all {} seeds passed", names.join(" / "), report.runs));
             }
             Ok(())
         }

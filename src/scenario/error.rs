@@ -16,10 +16,7 @@ pub struct Source {
 impl Source {
     /// A source named `file` holding `text`.
     pub fn new(file: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
-        Source {
-            file: file.into(),
-            text: text.into(),
-        }
+        Source { file: file.into(), text: text.into() }
     }
 
     /// 1-based line and column (in characters) of byte offset `at`.
@@ -35,13 +32,7 @@ impl Source {
     pub fn error(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
         let (line, column) = self.line_col(span.start);
         let snippet = self.text.lines().nth(line - 1).unwrap_or("").to_owned();
-        ScenarioError {
-            file: self.file.to_string(),
-            line,
-            column,
-            message: message.into(),
-            snippet: Some(snippet),
-        }
+        ScenarioError { file: self.file.to_string(), line, column, message: message.into(), snippet: Some(snippet) }
     }
 }
 
@@ -70,23 +61,13 @@ pub struct ScenarioError {
 impl ScenarioError {
     /// An error about the file as a whole (it could not be read).
     pub fn whole_file(file: &str, message: impl Into<String>) -> Self {
-        ScenarioError {
-            file: file.to_owned(),
-            line: 1,
-            column: 1,
-            message: message.into(),
-            snippet: None,
-        }
+        ScenarioError { file: file.to_owned(), line: 1, column: 1, message: message.into(), snippet: None }
     }
 }
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )?;
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
         if let Some(snippet) = &self.snippet {
             let width = self.line.to_string().len();
             write!(

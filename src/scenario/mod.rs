@@ -42,46 +42,33 @@ impl Step {
     pub fn str(&self, src: &Source, field: &str) -> Result<String, ScenarioError> {
         match self.table.get(field) {
             Some(v) => v.str(src, field).map(str::to_owned),
-            None => Err(src.error(
-                self.table.span.clone(),
-                format!("step `{}` needs a `{field}` field", self.kind),
-            )),
+            None => Err(src.error(self.table.span.clone(), format!("step `{}` needs a `{field}` field", self.kind))),
         }
     }
 
     /// An optional string field.
     pub fn opt_str(&self, src: &Source, field: &str) -> Result<Option<String>, ScenarioError> {
-        self.table
-            .get(field)
-            .map(|v| v.str(src, field).map(str::to_owned))
-            .transpose()
+        self.table.get(field).map(|v| v.str(src, field).map(str::to_owned)).transpose()
     }
 
     /// A required non-negative integer field.
     pub fn uint(&self, src: &Source, field: &str) -> Result<u64, ScenarioError> {
         match self.table.get(field) {
             Some(v) => v.uint(src, field),
-            None => Err(src.error(
-                self.table.span.clone(),
-                format!("step `{}` needs a `{field}` field", self.kind),
-            )),
+            None => Err(src.error(self.table.span.clone(), format!("step `{}` needs a `{field}` field", self.kind))),
         }
     }
 
     /// An optional non-negative integer field.
     pub fn opt_uint(&self, src: &Source, field: &str) -> Result<Option<u64>, ScenarioError> {
-        self.table
-            .get(field)
-            .map(|v| v.uint(src, field))
-            .transpose()
+        self.table.get(field).map(|v| v.uint(src, field)).transpose()
     }
 
     /// Fail on any field other than `at`, `do` and `allowed`.
     pub fn deny_unknown(&self, src: &Source, allowed: &[&str]) -> Result<(), ScenarioError> {
         let mut all = vec!["at", "do"];
         all.extend_from_slice(allowed);
-        self.table
-            .deny_unknown(src, &format!("step `{}`", self.kind), &all)
+        self.table.deny_unknown(src, &format!("step `{}`", self.kind), &all)
     }
 }
 
@@ -136,18 +123,8 @@ pub struct Scenario {
 }
 
 /// Top-level keys every scenario may have.
-pub const TOP_LEVEL: &[&str] = &[
-    "name",
-    "model",
-    "about",
-    "variants",
-    "seeds",
-    "max_ticks",
-    "max_messages",
-    "faults",
-    "step",
-    "expect",
-];
+pub const TOP_LEVEL: &[&str] =
+    &["name", "model", "about", "variants", "seeds", "max_ticks", "max_messages", "faults", "step", "expect"];
 
 impl Scenario {
     /// Read and parse the file at `path`.
@@ -176,31 +153,17 @@ impl Scenario {
         let model: &dyn Model = crate::models::find(&model_name).ok_or_else(|| {
             src.error(
                 model_span.clone(),
-                format!(
-                    "unknown model `{model_name}`; expected one of: {}",
-                    crate::models::names().join(", ")
-                ),
+                format!("unknown model `{model_name}`; expected one of: {}", crate::models::names().join(", ")),
             )
         })?;
         let mut allowed: Vec<&str> = TOP_LEVEL.to_vec();
         allowed.extend_from_slice(model.sections());
         doc.deny_unknown(&src, "the scenario", &allowed)?;
 
-        let about = doc
-            .get("about")
-            .map(|v| v.str(&src, "about").map(str::to_owned))
-            .transpose()?
-            .unwrap_or_default();
-        let max_ticks = doc
-            .get("max_ticks")
-            .map(|v| v.uint(&src, "max_ticks"))
-            .transpose()?
-            .unwrap_or(10_000);
-        let max_messages = doc
-            .get("max_messages")
-            .map(|v| v.uint(&src, "max_messages"))
-            .transpose()?
-            .unwrap_or(1_000_000);
+        let about = doc.get("about").map(|v| v.str(&src, "about").map(str::to_owned)).transpose()?.unwrap_or_default();
+        let max_ticks = doc.get("max_ticks").map(|v| v.uint(&src, "max_ticks")).transpose()?.unwrap_or(10_000);
+        let max_messages =
+            doc.get("max_messages").map(|v| v.uint(&src, "max_messages")).transpose()?.unwrap_or(1_000_000);
         let seeds = match doc.get("seeds") {
             None => 0..100,
             Some(v) => parse_seeds(&src, v)?,
@@ -214,12 +177,9 @@ impl Scenario {
         if let Some(v) = doc.get("step") {
             for item in v.array(&src, "step")? {
                 let table = item.table(&src, "step")?.clone();
-                let at_v = table.get("at").ok_or_else(|| {
-                    src.error(
-                        table.span.clone(),
-                        "step needs `at` (a tick or a window [a, b])",
-                    )
-                })?;
+                let at_v = table
+                    .get("at")
+                    .ok_or_else(|| src.error(table.span.clone(), "step needs `at` (a tick or a window [a, b])"))?;
                 let (lo, hi) = at_v.range(&src, "at")?;
                 if hi > max_ticks {
                     return Err(src.error(
@@ -227,18 +187,11 @@ impl Scenario {
                         format!("step at tick {hi} is after max_ticks = {max_ticks}; expected a tick <= {max_ticks}"),
                     ));
                 }
-                let at = if lo == hi && matches!(at_v.kind, Kind::Int(_)) {
-                    At::Tick(lo)
-                } else {
-                    At::Window(lo, hi)
-                };
+                let at = if lo == hi && matches!(at_v.kind, Kind::Int(_)) { At::Tick(lo) } else { At::Window(lo, hi) };
                 let do_v = table.get("do").ok_or_else(|| {
                     src.error(
                         table.span.clone(),
-                        format!(
-                            "step needs `do`; expected one of: {}",
-                            step_names(model).join(", ")
-                        ),
+                        format!("step needs `do`; expected one of: {}", step_names(model).join(", ")),
                     )
                 })?;
                 let kind = do_v.str(&src, "do")?.to_owned();
@@ -252,12 +205,7 @@ impl Scenario {
                         ),
                     ));
                 }
-                steps.push(Step {
-                    at,
-                    kind,
-                    kind_span: do_v.span.clone(),
-                    table,
-                });
+                steps.push(Step { at, kind, kind_span: do_v.span.clone(), table });
             }
         }
 
@@ -303,28 +251,18 @@ impl Scenario {
             let invariants = model.invariants(Some(&scenario));
             for item in v.array(&src, "expect")? {
                 let t = item.table(&src, "expect")?;
-                t.deny_unknown(
-                    &src,
-                    "`[[expect]]`",
-                    &["variant", "holds", "violates", "why"],
-                )?;
+                t.deny_unknown(&src, "`[[expect]]`", &["variant", "holds", "violates", "why"])?;
                 let variants = match t.get("variant") {
                     Some(v) => v.strings(&src, "variant")?,
                     None => {
-                        return Err(src.error(
-                            t.span.clone(),
-                            "`[[expect]]` needs `variant` (a name or a list)",
-                        ));
+                        return Err(src.error(t.span.clone(), "`[[expect]]` needs `variant` (a name or a list)"));
                     }
                 };
                 for (name, span) in &variants {
                     if !scenario.variants.contains(name) {
                         return Err(src.error(
                             span.clone(),
-                            format!(
-                                "unknown variant `{name}`; expected one of: {}",
-                                scenario.variants.join(", ")
-                            ),
+                            format!("unknown variant `{name}`; expected one of: {}", scenario.variants.join(", ")),
                         ));
                     }
                 }
@@ -344,10 +282,7 @@ impl Scenario {
                             if !invariants.contains(name) {
                                 return Err(src.error(
                                     span.clone(),
-                                    format!(
-                                        "unknown invariant `{name}`; expected one of: {}",
-                                        invariants.join(", ")
-                                    ),
+                                    format!("unknown invariant `{name}`; expected one of: {}", invariants.join(", ")),
                                 ));
                             }
                         }
@@ -372,9 +307,7 @@ impl Scenario {
 
     /// The expectation for `variant`, if the file states one.
     pub fn expectation(&self, variant: &str) -> Option<&Expectation> {
-        self.expects
-            .iter()
-            .find(|e| e.variants.iter().any(|v| v == variant))
+        self.expects.iter().find(|e| e.variants.iter().any(|v| v == variant))
     }
 
     /// An error located at `span` of this scenario's file.
@@ -404,41 +337,21 @@ fn parse_seeds(src: &Source, v: &Value) -> Result<Range<u64>, ScenarioError> {
             Ok(0..n)
         }
         Kind::Str(s) => parse_seed_range(s).ok_or_else(|| {
-            src.error(
-                v.span.clone(),
-                format!("`seeds` must look like \"A..B\" with A < B, found \"{s}\""),
-            )
+            src.error(v.span.clone(), format!("`seeds` must look like \"A..B\" with A < B, found \"{s}\""))
         }),
-        _ => Err(src.error(
-            v.span.clone(),
-            "`seeds` must be a count N (seeds 0..N) or a range \"A..B\"",
-        )),
+        _ => Err(src.error(v.span.clone(), "`seeds` must be a count N (seeds 0..N) or a range \"A..B\"")),
     }
 }
 
 fn parse_faults(src: &Source, v: &Value, max_ticks: u64) -> Result<FaultPlan, ScenarioError> {
     let t = v.table(src, "faults")?;
-    t.deny_unknown(
-        src,
-        "`[faults]`",
-        &[
-            "delay",
-            "drop",
-            "duplicate",
-            "reorder",
-            "heal_at",
-            "partition",
-        ],
-    )?;
+    t.deny_unknown(src, "`[faults]`", &["delay", "drop", "duplicate", "reorder", "fifo", "heal_at", "partition"])?;
     let mut plan = FaultPlan::calm();
     plan.heal_at = max_ticks;
     if let Some(v) = t.get("delay") {
         plan.delay = v.range(src, "delay")?;
         if plan.delay.0 == 0 {
-            return Err(src.error(
-                v.span.clone(),
-                "`delay` must start at 1 or more: a message arrives on a later tick",
-            ));
+            return Err(src.error(v.span.clone(), "`delay` must start at 1 or more: a message arrives on a later tick"));
         }
     }
     if let Some(v) = t.get("drop") {
@@ -450,16 +363,15 @@ fn parse_faults(src: &Source, v: &Value, max_ticks: u64) -> Result<FaultPlan, Sc
     if let Some(v) = t.get("reorder") {
         plan.reorder = v.bool(src, "reorder")?;
     }
+    if let Some(v) = t.get("fifo") {
+        plan.fifo = v.bool(src, "fifo")?;
+    }
     if let Some(v) = t.get("heal_at") {
         plan.heal_at = v.uint(src, "heal_at")?;
         if plan.heal_at > max_ticks {
-            return Err(src.error(
-                v.span.clone(),
-                format!(
-                    "`heal_at` = {} is after max_ticks = {max_ticks}",
-                    plan.heal_at
-                ),
-            ));
+            return Err(
+                src.error(v.span.clone(), format!("`heal_at` = {} is after max_ticks = {max_ticks}", plan.heal_at))
+            );
         }
     }
     if let Some(v) = t.get("partition") {
@@ -467,10 +379,7 @@ fn parse_faults(src: &Source, v: &Value, max_ticks: u64) -> Result<FaultPlan, Sc
             let p = item.table(src, "partition")?;
             p.deny_unknown(src, "`[[faults.partition]]`", &["between", "from", "to"])?;
             let between = p.get("between").ok_or_else(|| {
-                src.error(
-                    p.span.clone(),
-                    "a partition needs `between = [\"a\", \"b\"]` (\"*\" for any)",
-                )
+                src.error(p.span.clone(), "a partition needs `between = [\"a\", \"b\"]` (\"*\" for any)")
             })?;
             let ends = between.strings(src, "between")?;
             if ends.len() != 2 {
@@ -483,23 +392,16 @@ fn parse_faults(src: &Source, v: &Value, max_ticks: u64) -> Result<FaultPlan, Sc
             };
             let (from, to) = (get("from")?, get("to")?);
             if from >= to {
-                return Err(src.error(
-                    p.span.clone(),
-                    format!("partition window [{from}, {to}) is empty; expected from < to"),
-                ));
+                return Err(
+                    src.error(p.span.clone(), format!("partition window [{from}, {to}) is empty; expected from < to"))
+                );
             }
             if to > plan.heal_at {
-                return Err(src.error(
-                    p.span.clone(),
-                    format!("partition ends at {to}, after heal_at = {}", plan.heal_at),
-                ));
+                return Err(
+                    src.error(p.span.clone(), format!("partition ends at {to}, after heal_at = {}", plan.heal_at))
+                );
             }
-            plan.partitions.push(Partition {
-                a: ends[0].0.clone(),
-                b: ends[1].0.clone(),
-                from,
-                to,
-            });
+            plan.partitions.push(Partition { a: ends[0].0.clone(), b: ends[1].0.clone(), from, to });
         }
     }
     Ok(plan)

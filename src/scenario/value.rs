@@ -60,10 +60,7 @@ impl Kind {
 impl Table {
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.entries
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, _, v)| v)
+        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, _, v)| v)
     }
 
     /// The keys, in file order.
@@ -72,20 +69,12 @@ impl Table {
     }
 
     /// Fail on the first key not in `allowed`, listing what is allowed.
-    pub fn deny_unknown(
-        &self,
-        src: &Source,
-        what: &str,
-        allowed: &[&str],
-    ) -> Result<(), ScenarioError> {
+    pub fn deny_unknown(&self, src: &Source, what: &str, allowed: &[&str]) -> Result<(), ScenarioError> {
         for (key, span, _) in &self.entries {
             if !allowed.contains(&key.as_str()) {
                 return Err(src.error(
                     span.clone(),
-                    format!(
-                        "unknown field `{key}` in {what}; expected one of: {}",
-                        allowed.join(", ")
-                    ),
+                    format!("unknown field `{key}` in {what}; expected one of: {}", allowed.join(", ")),
                 ));
             }
         }
@@ -95,10 +84,7 @@ impl Table {
 
 impl Value {
     fn expected(&self, src: &Source, what: &str, field: &str) -> ScenarioError {
-        src.error(
-            self.span.clone(),
-            format!("`{field}` must be {what}, found {}", self.kind.describe()),
-        )
+        src.error(self.span.clone(), format!("`{field}` must be {what}, found {}", self.kind.describe()))
     }
 
     /// The string, or an error naming `field`.
@@ -113,9 +99,7 @@ impl Value {
     pub fn uint(&self, src: &Source, field: &str) -> Result<u64, ScenarioError> {
         match &self.kind {
             Kind::Int(i) if *i >= 0 => Ok(*i as u64),
-            Kind::Int(_) => {
-                Err(src.error(self.span.clone(), format!("`{field}` must not be negative")))
-            }
+            Kind::Int(_) => Err(src.error(self.span.clone(), format!("`{field}` must not be negative"))),
             _ => Err(self.expected(src, "a non-negative integer", field)),
         }
     }
@@ -146,10 +130,7 @@ impl Value {
         if (0.0..=1.0).contains(&p) {
             Ok(p)
         } else {
-            Err(src.error(
-                self.span.clone(),
-                format!("`{field}` must be between 0.0 and 1.0, found {p}"),
-            ))
+            Err(src.error(self.span.clone(), format!("`{field}` must be between 0.0 and 1.0, found {p}")))
         }
     }
 
@@ -192,17 +173,12 @@ impl Value {
     }
 
     /// One string or an array of strings.
-    pub fn strings(
-        &self,
-        src: &Source,
-        field: &str,
-    ) -> Result<Vec<(String, Range<usize>)>, ScenarioError> {
+    pub fn strings(&self, src: &Source, field: &str) -> Result<Vec<(String, Range<usize>)>, ScenarioError> {
         match &self.kind {
             Kind::Str(s) => Ok(vec![(s.clone(), self.span.clone())]),
-            Kind::Array(items) => items
-                .iter()
-                .map(|v| v.str(src, field).map(|s| (s.to_owned(), v.span.clone())))
-                .collect(),
+            Kind::Array(items) => {
+                items.iter().map(|v| v.str(src, field).map(|s| (s.to_owned(), v.span.clone()))).collect()
+            }
             _ => Err(self.expected(src, "a string or an array of strings", field)),
         }
     }
@@ -232,20 +208,15 @@ fn convert(span: Range<usize>, v: DeValue<'_>, src: &Source) -> Result<Value, Sc
     let kind = match v {
         DeValue::String(s) => Kind::Str(s.into_owned()),
         DeValue::Integer(i) => Kind::Int(
-            i64::from_str_radix(i.as_str(), i.radix())
-                .map_err(|_| src.error(span.clone(), "integer out of range"))?,
+            i64::from_str_radix(i.as_str(), i.radix()).map_err(|_| src.error(span.clone(), "integer out of range"))?,
         ),
-        DeValue::Float(f) => Kind::Float(
-            f.as_str()
-                .parse::<f64>()
-                .map_err(|_| src.error(span.clone(), "invalid float"))?,
-        ),
+        DeValue::Float(f) => {
+            Kind::Float(f.as_str().parse::<f64>().map_err(|_| src.error(span.clone(), "invalid float"))?)
+        }
         DeValue::Boolean(b) => Kind::Bool(b),
         DeValue::Datetime(d) => Kind::Datetime(d.to_string()),
         DeValue::Array(a) => Kind::Array(
-            a.into_iter()
-                .map(|item| convert(item.span(), item.into_inner(), src))
-                .collect::<Result<_, _>>()?,
+            a.into_iter().map(|item| convert(item.span(), item.into_inner(), src)).collect::<Result<_, _>>()?,
         ),
         DeValue::Table(t) => Kind::Table(convert_table(t, span.clone(), src)?),
     };

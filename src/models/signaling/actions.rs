@@ -33,41 +33,13 @@ pub const STEPS: &[StepDoc] = &[
         fields: &["server"],
         about: "enableExternalConnections with a signaling server",
     },
-    StepDoc {
-        name: "disable_external",
-        fields: &[],
-        about: "disableExternalConnections",
-    },
-    StepDoc {
-        name: "connect",
-        fields: &["peer"],
-        about: "connectToExternalPeer: start a WebRTC connection",
-    },
-    StepDoc {
-        name: "disconnect",
-        fields: &["peer"],
-        about: "disconnectPeer: close the peer's connection",
-    },
-    StepDoc {
-        name: "dispose",
-        fields: &[],
-        about: "ConnectionManager.dispose()",
-    },
-    StepDoc {
-        name: "switch_server",
-        fields: &["server"],
-        about: "await disable, then enable with another server",
-    },
-    StepDoc {
-        name: "fail_peer",
-        fields: &["peer"],
-        about: "the peer's connection fails mid-setup",
-    },
-    StepDoc {
-        name: "network_change",
-        fields: &[],
-        about: "connected transports drop and restart ICE",
-    },
+    StepDoc { name: "disable_external", fields: &[], about: "disableExternalConnections" },
+    StepDoc { name: "connect", fields: &["peer"], about: "connectToExternalPeer: start a WebRTC connection" },
+    StepDoc { name: "disconnect", fields: &["peer"], about: "disconnectPeer: close the peer's connection" },
+    StepDoc { name: "dispose", fields: &[], about: "ConnectionManager.dispose()" },
+    StepDoc { name: "switch_server", fields: &["server"], about: "await disable, then enable with another server" },
+    StepDoc { name: "fail_peer", fields: &["peer"], about: "the peer's connection fails mid-setup" },
+    StepDoc { name: "network_change", fields: &[], about: "connected transports drop and restart ICE" },
 ];
 
 /// The stable id of server `name`.
@@ -86,23 +58,13 @@ pub fn parse(scenario: &Scenario, step: &Step, names: &mut Names) -> Result<Acti
     let name_field = |field: &str| -> Result<String, ScenarioError> {
         let v = step.str(src, field)?;
         if v.is_empty() || v.contains(char::is_whitespace) {
-            let span = step
-                .table
-                .get(field)
-                .map_or(step.table.span.clone(), |v| v.span.clone());
-            return Err(src.error(
-                span,
-                format!("`{field}` must be a non-empty name without spaces"),
-            ));
+            let span = step.table.get(field).map_or(step.table.span.clone(), |v| v.span.clone());
+            return Err(src.error(span, format!("`{field}` must be a non-empty name without spaces")));
         }
         Ok(v)
     };
     let kind = step.kind.as_str();
-    let doc = STEPS
-        .iter()
-        .find(|s| s.name == kind)
-        .map(|s| s.fields)
-        .unwrap_or(&[]);
+    let doc = STEPS.iter().find(|s| s.name == kind).map(|s| s.fields).unwrap_or(&[]);
     step.deny_unknown(src, doc)?;
     Ok(match kind {
         "enable_external" => Action::EnableExternal(server_id(names, &name_field("server")?)),

@@ -94,6 +94,8 @@ pub struct Pc {
     pub gathering: u32,
     /// `session_bound`: the session still owns this connection's callback.
     pub attached: bool,
+    /// `fail_peer` came before the transport existed: it fails as soon as it starts connecting.
+    pub fail_pending: bool,
 }
 
 impl Pc {
@@ -104,11 +106,7 @@ impl Pc {
 
     /// Whether a connect is still pending on it (the `connect_settles` monitor).
     pub fn pending(&self) -> bool {
-        self.live()
-            && matches!(
-                self.state,
-                PcState::New | PcState::Connecting | PcState::Disconnected
-            )
+        self.live() && matches!(self.state, PcState::New | PcState::Connecting | PcState::Disconnected)
     }
 }
 
@@ -121,6 +119,9 @@ pub struct Remote {
     pub pc: Option<Id>,
     /// The client to reply through.
     pub reply_via: Id,
+    /// Candidates that arrived before their offer, as `(pc, server, via)`: held until the
+    /// offer sets the remote description, as WebRTC peers buffer them.
+    pub early: Vec<(Id, Id, Id)>,
 }
 
 /// A signaling server: relays offers, answers and candidates.

@@ -29,20 +29,9 @@ pub struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     /// A context over `world` and `mgr`.
-    pub fn new(
-        world: &'a mut World,
-        mgr: &'a mut Manager,
-        variant: Variant,
-        params: Params,
-    ) -> Self {
+    pub fn new(world: &'a mut World, mgr: &'a mut Manager, variant: Variant, params: Params) -> Self {
         let now = world.resource::<Clock>().now;
-        Cx {
-            world,
-            mgr,
-            variant,
-            params,
-            now,
-        }
+        Cx { world, mgr, variant, params, now }
     }
 
     /// The tape.
@@ -53,9 +42,7 @@ impl<'a> Cx<'a> {
     /// Arm a timer `delay` ticks from now.
     pub fn timer(&mut self, delay: u64, wake: Wake) {
         let now = self.now;
-        self.world
-            .resource_mut::<Timers<Wake>>()
-            .after(now, delay, wake);
+        self.world.resource_mut::<Timers<Wake>>().after(now, delay, wake);
     }
 
     /// How long an awaited platform future takes: a tape choice in the `await` range.
@@ -69,10 +56,7 @@ impl<'a> Cx<'a> {
         let now = self.now;
         self.world.resource_scope(|world, mut trace: Mut<Trace>| {
             if trace.on() {
-                trace.push(
-                    world.resource::<Names>(),
-                    Event::new(now, kind, actor, what).other(other).args(args),
-                );
+                trace.push(world.resource::<Names>(), Event::new(now, kind, actor, what).other(other).args(args));
             }
         });
     }
@@ -101,9 +85,7 @@ impl<'a> Cx<'a> {
 
     /// Whether `client` exists and `isConnected`.
     pub fn connected(&mut self, client: Option<Id>) -> bool {
-        client
-            .and_then(|c| self.client(c))
-            .is_some_and(|c| c.state == ClientState::Connected)
+        client.and_then(|c| self.client(c)).is_some_and(|c| c.state == ClientState::Connected)
     }
 
     /// Spawn an entity with `component` under stable id `id` (immediately visible).
@@ -124,9 +106,7 @@ impl<'a> Cx<'a> {
         let Some(c) = self.client(client).map(|c| c.clone()) else {
             return;
         };
-        let (pc_session, pc_peer) = self
-            .pc_copy(pc)
-            .map_or((None, Id::NONE), |p| (p.session, p.peer));
+        let (pc_session, pc_peer) = self.pc_copy(pc).map_or((None, Id::NONE), |p| (p.session, p.peer));
         self.world.resource_mut::<Facts>().sends.push(SendFact {
             client,
             disposed: c.disposed,
@@ -136,22 +116,9 @@ impl<'a> Cx<'a> {
             pc_peer,
             target: peer,
         });
-        self.trace(
-            EventKind::Call,
-            client,
-            "send",
-            peer,
-            Args::EMPTY.s("kind", kind.name()).id("pc", pc),
-        );
+        self.trace(EventKind::Call, client, "send", peer, Args::EMPTY.s("kind", kind.name()).id("pc", pc));
         if c.state == ClientState::Connected {
-            self.world.write_message(Outbound(Signal {
-                from: client,
-                to: c.server,
-                kind,
-                peer,
-                pc,
-                via: client,
-            }));
+            self.world.write_message(Outbound(Signal { from: client, to: c.server, kind, peer, pc, via: client }));
         } else {
             self.count("signaling.sends_dropped_not_connected");
         }
@@ -166,16 +133,7 @@ impl<'a> Cx<'a> {
         }
         p.state = to;
         let peer = p.peer;
-        self.world
-            .resource_mut::<Facts>()
-            .transitions
-            .push((pc, from, to));
-        self.trace(
-            EventKind::State,
-            pc,
-            to.name(),
-            peer,
-            Args::EMPTY.s("from", from.name()),
-        );
+        self.world.resource_mut::<Facts>().transitions.push((pc, from, to));
+        self.trace(EventKind::State, pc, to.name(), peer, Args::EMPTY.s("from", from.name()));
     }
 }

@@ -25,14 +25,7 @@ pub const TRANSITIONS: &str = "valid_state_transitions";
 pub const SETTLES: &str = "connect_settles";
 
 /// Every invariant and monitor name.
-pub const ALL: &[&str] = &[
-    NO_SEND_ON_DISPOSED,
-    OWN_SESSION,
-    ROUTED,
-    NO_LEAK,
-    TRANSITIONS,
-    SETTLES,
-];
+pub const ALL: &[&str] = &[NO_SEND_ON_DISPOSED, OWN_SESSION, ROUTED, NO_LEAK, TRANSITIONS, SETTLES];
 
 /// One call of `_send`.
 #[derive(Clone, Debug)]
@@ -71,11 +64,7 @@ pub fn check_facts(mut facts: ResMut<Facts>, mut out: MessageWriter<Violation>, 
         if s.disposed {
             out.write(Violation {
                 invariant: NO_SEND_ON_DISPOSED,
-                detail: format!(
-                    "{} sent through {} after it was disposed",
-                    s.kind.name(),
-                    n(s.client)
-                ),
+                detail: format!("{} sent through {} after it was disposed", s.kind.name(), n(s.client)),
                 ids: vec![s.client, s.pc],
             });
         }
@@ -94,12 +83,7 @@ pub fn check_facts(mut facts: ResMut<Facts>, mut out: MessageWriter<Violation>, 
         if s.kind == SigKind::Candidate && s.target != s.pc_peer {
             out.write(Violation {
                 invariant: ROUTED,
-                detail: format!(
-                    "candidate of {} (peer {}) addressed to {}",
-                    n(s.pc),
-                    n(s.pc_peer),
-                    n(s.target)
-                ),
+                detail: format!("candidate of {} (peer {}) addressed to {}", n(s.pc), n(s.pc_peer), n(s.target)),
                 ids: vec![s.pc, s.target],
             });
         }
@@ -108,12 +92,7 @@ pub fn check_facts(mut facts: ResMut<Facts>, mut out: MessageWriter<Violation>, 
         if remote != pc_peer {
             out.write(Violation {
                 invariant: ROUTED,
-                detail: format!(
-                    "candidate of {} (peer {}) arrived at {}",
-                    n(*pc),
-                    n(*pc_peer),
-                    n(*remote)
-                ),
+                detail: format!("candidate of {} (peer {}) arrived at {}", n(*pc), n(*pc_peer), n(*remote)),
                 ids: vec![*pc, *remote],
             });
         }
@@ -155,10 +134,7 @@ pub fn check_leaks(
         if !live_peer(*peer) {
             out.write(Violation {
                 invariant: NO_LEAK,
-                detail: format!(
-                    "per-peer callback for {} outlives its connection",
-                    names.name(*peer)
-                ),
+                detail: format!("per-peer callback for {} outlives its connection", names.name(*peer)),
                 ids: vec![*peer],
             });
             return;
@@ -183,16 +159,10 @@ pub fn check_leaks(
         });
     }
     if variant.0 == Variant::SessionBound {
-        for p in pcs
-            .iter()
-            .filter(|p| p.attached && p.state == PcState::Closed)
-        {
+        for p in pcs.iter().filter(|p| p.attached && p.state == PcState::Closed) {
             out.write(Violation {
                 invariant: NO_LEAK,
-                detail: format!(
-                    "{} is closed but its session still holds its callback",
-                    names.name(p.id)
-                ),
+                detail: format!("{} is closed but its session still holds its callback", names.name(p.id)),
                 ids: vec![p.id],
             });
             return;

@@ -102,10 +102,7 @@ enum Flow {
 impl Manager {
     /// The connection to `peer` in `_connections`.
     pub fn connection(&self, peer: Id) -> Option<Id> {
-        self.connections
-            .iter()
-            .find(|(p, _)| *p == peer)
-            .map(|(_, c)| *c)
+        self.connections.iter().find(|(p, _)| *p == peer).map(|(_, c)| *c)
     }
 
     /// Number of suspended operations.
@@ -116,14 +113,7 @@ impl Manager {
 
 /// Start operation `kind` now; it runs until its first `await`.
 pub fn start(cx: &mut Cx, kind: OpKind, then: Option<OpKind>) {
-    let op = Op {
-        kind,
-        pc: 0,
-        client: None,
-        conn: None,
-        queue: Vec::new(),
-        then,
-    };
+    let op = Op { kind, pc: 0, client: None, conn: None, queue: Vec::new(), then };
     let i = match cx.mgr.ops.iter().position(Option::is_none) {
         Some(i) => {
             cx.mgr.ops[i] = Some(op);
@@ -191,16 +181,7 @@ fn enable(cx: &mut Cx, op: &mut Op, server: Id) -> Flow {
         0 => {
             cx.mgr.client_gen += 1;
             let id = cx.intern(&format!("client#{}", cx.mgr.client_gen));
-            cx.spawn(
-                id,
-                Client {
-                    id,
-                    server,
-                    state: ClientState::Connecting,
-                    disposed: false,
-                    listened: false,
-                },
-            );
+            cx.spawn(id, Client { id, server, state: ClientState::Connecting, disposed: false, listened: false });
             cx.mgr.client = Some(id);
             op.client = Some(id);
             cx.trace(EventKind::State, id, "connecting", server, Args::EMPTY);
@@ -381,12 +362,8 @@ fn connect(cx: &mut Cx, op: &mut Op, peer: Id) -> Flow {
                 *g += 1;
                 *g
             };
-            let peer_name = cx
-                .world
-                .resource::<crate::engine::Names>()
-                .name(peer)
-                .trim_start_matches("peer:")
-                .to_owned();
+            let peer_name =
+                cx.world.resource::<crate::engine::Names>().name(peer).trim_start_matches("peer:").to_owned();
             let id = cx.intern(&format!("pc:{peer_name}#{n}"));
             if let Some(old) = cx.mgr.connection(peer) {
                 cx.mgr.connections.retain(|(p, _)| *p != peer);
@@ -405,16 +382,11 @@ fn connect(cx: &mut Cx, op: &mut Op, peer: Id) -> Flow {
                     remote_candidate: false,
                     gathering: 0,
                     attached: true,
+                    fail_pending: false,
                 },
             );
             cx.mgr.connections.push((peer, id));
-            cx.trace(
-                EventKind::State,
-                id,
-                "new",
-                peer,
-                Args::EMPTY.id("session", session.unwrap_or_default()),
-            );
+            cx.trace(EventKind::State, id, "new", peer, Args::EMPTY.id("session", session.unwrap_or_default()));
             op.conn = Some(id);
             Flow::Await(1)
         }
@@ -428,7 +400,11 @@ fn connect(cx: &mut Cx, op: &mut Op, peer: Id) -> Flow {
                 return Flow::Done;
             }
             cx.set_state(conn, PcState::Connecting);
-            webrtc::gather(cx, conn);
+            if cx.pc(conn).is_some_and(|p| p.fail_pending) {
+                cx.set_state(conn, PcState::Failed);
+            } else {
+                webrtc::gather(cx, conn);
+            }
             let via = match cx.variant {
                 Variant::SessionBound => cx.pc(conn).and_then(|p| p.session),
                 _ => cx.mgr.client,
@@ -455,15 +431,9 @@ fn configure_callback(cx: &mut Cx) {
     let slot = match cx.variant {
         Variant::VersionToken => {
             cx.mgr.version += 1;
-            SlotCallback {
-                version: cx.mgr.version,
-                client: cx.mgr.client,
-            }
+            SlotCallback { version: cx.mgr.version, client: cx.mgr.client }
         }
-        _ => SlotCallback {
-            version: 0,
-            client: None,
-        },
+        _ => SlotCallback { version: 0, client: None },
     };
     cx.mgr.callback = Some(slot);
     let app = cx.mgr.app;

@@ -21,9 +21,7 @@ pub mod signal;
 pub mod webrtc;
 
 use crate::engine::model::{Model, StepDoc, VariantDoc};
-use crate::engine::schedule::{
-    FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule,
-};
+use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule};
 use crate::engine::script::{Act, ScriptPlugin};
 use crate::engine::timers::{Fired, TimerPlugin};
 use crate::engine::wire::{Inbound, WirePlugin};
@@ -104,12 +102,7 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Params {
-            await_ticks: (1, 4),
-            ice_count: (1, 3),
-            ice_delay: (1, 30),
-            settle_deadline: 300,
-        }
+        Params { await_ticks: (1, 4), ice_count: (1, 3), ice_delay: (1, 30), settle_deadline: 300 }
     }
 }
 
@@ -120,18 +113,13 @@ fn parse_params(scenario: &Scenario) -> Result<Params, ScenarioError> {
         return Ok(p);
     };
     let t = v.table(src, "signaling")?;
-    t.deny_unknown(
-        src,
-        "`[signaling]`",
-        &["await", "ice_candidates", "ice_delay", "settle_deadline"],
-    )?;
+    t.deny_unknown(src, "`[signaling]`", &["await", "ice_candidates", "ice_delay", "settle_deadline"])?;
     if let Some(v) = t.get("await") {
         p.await_ticks = v.range(src, "await")?;
         if p.await_ticks.0 == 0 {
-            return Err(src.error(
-                v.span.clone(),
-                "`await` must start at 1: an awaited platform call resumes on a later tick",
-            ));
+            return Err(
+                src.error(v.span.clone(), "`await` must start at 1: an awaited platform call resumes on a later tick")
+            );
         }
     }
     if let Some(v) = t.get("ice_candidates") {
@@ -178,13 +166,7 @@ impl Model for Signaling {
     }
 
     fn variant_docs(&self, _scenario: Option<&Scenario>) -> Vec<VariantDoc> {
-        VARIANTS
-            .iter()
-            .map(|(_, n, a)| VariantDoc {
-                name: (*n).into(),
-                about: (*a).into(),
-            })
-            .collect()
+        VARIANTS.iter().map(|(_, n, a)| VariantDoc { name: (*n).into(), about: (*a).into() }).collect()
     }
 
     fn invariants(&self, _scenario: Option<&Scenario>) -> Vec<String> {
@@ -200,18 +182,9 @@ impl Model for Signaling {
         Ok(())
     }
 
-    fn install(
-        &self,
-        app: &mut App,
-        scenario: &Scenario,
-        variant: &str,
-    ) -> Result<(), ScenarioError> {
-        let v = Variant::parse(variant).ok_or_else(|| {
-            ScenarioError::whole_file(
-                &scenario.source.file,
-                format!("unknown variant `{variant}`"),
-            )
-        })?;
+    fn install(&self, app: &mut App, scenario: &Scenario, variant: &str) -> Result<(), ScenarioError> {
+        let v = Variant::parse(variant)
+            .ok_or_else(|| ScenarioError::whole_file(&scenario.source.file, format!("unknown variant `{variant}`")))?;
         let params = parse_params(scenario)?;
         let mut cast = Cast::default();
         let mut steps = Vec::new();
@@ -221,25 +194,15 @@ impl Model for Signaling {
             for step in &scenario.steps {
                 let action = actions::parse(scenario, step, &mut names)?;
                 match &action {
-                    Action::EnableExternal(s) | Action::SwitchServer(s)
-                        if !cast.servers.contains(s) =>
-                    {
+                    Action::EnableExternal(s) | Action::SwitchServer(s) if !cast.servers.contains(s) => {
                         cast.servers.push(*s)
                     }
-                    Action::Connect(p) | Action::Disconnect(p) | Action::FailPeer(p)
-                        if !cast.peers.contains(p) =>
-                    {
+                    Action::Connect(p) | Action::Disconnect(p) | Action::FailPeer(p) if !cast.peers.contains(p) => {
                         cast.peers.push(*p)
                     }
                     _ => {}
                 }
-                steps.push((
-                    step.at,
-                    Command {
-                        by: cast.app,
-                        action,
-                    },
-                ));
+                steps.push((step.at, Command { by: cast.app, action }));
             }
         }
         app.insert_resource(VariantRes(v));
@@ -252,20 +215,12 @@ impl Model for Signaling {
         app.add_plugins(WirePlugin::<Signal>::default());
         app.add_plugins(TimerPlugin::<Wake>::default());
         app.add_systems(SetupSchedule, setup.in_set(SetupStage::Model));
+        app.add_systems(TickSchedule, (collect, process).chain().in_set(Stage::Model));
         app.add_systems(
             TickSchedule,
-            (collect, process).chain().in_set(Stage::Model),
+            (invariants::check_facts, invariants::monitor_connects).chain().in_set(Stage::Check),
         );
-        app.add_systems(
-            TickSchedule,
-            (invariants::check_facts, invariants::monitor_connects)
-                .chain()
-                .in_set(Stage::Check),
-        );
-        app.add_systems(
-            FinishSchedule,
-            invariants::check_leaks.in_set(FinishStage::Check),
-        );
+        app.add_systems(FinishSchedule, invariants::check_leaks.in_set(FinishStage::Check));
         Ok(())
     }
 }
@@ -285,30 +240,16 @@ fn setup(world: &mut World) {
     let mut mgr = manager::Manager::default();
     mgr.app = cast.app;
     for &id in &cast.servers {
-        mgr.entities
-            .insert(id, world.spawn((id, Server { id })).id());
+        mgr.entities.insert(id, world.spawn((id, Server { id })).id());
     }
     for &id in &cast.peers {
-        mgr.entities.insert(
-            id,
-            world
-                .spawn((
-                    id,
-                    Remote {
-                        id,
-                        pc: None,
-                        reply_via: Id::NONE,
-                    },
-                ))
-                .id(),
-        );
+        mgr.entities
+            .insert(id, world.spawn((id, Remote { id, pc: None, reply_via: Id::NONE, early: Vec::new() })).id());
     }
     world.insert_resource(mgr);
     world.insert_resource(invariants::Facts::default());
     world.insert_resource(Inbox::default());
-    world
-        .resource_mut::<Monitors>()
-        .declare(invariants::SETTLES, params.settle_deadline);
+    world.resource_mut::<Monitors>().declare(invariants::SETTLES, params.settle_deadline);
 }
 
 fn collect(
@@ -365,9 +306,7 @@ fn act(cx: &mut cx::Cx, action: Action) {
         Action::Connect(peer) => manager::start(cx, OpKind::Connect(peer), None),
         Action::Disconnect(peer) => manager::start(cx, OpKind::Disconnect(peer), None),
         Action::Dispose => manager::start(cx, OpKind::Dispose, None),
-        Action::SwitchServer(server) => {
-            manager::start(cx, OpKind::Disable, Some(OpKind::Enable(server)))
-        }
+        Action::SwitchServer(server) => manager::start(cx, OpKind::Disable, Some(OpKind::Enable(server))),
         Action::FailPeer(peer) => webrtc::fail(cx, peer),
         Action::NetworkChange => webrtc::network_change(cx),
     }
@@ -382,13 +321,7 @@ fn wake(cx: &mut cx::Cx, w: Wake) {
             if let Some(mut cl) = cx.client(c) {
                 cl.state = components::ClientState::Disconnected;
             }
-            cx.trace(
-                crate::engine::EventKind::State,
-                c,
-                "socket_closed",
-                Id::NONE,
-                crate::engine::Args::EMPTY,
-            );
+            cx.trace(crate::engine::EventKind::State, c, "socket_closed", Id::NONE, crate::engine::Args::EMPTY);
         }
         Wake::IceRestart(pc) => webrtc::ice_restart(cx, pc),
     }

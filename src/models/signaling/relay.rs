@@ -6,6 +6,7 @@ use super::cx::Cx;
 use super::invariants::Facts;
 use super::signal::{SigKind, Signal};
 use super::webrtc;
+use crate::engine::Id;
 use crate::engine::trace::{Args, EventKind};
 use crate::engine::wire::Outbound;
 
@@ -27,32 +28,16 @@ fn server(cx: &mut Cx, msg: Signal) {
     let server = msg.to;
     match msg.kind {
         SigKind::Offer | SigKind::Candidate => {
-            cx.world.write_message(Outbound(Signal {
-                from: server,
-                to: msg.peer,
-                ..msg
-            }));
+            cx.world.write_message(Outbound(Signal { from: server, to: msg.peer, ..msg }));
         }
         SigKind::Answer | SigKind::RemoteCandidate => {
             // Only a client whose socket is still open can receive.
-            let open = cx
-                .client(msg.via)
-                .is_some_and(|c| c.state == ClientState::Connected && c.server == server);
+            let open = cx.client(msg.via).is_some_and(|c| c.state == ClientState::Connected && c.server == server);
             if open {
-                cx.world.write_message(Outbound(Signal {
-                    from: server,
-                    to: msg.via,
-                    ..msg
-                }));
+                cx.world.write_message(Outbound(Signal { from: server, to: msg.via, ..msg }));
             } else {
                 cx.count("signaling.relay_dropped");
-                cx.trace(
-                    EventKind::Note,
-                    server,
-                    "relay_dropped",
-                    msg.via,
-                    Args::EMPTY.s("kind", msg.kind.name()),
-                );
+                cx.trace(EventKind::Note, server, "relay_dropped", msg.via, Args::EMPTY.s("kind", msg.kind.name()));
             }
         }
     }
@@ -65,21 +50,36 @@ fn remote(cx: &mut Cx, msg: Signal) {
     };
     match msg.kind {
         SigKind::Offer => {
+            let mut early = Vec::new();
             if let Some(mut r) = cx.world.get_mut::<Remote>(e) {
                 r.pc = Some(msg.pc);
                 r.reply_via = msg.via;
+                let held = std::mem::take(&mut r.early);
+                let (mine, rest): (Vec<_>, Vec<_>) = held.into_iter().partition(|(pc, _, _)| *pc == msg.pc);
+                r.early = rest;
+                early = mine;
             }
             reply(cx, &msg, SigKind::Answer);
+            for (pc, server, via) in early {
+                reply(
+                    cx,
+                    &Signal { from: server, to: me, kind: SigKind::Candidate, peer: me, pc, via },
+                    SigKind::RemoteCandidate,
+                );
+            }
         }
         SigKind::Candidate => {
             let pc_peer = cx.pc(msg.pc).map(|p| p.peer).unwrap_or_default();
-            cx.world
-                .resource_mut::<Facts>()
-                .arrivals
-                .push((me, msg.pc, pc_peer));
+            cx.world.resource_mut::<Facts>().arrivals.push((me, msg.pc, pc_peer));
             let current = cx.world.get::<Remote>(e).and_then(|r| r.pc);
+            let offered = cx.pc(msg.pc).is_some_and(|p| p.state != super::components::PcState::New);
             if current == Some(msg.pc) {
                 reply(cx, &msg, SigKind::RemoteCandidate);
+            } else if current.is_none_or(|c| c != msg.pc) && offered && !is_older(cx, current, msg.pc) {
+                // Its offer is still on the way: hold the candidate until it arrives.
+                if let Some(mut r) = cx.world.get_mut::<Remote>(e) {
+                    r.early.push((msg.pc, msg.from, msg.via));
+                }
             } else {
                 // A candidate of another negotiation: addIceCandidate rejects it (ufrag mismatch).
                 cx.count("signaling.stale_candidates");
@@ -91,12 +91,16 @@ fn remote(cx: &mut Cx, msg: Signal) {
 
 /// Reply through the server the message came from, to the client that carried it.
 fn reply(cx: &mut Cx, to: &Signal, kind: SigKind) {
-    cx.world.write_message(Outbound(Signal {
-        from: to.to,
-        to: to.from,
-        kind,
-        peer: to.to,
-        pc: to.pc,
-        via: to.via,
-    }));
+    cx.world.write_message(Outbound(Signal { from: to.to, to: to.from, kind, peer: to.to, pc: to.pc, via: to.via }));
+}
+
+/// Whether `pc` is an older connection than `current` (the same peer reconnected since).
+fn is_older(cx: &mut Cx, current: Option<Id>, pc: Id) -> bool {
+    let Some(current) = current else { return false };
+    let names = cx.world.resource::<crate::engine::Names>();
+    generation(names.name(pc)) < generation(names.name(current))
+}
+
+fn generation(name: &str) -> u64 {
+    name.rsplit('#').next().and_then(|n| n.parse().ok()).unwrap_or(0)
 }

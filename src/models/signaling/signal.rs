@@ -56,10 +56,7 @@ impl Describe for Signal {
         self.to
     }
     fn args(&self) -> Args {
-        Args::EMPTY
-            .id("peer", self.peer)
-            .id("pc", self.pc)
-            .id("via", self.via)
+        Args::EMPTY.id("peer", self.peer).id("pc", self.pc).id("via", self.via)
     }
 }
 

@@ -35,13 +35,7 @@ pub fn on_ice_candidate(cx: &mut Cx, pc: Id) {
         p.gathering -= 1;
     }
     let peer = p.peer;
-    cx.trace(
-        EventKind::Call,
-        pc,
-        "on_ice_candidate",
-        peer,
-        Args::EMPTY.b("closing", p.closing),
-    );
+    cx.trace(EventKind::Call, pc, "on_ice_candidate", peer, Args::EMPTY.b("closing", p.closing));
     match cx.variant {
         Variant::FlagCallback => {
             // `onSignalingMessage?.call(peerId, msg)`; the callback reads the current client.
@@ -102,13 +96,7 @@ fn via_current_client(cx: &mut Cx, peer: Id, pc: Id) {
 
 fn dropped(cx: &mut Cx, pc: Id, why: &'static str) {
     cx.count("signaling.candidates_dropped");
-    cx.trace(
-        EventKind::Note,
-        pc,
-        "candidate_dropped",
-        Id::NONE,
-        Args::EMPTY.s("why", why),
-    );
+    cx.trace(EventKind::Note, pc, "candidate_dropped", Id::NONE, Args::EMPTY.s("why", why));
 }
 
 /// `await pc.close()`: the connection is closing at once and closed when the platform says
@@ -131,9 +119,7 @@ pub fn close_done(cx: &mut Cx, pc: Id, op: Option<usize>) {
             p.closing = false;
             p.gathering = 0;
         }
-        cx.world
-            .resource_mut::<Timers<Wake>>()
-            .retain(|w| *w != Wake::Ice(pc));
+        cx.world.resource_mut::<Timers<Wake>>().retain(|w| *w != Wake::Ice(pc));
     }
     if let Some(i) = op {
         manager::resume(cx, i);
@@ -158,17 +144,25 @@ pub fn close_session(cx: &mut Cx, client: Id) {
 
 /// The connection's transport fails mid-setup (`fail_peer`).
 pub fn fail(cx: &mut Cx, peer: Id) {
-    let Some(pc) = cx.mgr.connection(peer) else {
+    let Some(pc) = cx.mgr.connection(peer) else { return };
+    let Some(p) = cx.pc_copy(pc) else { return };
+    if p.closing {
         return;
-    };
-    if cx
-        .pc(pc)
-        .is_some_and(|p| matches!(p.state, PcState::New | PcState::Connecting) && !p.closing)
-    {
-        cx.set_state(pc, PcState::Failed);
-        if let Some(mut p) = cx.pc(pc) {
-            p.gathering = 0;
+    }
+    match p.state {
+        PcState::Connecting => {
+            cx.set_state(pc, PcState::Failed);
+            if let Some(mut p) = cx.pc(pc) {
+                p.gathering = 0;
+            }
         }
+        // No transport yet: it fails as soon as it has one.
+        PcState::New => {
+            if let Some(mut p) = cx.pc(pc) {
+                p.fail_pending = true;
+            }
+        }
+        _ => {}
     }
 }
 
@@ -177,10 +171,7 @@ pub fn fail(cx: &mut Cx, peer: Id) {
 pub fn network_change(cx: &mut Cx) {
     let conns: Vec<Id> = cx.mgr.connections.iter().map(|(_, c)| *c).collect();
     for pc in conns {
-        if cx
-            .pc(pc)
-            .is_some_and(|p| p.state == PcState::Connected && !p.closing)
-        {
+        if cx.pc(pc).is_some_and(|p| p.state == PcState::Connected && !p.closing) {
             cx.set_state(pc, PcState::Disconnected);
             let d = cx.await_delay();
             cx.timer(d, Wake::IceRestart(pc));
@@ -190,10 +181,7 @@ pub fn network_change(cx: &mut Cx) {
 
 /// After a network change: recover, or restart ICE.
 pub fn ice_restart(cx: &mut Cx, pc: Id) {
-    if !cx
-        .pc(pc)
-        .is_some_and(|p| p.state == PcState::Disconnected && p.live())
-    {
+    if !cx.pc(pc).is_some_and(|p| p.state == PcState::Disconnected && p.live()) {
         return;
     }
     if cx.tape().choose("net.restart", 2) == 0 {
@@ -209,18 +197,10 @@ pub fn ice_restart(cx: &mut Cx, pc: Id) {
 
 /// A signaling message reached `client`: `_handleSignalingMessage` if the manager listens.
 pub fn client_receives(cx: &mut Cx, client: Id, msg: &Signal) {
-    let listened = cx
-        .client(client)
-        .is_some_and(|c: bevy_ecs::prelude::Mut<Client>| c.listened);
+    let listened = cx.client(client).is_some_and(|c: bevy_ecs::prelude::Mut<Client>| c.listened);
     if !listened {
         cx.count("signaling.messages_unheard");
-        cx.trace(
-            EventKind::Note,
-            client,
-            "message_unheard",
-            msg.pc,
-            Args::EMPTY.s("kind", msg.kind.name()),
-        );
+        cx.trace(EventKind::Note, client, "message_unheard", msg.pc, Args::EMPTY.s("kind", msg.kind.name()));
         return;
     }
     // `_webrtcService.handleAnswer(peer, ...)` looks the connection up by peer; WebRTC itself

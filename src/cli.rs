@@ -1,0 +1,336 @@
+//! The command line: `run`, `replay`, `list`.
+
+use crate::engine::replay::Failure;
+use crate::engine::tape::{ReplayMode, Tape};
+use crate::engine::{Outcome, Sim, TraceLevel};
+use crate::explore::run::{judge, run_variant};
+use crate::report::{jsonl, timeline};
+use crate::scenario::{Expected, Scenario, parse_seed_range};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// racelab: reproduce and fix races in event-driven code, deterministically.
+#[derive(Parser, Debug)]
+#[command(name = "racelab", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run scenarios' variants over seeds and check their expectations.
+    Run(RunArgs),
+    /// Re-run a saved failure from its tape and print its timeline.
+    Replay(ReplayArgs),
+    /// List models, their variants, steps and invariants, and the shipped scenarios.
+    List,
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable summary and timelines.
+    Text,
+    /// JSON Lines: canonical traces (with --seed) or one outcome per variant.
+    Jsonl,
+}
+
+/// `racelab run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Run only this variant (default: every variant the file lists).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Run one seed and print its timeline.
+    #[arg(long, conflicts_with = "seeds")]
+    pub seed: Option<u64>,
+    /// Run the seeds A..B (default: the file's `seeds`).
+    #[arg(long, value_parser = seeds_arg)]
+    pub seeds: Option<Range<u64>>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Save each variant's first failure (tape included) as a JSON file in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub save_failures: Option<PathBuf>,
+}
+
+/// `racelab replay`.
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A failure file written by `run --save-failures`.
+    pub failure: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+fn seeds_arg(s: &str) -> Result<Range<u64>, String> {
+    parse_seed_range(s).ok_or_else(|| format!("expected A..B with A < B, found `{s}`"))
+}
+
+/// Run the CLI; the process exit code.
+pub fn main_with(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Replay(args) => replay(args),
+        Command::List => list(),
+    }
+}
+
+fn load(path: &Path) -> Result<Scenario, i32> {
+    Scenario::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    })
+}
+
+fn run(args: RunArgs) -> i32 {
+    let mut all_ok = true;
+    for file in &args.files {
+        let scenario = match load(file) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let variants: Vec<String> = match &args.variant {
+            Some(v) if scenario.variants.contains(v) => vec![v.clone()],
+            Some(v) => {
+                eprintln!(
+                    "error: {}: unknown variant `{v}`; expected one of: {}",
+                    file.display(),
+                    scenario.variants.join(", ")
+                );
+                return 2;
+            }
+            None => scenario.variants.clone(),
+        };
+        if let Some(seed) = args.seed {
+            for v in &variants {
+                let (outcome, sim) = match full_run(&scenario, v, Tape::seeded(seed), seed) {
+                    Ok(x) => x,
+                    Err(code) => return code,
+                };
+                print_run(&sim, &outcome, args.format);
+                if let Some(dir) = &args.save_failures {
+                    if !outcome.verdict.is_pass() {
+                        save_failure(dir, file, &outcome, &sim);
+                    }
+                }
+            }
+            continue;
+        }
+        let seeds = args.seeds.clone().unwrap_or_else(|| scenario.seeds.clone());
+        if args.format == Format::Text {
+            println!(
+                "{} ({}, seeds {}..{}): {}",
+                scenario.name,
+                scenario.model,
+                seeds.start,
+                seeds.end,
+                scenario.about.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+        }
+        let mut unexpected: Option<(String, u64)> = None;
+        for v in &variants {
+            let report = match run_variant(&scenario, v, seeds.clone()) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
+            };
+            let verdict = judge(&scenario, &report);
+            if verdict.is_err() {
+                all_ok = false;
+            }
+            let hash = report.first_failure.as_ref().map_or(report.first_hash.clone(), |f| f.trace_hash.clone());
+            match args.format {
+                Format::Text => {
+                    let result = if report.failures.is_empty() {
+                        format!("pass {}/{}", report.runs, report.runs)
+                    } else {
+                        let parts: Vec<String> = report.failures.iter().map(|(k, (n, _))| format!("{k} {n}")).collect();
+                        format!("FAIL {}/{}: {}", report.failed(), report.runs, parts.join(", "))
+                    };
+                    let first = report.first_failure.as_ref().map_or("-".to_owned(), |f| format!("seed {}", f.seed));
+                    let expect = match (&verdict, scenario.expectation(v).map(|e| &e.expected)) {
+                        (Ok(()), Some(Expected::Holds)) => "as expected (holds)".to_owned(),
+                        (Ok(()), Some(Expected::Violates(n))) => {
+                            format!("as expected (violates {})", n.join(" / "))
+                        }
+                        (Err(why), _) => format!("UNEXPECTED: {why}"),
+                        (Ok(()), None) => String::new(),
+                    };
+                    println!(
+                        "  {:<15} {:<58} first {:<9} trace {}  {:>7.0} runs/s  {}",
+                        v, result, first, hash, report.runs_per_sec, expect
+                    );
+                }
+                Format::Jsonl => {
+                    let line = serde_json::json!({
+                        "scenario": scenario.name, "variant": v, "runs": report.runs,
+                        "failures": report.failures.iter().map(|(k, (n, s))| (k.clone(), serde_json::json!({"seeds": n, "first_seed": s}))).collect::<serde_json::Map<_, _>>(),
+                        "trace_hash": hash, "runs_per_sec": report.runs_per_sec.round(),
+                        "expectation_met": verdict.is_ok(),
+                    });
+                    println!("{line}");
+                }
+            }
+            if let Some(f) = &report.first_failure {
+                if verdict.is_err() && unexpected.is_none() {
+                    unexpected = Some((v.clone(), f.seed));
+                }
+                if let Some(dir) = &args.save_failures {
+                    if let Ok((outcome, sim)) = full_run(&scenario, v, Tape::seeded(f.seed), f.seed) {
+                        save_failure(dir, file, &outcome, &sim);
+                    }
+                }
+            } else if verdict.is_err() && unexpected.is_none() {
+                // Expected a failure that never came: nothing to show but the summary.
+            }
+        }
+        if let Some((v, seed)) = unexpected {
+            if args.format == Format::Text {
+                if let Ok((outcome, sim)) = full_run(&scenario, &v, Tape::seeded(seed), seed) {
+                    println!("\nfirst unexpected failure:");
+                    print!("{}", timeline::render(sim.trace(), sim.names(), &outcome));
+                }
+            }
+        } else if args.format == Format::Text {
+            let failing = scenario.variants.iter().find(|v| {
+                variants.contains(v)
+                    && matches!(scenario.expectation(v).map(|e| &e.expected), Some(Expected::Violates(_)))
+            });
+            if let Some(v) = failing {
+                println!("  see a failure: racelab run {} --variant {v} --seed <first seed above>", file.display());
+            }
+        }
+    }
+    if all_ok { 0 } else { 1 }
+}
+
+fn full_run(scenario: &Scenario, variant: &str, tape: Tape, seed: u64) -> Result<(Outcome, Sim), i32> {
+    let mut sim = Sim::new(scenario, variant).map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    })?;
+    sim.trace_level(TraceLevel::Full);
+    let outcome = sim.run(tape, seed);
+    Ok((outcome, sim))
+}
+
+fn print_run(sim: &Sim, outcome: &Outcome, format: Format) {
+    match format {
+        Format::Text => print!("{}", timeline::render(sim.trace(), sim.names(), outcome)),
+        Format::Jsonl => print!("{}", jsonl::render(sim.trace(), sim.names(), outcome)),
+    }
+}
+
+fn save_failure(dir: &Path, file: &Path, outcome: &Outcome, sim: &Sim) {
+    let failure = Failure {
+        file: file.display().to_string(),
+        scenario: outcome.scenario.clone(),
+        variant: outcome.variant.clone(),
+        seed: outcome.seed,
+        strategy: "random".into(),
+        verdict: outcome.verdict.clone(),
+        trace_hash: outcome.trace_hash.clone(),
+        tape: sim.choices().to_vec(),
+    };
+    let path = dir.join(format!("{}.{}.seed{}.json", outcome.scenario, outcome.variant, outcome.seed));
+    let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, failure.to_json()));
+    match written {
+        Ok(()) => eprintln!("saved {}", path.display()),
+        Err(e) => eprintln!("error: cannot write {}: {e}", path.display()),
+    }
+}
+
+fn replay(args: ReplayArgs) -> i32 {
+    let failure = match Failure::load(&args.failure) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let scenario = match load(Path::new(&failure.file)) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let (outcome, sim) = match full_run(
+        &scenario,
+        &failure.variant,
+        Tape::replay(failure.tape.clone(), ReplayMode::Strict),
+        failure.seed,
+    ) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    print_run(&sim, &outcome, args.format);
+    let same = outcome.verdict == failure.verdict && outcome.trace_hash == failure.trace_hash;
+    if same {
+        eprintln!("replayed exactly: same verdict, same trace hash {}", outcome.trace_hash);
+        0
+    } else {
+        eprintln!(
+            "replay differs: saved {} (trace {}), replayed {} (trace {})",
+            failure.verdict.summary(),
+            failure.trace_hash,
+            outcome.verdict.summary(),
+            outcome.trace_hash
+        );
+        1
+    }
+}
+
+fn list() -> i32 {
+    for m in crate::models::all() {
+        println!("model {}: {}", m.name(), m.about());
+        let variants = m.variant_docs(None);
+        if variants.is_empty() {
+            println!("  variants: defined by each scenario file");
+        } else {
+            println!("  variants:");
+            for v in variants {
+                println!("    {:<16} {}", v.name, v.about);
+            }
+        }
+        println!("  steps:");
+        for s in m.steps() {
+            let fields = if s.fields.is_empty() { String::new() } else { format!(" {{{}}}", s.fields.join(", ")) };
+            println!("    {:<34} {}", format!("{}{}", s.name, fields), s.about);
+        }
+        println!("  invariants: {}", m.invariants(None).join(", "));
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir("scenarios")
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    if !files.is_empty() {
+        println!("scenarios:");
+        for f in files {
+            match Scenario::load(&f) {
+                Ok(s) => println!("  {:<40} {:<10} {}", f.display(), s.model, first_sentence(&s.about)),
+                Err(e) => println!("  {:<40} error: {}", f.display(), e.message),
+            }
+        }
+    }
+    0
+}
+
+fn first_sentence(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.find(". ") {
+        Some(i) => flat[..=i].to_owned(),
+        None => flat,
+    }
+}
