@@ -75,16 +75,10 @@ impl Sim {
         model.install(&mut app, scenario, variant)?;
         // Build the schedules now, so that a scheduling error (an ambiguity) shows at once.
         for label in [TickSchedule.intern(), SetupSchedule.intern(), FinishSchedule.intern()] {
-            let world = app.world_mut();
-            world
-                .resource_scope(|world, mut schedules: Mut<Schedules>| {
-                    let Some(s) = schedules.get_mut(label) else {
-                        return Ok(());
-                    };
-                    match s.initialize(world) {
-                        Ok(_) => Ok(()),
-                        Err(e) => Err(e.to_string(s.graph(), world)),
-                    }
+            app.world_mut()
+                .schedule_scope(label, |world, s| match s.initialize(world) {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e.to_string(s.graph(), world)),
                 })
                 .map_err(|e| ScenarioError::whole_file(&scenario.source.file, format!("schedule error: {e}")))?;
         }
