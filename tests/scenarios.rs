@@ -36,9 +36,13 @@ fn check(path: &PathBuf) -> Checked {
 }
 
 fn outcome_table(c: &Checked) -> String {
-    let mut s = format!("{} ({}), seeds {}..{}\n", c.scenario.name, c.scenario.model, c.scenario.seeds.start, c.scenario.seeds.end);
+    let mut s = format!(
+        "{} ({}), seeds {}..{}\n",
+        c.scenario.name, c.scenario.model, c.scenario.seeds.start, c.scenario.seeds.end
+    );
     for r in &c.reports {
-        let failures: Vec<String> = r.failures.iter().map(|(k, (n, first))| format!("{k}: {n} (first seed {first})")).collect();
+        let failures: Vec<String> =
+            r.failures.iter().map(|(k, (n, first))| format!("{k}: {n} (first seed {first})")).collect();
         let hash = r.first_failure.as_ref().map_or(&r.first_hash, |f| &f.trace_hash);
         let _ = writeln!(
             s,

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod faults;
 pub mod ids;
 pub mod model;
+pub mod order;
 pub mod queue;
 pub mod replay;
 pub mod schedule;

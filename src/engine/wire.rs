@@ -10,6 +10,7 @@ use crate::engine::clock::{Clock, Horizon};
 use crate::engine::faults::{Cuts, FaultPlan};
 use crate::engine::ids::Id;
 use crate::engine::ids::Names;
+use crate::engine::order::Picker;
 use crate::engine::queue::DueQueue;
 use crate::engine::schedule::{SimApp, Stage, TickSchedule, slot};
 use crate::engine::stats::Stats;
@@ -45,11 +46,22 @@ pub struct InFlight<M: Payload> {
     next_env: u64,
     /// Latest due tick per link, to keep links FIFO (looked up, never iterated).
     link_due: HashMap<(Id, Id), u64>,
+    links: Vec<(Id, Id)>,
+    picker: Picker<(Id, Id)>,
+    ordered: Vec<Option<(u64, M)>>,
 }
 
 impl<M: Payload> Default for InFlight<M> {
     fn default() -> Self {
-        InFlight { queue: DueQueue::default(), batch: Vec::new(), next_env: 1, link_due: HashMap::new() }
+        InFlight {
+            queue: DueQueue::default(),
+            batch: Vec::new(),
+            next_env: 1,
+            link_due: HashMap::new(),
+            links: Vec::new(),
+            picker: Picker::default(),
+            ordered: Vec::new(),
+        }
     }
 }
 
@@ -172,19 +184,14 @@ fn deliver<M: Payload>(
     }
     let n = flight.batch.len();
     if n > 1 && plan.reorder && plan.active(now) {
-        // Pick the next envelope among those left; 0 keeps FIFO order. On FIFO links only
-        // the first envelope of each link is eligible.
-        for i in 0..n - 1 {
-            let eligible = |j: usize, batch: &[(u64, M)]| {
-                !plan.fifo || {
-                    let link = (batch[j].1.actor(), batch[j].1.target());
-                    !batch[i..j].iter().any(|(_, m)| (m.actor(), m.target()) == link)
-                }
-            };
-            let count = (i..n).filter(|&j| eligible(j, &flight.batch)).count();
-            let k = tape.choose("wire.order", count as u32) as usize;
-            if let Some(j) = (i..n).filter(|&j| eligible(j, &flight.batch)).nth(k) {
-                flight.batch[i..=j].rotate_right(1);
+        flight.links.clear();
+        flight.links.extend(flight.batch.iter().map(|(_, m)| (m.actor(), m.target())));
+        let order = flight.picker.order(&flight.links, plan.fifo, |k| tape.choose("wire.order", k));
+        flight.ordered.clear();
+        flight.ordered.extend(flight.batch.drain(..).map(Some));
+        for &i in order {
+            if let Some(item) = flight.ordered[i].take() {
+                flight.batch.push(item);
             }
         }
     }

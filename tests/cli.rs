@@ -1,0 +1,158 @@
+//! The `racelab` binary end to end: run, replay, list, and bad input.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn racelab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_racelab"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("racelab-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn run_checks_expectations_and_exits_zero() {
+    let o = racelab(&["run", "scenarios/dispose_during_ice.toml", "--seeds", "0..60"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let flag = out.lines().find(|l| l.trim_start().starts_with("flag_callback")).expect("a line per variant");
+    assert!(
+        flag.contains("FAIL") && flag.contains("no_send_on_disposed_client") && flag.contains("as expected"),
+        "{flag}"
+    );
+    let stream = out.lines().find(|l| l.trim_start().starts_with("stream")).expect("stream line");
+    assert!(stream.contains("pass 60/60") && stream.contains("as expected (holds)"), "{stream}");
+}
+
+#[test]
+fn one_seed_prints_the_timeline_up_to_the_violation() {
+    // The summary names the first seed of each failing invariant; run that one alone.
+    let o = racelab(&["run", "scenarios/dispose_during_ice.toml", "--variant", "flag_callback", "--format", "jsonl"]);
+    let (out, _) = text(&o);
+    let summary: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    let seed =
+        summary["failures"]["no_send_on_disposed_client"]["first_seed"].as_u64().expect("a first seed").to_string();
+    let o = racelab(&["run", "scenarios/dispose_during_ice.toml", "--variant", "flag_callback", "--seed", &seed]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(0));
+    let head = format!("dispose_during_ice / flag_callback / seed {seed}: violates no_send_on_disposed_client");
+    assert!(out.starts_with(&head), "{out}");
+    let last = out.lines().last().expect("lines");
+    assert!(last.starts_with(">>") && last.contains("violation no_send_on_disposed_client"), "{last}");
+    let jsonl = racelab(&[
+        "run",
+        "scenarios/dispose_during_ice.toml",
+        "--variant",
+        "flag_callback",
+        "--seed",
+        &seed,
+        "--format",
+        "jsonl",
+    ]);
+    let (out, _) = text(&jsonl);
+    for line in out.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    assert!(out.lines().last().is_some_and(|l| l.contains("\"verdict\"")));
+}
+
+#[test]
+fn an_unmet_expectation_exits_one_and_shows_the_failure() {
+    let dir = temp_dir("unmet");
+    let file = dir.join("wrong.toml");
+    let text_in = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/dispose_during_ice.toml"))
+        .expect("reads")
+        .replace(
+            "variant = [\"stream\", \"session_bound\"]\nholds = true",
+            "variant = [\"stream\"]\nholds = true\n\n[[expect]]\nvariant = \"session_bound\"\nviolates = \"no_callback_leak\"",
+        )
+        .replace("variant = \"version_token\"\nviolates = [\"no_send_on_disposed_client\", \"no_callback_leak\"]", "variant = \"version_token\"\nholds = true");
+    std::fs::write(&file, text_in).expect("writes");
+    let o = racelab(&["run", file.to_str().expect("utf8"), "--seeds", "0..40"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(out.contains("UNEXPECTED: expected to hold"), "{out}");
+    assert!(out.contains("UNEXPECTED: expected no_callback_leak to fail, but all 40 seeds passed"), "{out}");
+    assert!(out.contains("first unexpected failure:"), "{out}");
+}
+
+#[test]
+fn saved_failure_replays_exactly() {
+    let dir = temp_dir("replay");
+    let o = racelab(&[
+        "run",
+        "scenarios/server_switch.toml",
+        "--variant",
+        "flag_callback",
+        "--seeds",
+        "0..10",
+        "--save-failures",
+        dir.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let saved: Vec<PathBuf> = std::fs::read_dir(&dir).expect("dir").map(|e| e.expect("entry").path()).collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let r = racelab(&["replay", saved[0].to_str().expect("utf8")]);
+    let (out, err) = text(&r);
+    assert_eq!(r.status.code(), Some(0), "{out}\n{err}");
+    assert!(err.contains("replayed exactly"), "{err}");
+    assert!(out.lines().last().is_some_and(|l| l.starts_with(">>")), "{out}");
+
+    // A doctored tape is caught, not silently replayed.
+    let mut failure: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved[0]).expect("reads")).expect("json");
+    failure["tape"][2]["label"] = serde_json::Value::String("doctored".into());
+    let doctored = dir.join("doctored.json");
+    std::fs::write(&doctored, failure.to_string()).expect("writes");
+    let r = racelab(&["replay", doctored.to_str().expect("utf8")]);
+    let (out, err) = text(&r);
+    assert_eq!(r.status.code(), Some(1), "{out}\n{err}");
+    assert!(out.contains("replay diverged at choice 2"), "{out}");
+}
+
+#[test]
+fn bad_input_is_a_located_error_and_exit_two() {
+    let dir = temp_dir("bad");
+    let file = dir.join("bad.toml");
+    std::fs::write(&file, "name = \"x\"\nmodel = \"signaling\"\n[[step]]\nat = 1\ndo = \"explode\"\n").expect("writes");
+    let o = racelab(&["run", file.to_str().expect("utf8")]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("bad.toml:5:6: unknown step `explode` for model `signaling`; expected one of:"), "{err}");
+    let o = racelab(&["replay", file.to_str().expect("utf8")]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("not a racelab failure file"), "{err}");
+    let o = racelab(&["run", "scenarios/dispose_during_ice.toml", "--seeds", "9..3"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = racelab(&["run", "scenarios/dispose_during_ice.toml", "--variant", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn list_shows_models_variants_steps_invariants_and_scenarios() {
+    let o = racelab(&["list"]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(0));
+    for needle in [
+        "model signaling",
+        "session_bound",
+        "switch_server {server}",
+        "connect_settles",
+        "scenarios/dispose_during_ice.toml",
+    ] {
+        assert!(out.contains(needle), "missing {needle}:\n{out}");
+    }
+}

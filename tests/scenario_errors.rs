@@ -1,0 +1,124 @@
+//! Every scenario error names the file, line and column, and what was expected.
+
+use racelab::scenario::Scenario;
+
+fn err(text: &str) -> String {
+    match Scenario::parse("bad.toml", text) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(e) => format!("{}:{}:{}: {}", e.file, e.line, e.column, e.message),
+    }
+}
+
+const HEAD: &str = "name = \"t\"\nmodel = \"signaling\"\n";
+
+#[test]
+fn invalid_toml_keeps_the_parser_location() {
+    let e = err("name = \"t\"\nmodel = \n");
+    assert!(e.starts_with("bad.toml:2:"), "{e}");
+    assert!(e.contains("invalid TOML"), "{e}");
+}
+
+#[test]
+fn missing_name_and_unknown_model() {
+    assert_eq!(err("model = \"signaling\"\n"), "bad.toml:1:1: missing required field `name`");
+    let e = err("name = \"t\"\nmodel = \"webrtc\"\n");
+    assert!(e.starts_with("bad.toml:2:9: unknown model `webrtc`; expected one of: signaling"), "{e}");
+}
+
+#[test]
+fn unknown_top_level_field_lists_the_allowed_ones() {
+    let e = err(&format!("{HEAD}max_tick = 5\n"));
+    assert!(
+        e.starts_with("bad.toml:3:1: unknown field `max_tick` in the scenario; expected one of: name, model"),
+        "{e}"
+    );
+    assert!(e.contains("signaling"), "the model's own section is allowed: {e}");
+}
+
+#[test]
+fn unknown_variant() {
+    let e = err(&format!("{HEAD}variants = [\"flag_callback\", \"flag\"]\n"));
+    assert_eq!(
+        e,
+        "bad.toml:3:30: unknown variant `flag` of model `signaling`; expected one of: flag_callback, per_peer_map, stream, version_token, session_bound"
+    );
+}
+
+#[test]
+fn unknown_step_lists_the_model_steps() {
+    let e = err(&format!("{HEAD}[[step]]\nat = 1\ndo = \"conect\"\npeer = \"P1\"\n"));
+    assert_eq!(
+        e,
+        "bad.toml:5:6: unknown step `conect` for model `signaling`; expected one of: enable_external, disable_external, connect, disconnect, dispose, switch_server, fail_peer, network_change"
+    );
+}
+
+#[test]
+fn unknown_step_field_and_missing_field() {
+    let e = err(&format!("{HEAD}[[step]]\nat = 1\ndo = \"connect\"\npear = \"P1\"\n"));
+    assert_eq!(e, "bad.toml:6:1: unknown field `pear` in step `connect`; expected one of: at, do, peer");
+    let e = err(&format!("{HEAD}[[step]]\nat = 1\ndo = \"connect\"\n"));
+    assert_eq!(e, "bad.toml:3:1: step `connect` needs a `peer` field");
+    let e = err(&format!("{HEAD}[[step]]\nat = 1\ndo = \"connect\"\npeer = 3\n"));
+    assert_eq!(e, "bad.toml:6:8: `peer` must be a string, found an integer");
+}
+
+#[test]
+fn window_with_start_after_end() {
+    let e = err(&format!("{HEAD}[[step]]\nat = [80, 20]\ndo = \"dispose\"\n"));
+    assert_eq!(
+        e,
+        "bad.toml:4:6: `at` is the window [80, 20], whose start is after its end; expected [a, b] with a <= b"
+    );
+}
+
+#[test]
+fn step_after_max_ticks() {
+    let e = err(&format!("{HEAD}max_ticks = 100\n[[step]]\nat = [50, 150]\ndo = \"dispose\"\n"));
+    assert_eq!(e, "bad.toml:5:6: step at tick 150 is after max_ticks = 100; expected a tick <= 100");
+}
+
+#[test]
+fn faults_are_checked() {
+    let e = err(&format!("{HEAD}[faults]\ndrop = 1.5\n"));
+    assert_eq!(e, "bad.toml:4:8: `drop` must be between 0.0 and 1.0, found 1.5");
+    let e = err(&format!("{HEAD}[faults]\ndelai = [1, 2]\n"));
+    assert!(e.starts_with("bad.toml:4:1: unknown field `delai` in `[faults]`; expected one of: delay"), "{e}");
+    let e = err(&format!("{HEAD}max_ticks = 100\n[faults]\nheal_at = 500\n"));
+    assert_eq!(e, "bad.toml:5:11: `heal_at` = 500 is after max_ticks = 100");
+}
+
+#[test]
+fn expectations_are_checked() {
+    let e = err(&format!("{HEAD}[[expect]]\nvariant = \"stream\"\nviolates = \"no_such_thing\"\n"));
+    assert!(
+        e.starts_with("bad.toml:5:12: unknown invariant `no_such_thing`; expected one of: no_send_on_disposed_client"),
+        "{e}"
+    );
+    let e = err(&format!("{HEAD}[[expect]]\nvariant = \"streams\"\nholds = true\n"));
+    assert!(e.starts_with("bad.toml:4:11: unknown variant `streams`"), "{e}");
+    let e = err(&format!("{HEAD}[[expect]]\nvariant = \"stream\"\n"));
+    assert_eq!(e, "bad.toml:3:1: `[[expect]]` needs exactly one of `holds = true` or `violates = \"invariant\"`");
+}
+
+#[test]
+fn model_section_is_checked() {
+    let e = err(&format!("{HEAD}[signaling]\nawait = [0, 3]\n"));
+    assert_eq!(e, "bad.toml:4:9: `await` must start at 1: an awaited platform call resumes on a later tick");
+    let e = err(&format!("{HEAD}[signaling]\nice = 3\n"));
+    assert!(e.starts_with("bad.toml:4:1: unknown field `ice` in `[signaling]`; expected one of: await"), "{e}");
+}
+
+#[test]
+fn display_shows_the_line_and_a_caret() {
+    let e = Scenario::parse("bad.toml", &format!("{HEAD}[[step]]\nat = [80, 20]\ndo = \"dispose\"\n")).unwrap_err();
+    let shown = e.to_string();
+    assert!(shown.contains("4 | at = [80, 20]"), "{shown}");
+    assert!(shown.lines().last().is_some_and(|l| l.trim_end().ends_with('^')), "{shown}");
+}
+
+#[test]
+fn a_missing_file_is_an_error_not_a_panic() {
+    let e = Scenario::load("no/such/file.toml").unwrap_err();
+    assert!(e.message.starts_with("cannot read the file"), "{}", e.message);
+}
