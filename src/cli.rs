@@ -118,10 +118,10 @@ fn run(args: RunArgs) -> i32 {
                     Err(code) => return code,
                 };
                 print_run(&sim, &outcome, args.format);
-                if let Some(dir) = &args.save_failures {
-                    if !outcome.verdict.is_pass() {
-                        save_failure(dir, file, &outcome, &sim);
-                    }
+                if let Some(dir) = &args.save_failures
+                    && !outcome.verdict.is_pass()
+                {
+                    save_failure(dir, file, &outcome, &sim);
                 }
             }
             continue;
@@ -187,21 +187,21 @@ fn run(args: RunArgs) -> i32 {
                 if verdict.is_err() && unexpected.is_none() {
                     unexpected = Some((v.clone(), f.seed));
                 }
-                if let Some(dir) = &args.save_failures {
-                    if let Ok((outcome, sim)) = full_run(&scenario, v, Tape::seeded(f.seed), f.seed) {
-                        save_failure(dir, file, &outcome, &sim);
-                    }
+                if let Some(dir) = &args.save_failures
+                    && let Ok((outcome, sim)) = full_run(&scenario, v, Tape::seeded(f.seed), f.seed)
+                {
+                    save_failure(dir, file, &outcome, &sim);
                 }
             } else if verdict.is_err() && unexpected.is_none() {
                 // Expected a failure that never came: nothing to show but the summary.
             }
         }
         if let Some((v, seed)) = unexpected {
-            if args.format == Format::Text {
-                if let Ok((outcome, sim)) = full_run(&scenario, &v, Tape::seeded(seed), seed) {
-                    println!("\nfirst unexpected failure:");
-                    print!("{}", timeline::render(sim.trace(), sim.names(), &outcome));
-                }
+            if args.format == Format::Text
+                && let Ok((outcome, sim)) = full_run(&scenario, &v, Tape::seeded(seed), seed)
+            {
+                println!("\nfirst unexpected failure:");
+                print!("{}", timeline::render(sim.trace(), sim.names(), &outcome));
             }
         } else if args.format == Format::Text {
             let failing = scenario.variants.iter().find(|v| {

@@ -153,6 +153,7 @@ fn violation_verdict(v: &Violation, tick: u64, names: &Names) -> Verdict {
 
 /// Judge: the first violation of the tick becomes the verdict; an overdue monitor becomes a
 /// liveness verdict; pending deadlines ask the horizon to visit them.
+#[allow(clippy::too_many_arguments)]
 pub fn judge(
     mut violations: MessageReader<Violation>,
     mut status: ResMut<RunStatus>,

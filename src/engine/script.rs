@@ -51,9 +51,7 @@ impl<A: Describe + Clone + Send + Sync + 'static> Plugin for ScriptPlugin<A> {
         app.add_sim_message::<Act<A>>();
         app.add_systems(SetupSchedule, resolve::<A>.in_set(SetupStage::Engine));
         let act_slot = slot(app, Stage::Act);
-        let plan_slot = slot(app, Stage::Plan);
         app.add_systems(TickSchedule, act::<A>.in_set(act_slot));
-        app.add_systems(TickSchedule, plan::<A>.in_set(plan_slot));
     }
 }
 
@@ -78,6 +76,7 @@ fn act<A: Describe + Clone + Send + Sync + 'static>(
     mut acts: MessageWriter<Act<A>>,
     names: Res<Names>,
     mut trace: ResMut<Trace>,
+    mut horizon: ResMut<Horizon>,
 ) {
     while let Some(&(tick, index)) = script.due.get(script.next) {
         if tick > clock.now {
@@ -93,8 +92,6 @@ fn act<A: Describe + Clone + Send + Sync + 'static>(
         );
         acts.write(Act { index, action });
     }
-}
-
-fn plan<A: Send + Sync + 'static>(script: Res<Script<A>>, mut horizon: ResMut<Horizon>) {
+    // The script only shrinks during a run: its next step is final once this tick's are out.
     horizon.at_opt(script.due.get(script.next).map(|d| d.0));
 }

@@ -42,6 +42,11 @@ pub struct Outcome {
     pub metrics: BTreeMap<String, u64>,
 }
 
+enum BuildError {
+    Scenario(ScenarioError),
+    Schedule(String),
+}
+
 /// A simulation of one scenario and variant.
 pub struct Sim {
     app: App,
@@ -68,11 +73,43 @@ impl Sim {
                 format!("unknown variant `{variant}`; expected one of: {}", model.variants(scenario).join(", ")),
             ));
         }
+        let limits = Limits { max_ticks: scenario.max_ticks, max_messages: scenario.max_messages };
+        Sim::assemble(&scenario.name, variant, scenario.faults.clone(), limits, |app| {
+            model.install(app, scenario, variant)
+        })
+        .map_err(|e| match e {
+            BuildError::Scenario(e) => e,
+            BuildError::Schedule(msg) => {
+                ScenarioError::whole_file(&scenario.source.file, format!("schedule error: {msg}"))
+            }
+        })
+    }
+
+    /// Build a simulation from plugins written in Rust, without a scenario file: `build`
+    /// adds wires, timers and systems to an app that already has the engine.
+    pub fn custom(name: &str, faults: FaultPlan, limits: Limits, build: impl FnOnce(&mut App)) -> Result<Sim, String> {
+        Sim::assemble(name, "custom", faults, limits, |app| {
+            build(app);
+            Ok(())
+        })
+        .map_err(|e| match e {
+            BuildError::Scenario(e) => e.to_string(),
+            BuildError::Schedule(msg) => format!("schedule error: {msg}"),
+        })
+    }
+
+    fn assemble(
+        name: &str,
+        variant: &str,
+        faults: FaultPlan,
+        limits: Limits,
+        install: impl FnOnce(&mut App) -> Result<(), ScenarioError>,
+    ) -> Result<Sim, BuildError> {
         let mut app = App::empty();
         app.add_plugins(EnginePlugin);
-        app.insert_resource(scenario.faults.clone());
-        app.insert_resource(Limits { max_ticks: scenario.max_ticks, max_messages: scenario.max_messages });
-        model.install(&mut app, scenario, variant)?;
+        app.insert_resource(faults);
+        app.insert_resource(limits);
+        install(&mut app).map_err(BuildError::Scenario)?;
         // Build the schedules now, so that a scheduling error (an ambiguity) shows at once.
         for label in [TickSchedule.intern(), SetupSchedule.intern(), FinishSchedule.intern()] {
             app.world_mut()
@@ -80,15 +117,9 @@ impl Sim {
                     Ok(_) => Ok(()),
                     Err(e) => Err(e.to_string(s.graph(), world)),
                 })
-                .map_err(|e| ScenarioError::whole_file(&scenario.source.file, format!("schedule error: {e}")))?;
+                .map_err(BuildError::Schedule)?;
         }
-        Ok(Sim {
-            app,
-            scenario: scenario.name.clone(),
-            variant: variant.to_owned(),
-            level: TraceLevel::Hash,
-            record: true,
-        })
+        Ok(Sim { app, scenario: name.to_owned(), variant: variant.to_owned(), level: TraceLevel::Hash, record: true })
     }
 
     /// How much trace to keep from now on (default: the hash only).

@@ -105,10 +105,8 @@ impl<M: Payload> Plugin for WirePlugin<M> {
         });
         let deliver_slot = slot(app, Stage::Deliver);
         let dispatch_slot = slot(app, Stage::Dispatch);
-        let plan_slot = slot(app, Stage::Plan);
         app.add_systems(TickSchedule, deliver::<M>.in_set(deliver_slot));
         app.add_systems(TickSchedule, dispatch::<M>.in_set(dispatch_slot));
-        app.add_systems(TickSchedule, plan::<M>.in_set(plan_slot));
     }
 }
 
@@ -123,6 +121,7 @@ fn dispatch<M: Payload>(
     names: Res<Names>,
     mut trace: ResMut<Trace>,
     mut stats: ResMut<Stats>,
+    mut horizon: ResMut<Horizon>,
 ) {
     let now = clock.now;
     let active = plan.active(now);
@@ -163,6 +162,8 @@ fn dispatch<M: Payload>(
             flight.queue.push(due, (env, msg.clone()));
         }
     }
+    // Nothing enters the queue after Dispatch: its earliest due tick is final for this tick.
+    horizon.at_opt(flight.queue.next_due());
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -203,8 +204,4 @@ fn deliver<M: Payload>(
         }
         inbound.write(Inbound { msg, env });
     }
-}
-
-fn plan<M: Payload>(flight: Res<InFlight<M>>, mut horizon: ResMut<Horizon>) {
-    horizon.at_opt(flight.queue.next_due());
 }

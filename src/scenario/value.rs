@@ -191,7 +191,7 @@ pub fn parse_document(src: &Source) -> Result<Table, ScenarioError> {
         src.error(span, format!("invalid TOML: {}", e.message().trim()))
     })?;
     let span = doc.span();
-    Ok(convert_table(doc.into_inner(), span, src)?)
+    convert_table(doc.into_inner(), span, src)
 }
 
 fn convert_table(t: DeTable<'_>, span: Range<usize>, src: &Source) -> Result<Table, ScenarioError> {

@@ -158,14 +158,13 @@ pub fn check_leaks(
             ids: vec![mgr.app],
         });
     }
-    if variant.0 == Variant::SessionBound {
-        for p in pcs.iter().filter(|p| p.attached && p.state == PcState::Closed) {
-            out.write(Violation {
-                invariant: NO_LEAK,
-                detail: format!("{} is closed but its session still holds its callback", names.name(p.id)),
-                ids: vec![p.id],
-            });
-            return;
-        }
+    if variant.0 == Variant::SessionBound
+        && let Some(p) = pcs.iter().find(|p| p.attached && p.state == PcState::Closed)
+    {
+        out.write(Violation {
+            invariant: NO_LEAK,
+            detail: format!("{} is closed but its session still holds its callback", names.name(p.id)),
+            ids: vec![p.id],
+        });
     }
 }

@@ -102,10 +102,10 @@ fn dropped(cx: &mut Cx, pc: Id, why: &'static str) {
 /// `await pc.close()`: the connection is closing at once and closed when the platform says
 /// so; `op` resumes then.
 pub fn close(cx: &mut Cx, pc: Id, op: Option<usize>) {
-    if let Some(mut p) = cx.pc(pc) {
-        if p.state != PcState::Closed {
-            p.closing = true;
-        }
+    if let Some(mut p) = cx.pc(pc)
+        && p.state != PcState::Closed
+    {
+        p.closing = true;
     }
     let d = cx.await_delay();
     cx.timer(d, Wake::CloseDone(pc, op));

@@ -1,0 +1,36 @@
+//! Runs many seeds of one scenario variant, for profiling (`perf record`).
+use racelab::engine::{Sim, TraceLevel};
+use racelab::scenario::Scenario;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let file = args.next().unwrap_or_else(|| "scenarios/dispose_during_ice.toml".into());
+    let variant = args.next().unwrap_or_else(|| "flag_callback".into());
+    let runs: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let scenario = match Scenario::load(&file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let mut sim = match Sim::new(&scenario, &variant) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    sim.trace_level(TraceLevel::Off).record_tape(false);
+    let start = std::time::Instant::now();
+    let mut ticks = 0;
+    for seed in 0..runs {
+        ticks += sim.seed(seed).ticks;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{runs} runs in {secs:.2}s: {:.0} runs/s, {:.1} us/run (ticks {ticks})",
+        runs as f64 / secs,
+        secs * 1e6 / runs as f64
+    );
+}
