@@ -1,43 +1,14 @@
-//! The command line: `run`, `replay`, `list`.
+//! `racelab run`: variants over seeds, expectations checked.
 
+use super::{Format, full_run, load, print_run, seeds_arg};
 use crate::engine::replay::Failure;
-use crate::engine::tape::{ReplayMode, Tape};
-use crate::engine::{Outcome, Sim, TraceLevel};
+use crate::engine::{Outcome, Sim, Tape};
 use crate::explore::run::{judge, run_variant};
-use crate::report::{jsonl, timeline};
-use crate::scenario::{Expected, Scenario, parse_seed_range};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use crate::report::timeline;
+use crate::scenario::Expected;
+use clap::Args;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-
-/// racelab: reproduce and fix races in event-driven code, deterministically.
-#[derive(Parser, Debug)]
-#[command(name = "racelab", version, about, long_about = None)]
-pub struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// The subcommands.
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Run scenarios' variants over seeds and check their expectations.
-    Run(RunArgs),
-    /// Re-run a saved failure from its tape and print its timeline.
-    Replay(ReplayArgs),
-    /// List models, their variants, steps and invariants, and the shipped scenarios.
-    List,
-}
-
-/// Output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Human-readable summary and timelines.
-    Text,
-    /// JSON Lines: canonical traces (with --seed) or one outcome per variant.
-    Jsonl,
-}
 
 /// `racelab run`.
 #[derive(Args, Debug)]
@@ -62,37 +33,8 @@ pub struct RunArgs {
     pub save_failures: Option<PathBuf>,
 }
 
-/// `racelab replay`.
-#[derive(Args, Debug)]
-pub struct ReplayArgs {
-    /// A failure file written by `run --save-failures`.
-    pub failure: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-}
-
-fn seeds_arg(s: &str) -> Result<Range<u64>, String> {
-    parse_seed_range(s).ok_or_else(|| format!("expected A..B with A < B, found `{s}`"))
-}
-
-/// Run the CLI; the process exit code.
-pub fn main_with(cli: Cli) -> i32 {
-    match cli.command {
-        Command::Run(args) => run(args),
-        Command::Replay(args) => replay(args),
-        Command::List => list(),
-    }
-}
-
-fn load(path: &Path) -> Result<Scenario, i32> {
-    Scenario::load(path).map_err(|e| {
-        eprintln!("error: {e}");
-        2
-    })
-}
-
-fn run(args: RunArgs) -> i32 {
+/// Run the scenarios; the exit code.
+pub fn run(args: RunArgs) -> i32 {
     let mut all_ok = true;
     for file in &args.files {
         let scenario = match load(file) {
@@ -216,24 +158,8 @@ fn run(args: RunArgs) -> i32 {
     if all_ok { 0 } else { 1 }
 }
 
-fn full_run(scenario: &Scenario, variant: &str, tape: Tape, seed: u64) -> Result<(Outcome, Sim), i32> {
-    let mut sim = Sim::new(scenario, variant).map_err(|e| {
-        eprintln!("error: {e}");
-        2
-    })?;
-    sim.trace_level(TraceLevel::Full);
-    let outcome = sim.run(tape, seed);
-    Ok((outcome, sim))
-}
-
-fn print_run(sim: &Sim, outcome: &Outcome, format: Format) {
-    match format {
-        Format::Text => print!("{}", timeline::render(sim.trace(), sim.names(), outcome)),
-        Format::Jsonl => print!("{}", jsonl::render(sim.trace(), sim.names(), outcome)),
-    }
-}
-
-fn save_failure(dir: &Path, file: &Path, outcome: &Outcome, sim: &Sim) {
+/// Save a failure file for `replay`.
+pub fn save_failure(dir: &Path, file: &Path, outcome: &Outcome, sim: &Sim) {
     let failure = Failure {
         file: file.display().to_string(),
         scenario: outcome.scenario.clone(),
@@ -249,88 +175,5 @@ fn save_failure(dir: &Path, file: &Path, outcome: &Outcome, sim: &Sim) {
     match written {
         Ok(()) => eprintln!("saved {}", path.display()),
         Err(e) => eprintln!("error: cannot write {}: {e}", path.display()),
-    }
-}
-
-fn replay(args: ReplayArgs) -> i32 {
-    let failure = match Failure::load(&args.failure) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
-    let scenario = match load(Path::new(&failure.file)) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let (outcome, sim) = match full_run(
-        &scenario,
-        &failure.variant,
-        Tape::replay(failure.tape.clone(), ReplayMode::Strict),
-        failure.seed,
-    ) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    print_run(&sim, &outcome, args.format);
-    let same = outcome.verdict == failure.verdict && outcome.trace_hash == failure.trace_hash;
-    if same {
-        eprintln!("replayed exactly: same verdict, same trace hash {}", outcome.trace_hash);
-        0
-    } else {
-        eprintln!(
-            "replay differs: saved {} (trace {}), replayed {} (trace {})",
-            failure.verdict.summary(),
-            failure.trace_hash,
-            outcome.verdict.summary(),
-            outcome.trace_hash
-        );
-        1
-    }
-}
-
-fn list() -> i32 {
-    for m in crate::models::all() {
-        println!("model {}: {}", m.name(), m.about());
-        let variants = m.variant_docs(None);
-        if variants.is_empty() {
-            println!("  variants: defined by each scenario file");
-        } else {
-            println!("  variants:");
-            for v in variants {
-                println!("    {:<16} {}", v.name, v.about);
-            }
-        }
-        println!("  steps:");
-        for s in m.steps() {
-            let fields = if s.fields.is_empty() { String::new() } else { format!(" {{{}}}", s.fields.join(", ")) };
-            println!("    {:<34} {}", format!("{}{}", s.name, fields), s.about);
-        }
-        println!("  invariants: {}", m.invariants(None).join(", "));
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir("scenarios")
-        .map(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    if !files.is_empty() {
-        println!("scenarios:");
-        for f in files {
-            match Scenario::load(&f) {
-                Ok(s) => println!("  {:<40} {:<10} {}", f.display(), s.model, first_sentence(&s.about)),
-                Err(e) => println!("  {:<40} error: {}", f.display(), e.message),
-            }
-        }
-    }
-    0
-}
-
-fn first_sentence(text: &str) -> String {
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match flat.find(". ") {
-        Some(i) => flat[..=i].to_owned(),
-        None => flat,
     }
 }

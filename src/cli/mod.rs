@@ -1,0 +1,85 @@
+//! The command line: one file per subcommand, dispatched from here.
+
+mod list;
+mod replay;
+mod run;
+
+pub use replay::ReplayArgs;
+pub use run::RunArgs;
+
+use crate::engine::{Outcome, Sim, Tape, TraceLevel};
+use crate::report::{jsonl, timeline};
+use crate::scenario::{Scenario, parse_seed_range};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::ops::Range;
+use std::path::Path;
+
+/// racelab: reproduce and fix races in event-driven code, deterministically.
+#[derive(Parser, Debug)]
+#[command(name = "racelab", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run scenarios' variants over seeds and check their expectations.
+    Run(RunArgs),
+    /// Re-run a saved failure from its tape and print its timeline.
+    Replay(ReplayArgs),
+    /// List models, their variants, steps and invariants, and the shipped scenarios.
+    List,
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable summary and timelines.
+    Text,
+    /// JSON Lines: canonical traces (with --seed) or one outcome per variant.
+    Jsonl,
+}
+
+/// Parse `A..B`.
+pub fn seeds_arg(s: &str) -> Result<Range<u64>, String> {
+    parse_seed_range(s).ok_or_else(|| format!("expected A..B with A < B, found `{s}`"))
+}
+
+/// Run the CLI; the process exit code.
+pub fn main_with(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Replay(args) => replay::replay(args),
+        Command::List => list::list(),
+    }
+}
+
+/// Load a scenario, printing a located error (exit code 2) if it is bad.
+pub fn load(path: &Path) -> Result<Scenario, i32> {
+    Scenario::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    })
+}
+
+/// Run one tape with the full trace kept.
+pub fn full_run(scenario: &Scenario, variant: &str, tape: Tape, seed: u64) -> Result<(Outcome, Sim), i32> {
+    let mut sim = Sim::new(scenario, variant).map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    })?;
+    sim.trace_level(TraceLevel::Full);
+    let outcome = sim.run(tape, seed);
+    Ok((outcome, sim))
+}
+
+/// Print a run's timeline or JSONL trace.
+pub fn print_run(sim: &Sim, outcome: &Outcome, format: Format) {
+    match format {
+        Format::Text => print!("{}", timeline::render(sim.trace(), sim.names(), outcome)),
+        Format::Jsonl => print!("{}", jsonl::render(sim.trace(), sim.names(), outcome)),
+    }
+}

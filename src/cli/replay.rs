@@ -1,0 +1,56 @@
+//! `racelab replay`: a saved failure, run again from its tape.
+
+use super::{Format, full_run, load, print_run};
+use crate::engine::replay::Failure;
+use crate::engine::tape::{ReplayMode, Tape};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+/// `racelab replay`.
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A failure file written by `run --save-failures`.
+    pub failure: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Replay; the exit code.
+pub fn replay(args: ReplayArgs) -> i32 {
+    let failure = match Failure::load(&args.failure) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let scenario = match load(Path::new(&failure.file)) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let (outcome, sim) = match full_run(
+        &scenario,
+        &failure.variant,
+        Tape::replay(failure.tape.clone(), ReplayMode::Strict),
+        failure.seed,
+    ) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    print_run(&sim, &outcome, args.format);
+    let same = outcome.verdict == failure.verdict && outcome.trace_hash == failure.trace_hash;
+    if same {
+        eprintln!("replayed exactly: same verdict, same trace hash {}", outcome.trace_hash);
+        0
+    } else {
+        eprintln!(
+            "replay differs: saved {} (trace {}), replayed {} (trace {})",
+            failure.verdict.summary(),
+            failure.trace_hash,
+            outcome.verdict.summary(),
+            outcome.trace_hash
+        );
+        1
+    }
+}
