@@ -1,9 +1,11 @@
 //! The command line: one file per subcommand, dispatched from here.
 
+mod explain;
 mod list;
 mod replay;
 mod run;
 
+pub use explain::{ExplainArgs, ExplainFormat};
 pub use replay::ReplayArgs;
 pub use run::RunArgs;
 
@@ -30,6 +32,8 @@ pub enum Command {
     Run(RunArgs),
     /// Re-run a saved failure from its tape and print its timeline.
     Replay(ReplayArgs),
+    /// Draw one run for people: a text timeline, a Mermaid diagram or an HTML report.
+    Explain(ExplainArgs),
     /// List models, their variants, steps and invariants, and the shipped scenarios.
     List,
 }
@@ -53,6 +57,7 @@ pub fn main_with(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Replay(args) => replay::replay(args),
+        Command::Explain(args) => explain::explain(args),
         Command::List => list::list(),
     }
 }
