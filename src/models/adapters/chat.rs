@@ -36,13 +36,16 @@ pub enum ConnState {
     Escalated,
 }
 
-/// A health validation waiting for a message.
+/// A health validation waiting for a message. Its timeout needs no timer of its own: a
+/// probe past `until` is over, and the next message goes to the chat handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Probe {
     /// The connection it reads.
     pub conn: u64,
     /// When it started.
     pub started: u64,
+    /// The last tick it waits.
+    pub until: u64,
 }
 
 /// A chat message the health validation received and discarded.
@@ -92,6 +95,16 @@ fn close(chat: &mut Chat, timers: &mut Timers<ChatTimer>, switches: &Switches, n
     chat.coordinator.start(now, timers, switches.capped_backoff);
 }
 
+fn trace_retry(chat: &Chat, actors: &Actors, now: u64, names: &Names, trace: &mut Trace) {
+    if let Some(r) = chat.coordinator.last_retry {
+        trace.push(
+            names,
+            Event::new(now, EventKind::State, actors.coordinator, "backoff")
+                .args(Args::EMPTY.u("delay", r.delay).u("failures", u64::from(r.after_failures))),
+        );
+    }
+}
+
 /// The chat handler, the health monitor, the validation and the coordinator.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
@@ -115,6 +128,7 @@ pub fn run(
         if act.action == Action::ConnectionDrop && chat.state == ConnState::Open {
             trace.push(&names, Event::new(now, EventKind::State, actors.chat, "closed").args(Args::EMPTY.u("conn", chat.conn)));
             close(chat, &mut timers, &switches, now);
+            trace_retry(chat, &actors, now, &names, &mut trace);
         }
     }
     for Inbound { msg, .. } in inbound.read() {
@@ -132,6 +146,8 @@ pub fn run(
                     }
                     _ => None,
                 };
+                // A validation that timed out is over (a timeout counts as healthy).
+                chat.probe.take_if(|p| p.until < now);
                 if let Some(p) = chat.probe.take_if(|p| p.conn == conn) {
                     trace.push(
                         &names,
@@ -172,6 +188,8 @@ pub fn run(
                             Event::new(now, EventKind::State, actors.coordinator, "escalated")
                                 .args(Args::EMPTY.u("failures", u64::from(chat.coordinator.failures))),
                         );
+                    } else {
+                        trace_retry(chat, &actors, now, &names, &mut trace);
                     }
                 }
             }
@@ -195,13 +213,11 @@ pub fn run(
                     trace.push(&names, Event::new(now, EventKind::State, actors.health, "unhealthy").args(Args::EMPTY.u("silent", silent)));
                     out.write(Outbound(Irc { from: actors.chat, to: actors.irc, body: IrcBody::Close { conn: chat.conn } }));
                     close(chat, &mut timers, &switches, now);
-                } else if chat.probe.is_none() {
-                    chat.probe = Some(Probe { conn: chat.conn, started: now });
-                    timers.after(now, config.probe, ChatTimer::ProbeTimeout { conn: chat.conn, started: now });
+                    trace_retry(chat, &actors, now, &names, &mut trace);
+                } else if chat.probe.is_none_or(|p| p.until < now) {
+                    chat.probe = Some(Probe { conn: chat.conn, started: now, until: now + config.probe });
+                    trace.push(&names, Event::new(now, EventKind::Call, actors.coordinator, "validate").args(Args::EMPTY.u("conn", chat.conn)));
                 }
-            }
-            ChatTimer::ProbeTimeout { conn, started } => {
-                chat.probe.take_if(|p| *p == Probe { conn, started });
             }
             ChatTimer::Backoff => {
                 if chat.state == ConnState::Reconnecting {
@@ -214,6 +230,7 @@ pub fn run(
                 if chat.state == ConnState::Open && chat.conn == conn {
                     trace.push(&names, Event::new(now, EventKind::State, actors.chat, "closed").args(Args::EMPTY.u("conn", conn)));
                     close(chat, &mut timers, &switches, now);
+                    trace_retry(chat, &actors, now, &names, &mut trace);
                 }
             }
             ChatTimer::Keepalive { .. } => {}

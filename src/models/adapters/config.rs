@@ -29,7 +29,7 @@ pub struct Config {
     /// Liveness deadline of `reactive_chain_completes`. Default 150.
     pub chain_deadline: u64,
     /// Last tick of observation: periodic work (health checks, keepalives) is not scheduled
-    /// after it, so that a run can reach quiescence and its end-of-run checks. Default: 300
+    /// after it, so that a run can reach quiescence and its end-of-run checks. Default: 200
     /// ticks after the last step (at most `max_ticks`).
     pub observe_until: u64,
 }
@@ -53,7 +53,7 @@ impl Config {
             keepalive: 20,
             max_failures: 8,
             chain_deadline: 150,
-            observe_until: (last_step + 300).min(scenario.max_ticks),
+            observe_until: (last_step + 200).min(scenario.max_ticks),
         };
         let Some(section) = scenario.doc.get("adapters") else { return Ok(c) };
         let src = &scenario.source;

@@ -64,7 +64,7 @@ pub fn check_messages(chat: Res<Chat>, actors: Res<Actors>, names: Res<Names>, m
         violations.write(Violation {
             invariant: CONSUMED,
             detail: format!(
-                "chat message {} #{} arrived at tick {} and was received and discarded by the health validation",
+                "chat message {} seq {} arrived at tick {} and was received and discarded by the health validation",
                 names.name(c.channel),
                 c.seq,
                 c.at

@@ -216,13 +216,6 @@ impl Describe for Irc {
 pub enum ChatTimer {
     /// The periodic health check.
     Health,
-    /// `validate_connection_health()` gives up waiting for a message.
-    ProbeTimeout {
-        /// Connection generation.
-        conn: u64,
-        /// When the validation started.
-        started: u64,
-    },
     /// The coordinator's backoff before its next attempt ends.
     Backoff,
     /// The OS finally reports a secretly dead connection closed.
