@@ -1,9 +1,8 @@
-//! The adapters model's scenarios: every variant over each file's seeds against the file's
-//! `[[expect]]`s (until the generic harness on main covers them), and a matrix printer.
+//! The adapters model's scenarios against their `[[expect]]`s, over each file's seeds, and a
+//! matrix printer (`cargo test --test adapters_scenarios -- --ignored --nocapture`).
 
+use racelab::explore::run::{judge, run_variant};
 use racelab::prelude::*;
-use racelab::scenario::Expected;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 fn adapters_scenarios() -> Vec<Scenario> {
@@ -16,68 +15,50 @@ fn adapters_scenarios() -> Vec<Scenario> {
     files.sort();
     files
         .iter()
-        .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("model = \"adapters\"")))
         .map(|p| Scenario::load(p).unwrap_or_else(|e| panic!("{e}")))
+        .filter(|s| s.model == "adapters")
         .collect()
 }
 
-/// Failing seeds by the check that failed, and the first failing seed with its verdict.
-fn sweep(scenario: &Scenario, variant: &str) -> (BTreeMap<String, u64>, Option<(u64, Verdict)>) {
-    let mut sim = Sim::new(scenario, variant).unwrap_or_else(|e| panic!("{e}"));
-    let mut fails = BTreeMap::new();
-    let mut first = None;
-    for seed in scenario.seeds.clone() {
-        let out = sim.seed(seed);
-        if let Some(check) = out.verdict.failed_check() {
-            *fails.entry(check.to_owned()).or_insert(0) += 1;
-            first.get_or_insert((seed, out.verdict.clone()));
-        }
+#[test]
+fn the_issue_scenarios_are_shipped() {
+    let names: Vec<String> = adapters_scenarios().into_iter().map(|s| s.name).collect();
+    for wanted in [
+        "clone_loses_callbacks",
+        "auth_recovery_chain",
+        "leave_channel_zombie",
+        "health_check_eats_messages",
+        "silent_connection",
+        "persistent_reconnect_failure",
+    ] {
+        assert!(names.iter().any(|n| n == wanted), "{wanted} missing from {names:?}");
     }
-    (fails, first)
 }
 
 #[test]
-fn every_expectation_holds() {
-    let scenarios = adapters_scenarios();
-    assert!(scenarios.len() >= 6, "the six scenarios of issue 5 are shipped");
+fn every_variant_meets_its_expectation() {
     let mut problems = Vec::new();
-    for scenario in &scenarios {
+    for scenario in adapters_scenarios() {
+        assert_eq!(scenario.variants.len(), 8, "{}: every variant is run", scenario.name);
         for variant in &scenario.variants {
-            let Some(expect) = scenario.expectation(variant) else {
-                problems.push(format!("{}: no expectation for `{variant}`", scenario.name));
-                continue;
-            };
-            let (fails, first) = sweep(scenario, variant);
-            let ok = match &expect.expected {
-                Expected::Holds => fails.is_empty(),
-                Expected::Violates(names) => !fails.is_empty() && fails.keys().all(|k| names.contains(k)),
-            };
-            if !ok {
-                problems.push(format!(
-                    "{} / {variant}: expected {:?}, got failures {fails:?} (first: {first:?})",
-                    scenario.name, expect.expected
-                ));
+            let report = run_variant(&scenario, variant, scenario.seeds.clone()).unwrap_or_else(|e| panic!("{e}"));
+            if let Err(why) = judge(&scenario, &report) {
+                problems.push(format!("{} / {variant}: {why}", scenario.name));
             }
         }
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(problems.is_empty(), "expectations not met:\n{}", problems.join("\n"));
 }
 
-/// `cargo test --test adapters_scenarios -- --ignored --nocapture` prints the matrix.
 #[test]
 #[ignore]
 fn print_matrix() {
     for scenario in adapters_scenarios() {
         println!("== {} (seeds {:?})", scenario.name, scenario.seeds);
         for variant in &scenario.variants {
-            let t = std::time::Instant::now();
-            let (fails, first) = sweep(&scenario, variant);
-            let runs = (scenario.seeds.end - scenario.seeds.start) as f64;
-            println!(
-                "  {variant:22} {fails:?} first={:?} ({:.0} runs/s)",
-                first.map(|(s, v)| (s, v.summary())),
-                runs / t.elapsed().as_secs_f64()
-            );
+            let r = run_variant(&scenario, variant, scenario.seeds.clone()).unwrap_or_else(|e| panic!("{e}"));
+            let first = r.first_failure.as_ref().map(|o| (o.seed, o.verdict.summary()));
+            println!("  {variant:22} {:?} first={first:?} ({:.0} runs/s)", r.failures, r.runs_per_sec);
         }
     }
 }

@@ -25,7 +25,11 @@ pub const STEPS: &[StepDoc] = &[
         fields: &["kind"],
         about: "the auth manager publishes `kind` (token_refreshed, auth_failed, recovered) on the event bus",
     },
-    StepDoc { name: "join", fields: &["channel"], about: "join `channel`: chat, a user lock, and an EventSub subscription once connected" },
+    StepDoc {
+        name: "join",
+        fields: &["channel"],
+        about: "join `channel`: chat, a user lock, and an EventSub subscription once connected",
+    },
     StepDoc { name: "leave", fields: &["channel"], about: "leave `channel`" },
     StepDoc {
         name: "message_burst",
@@ -37,7 +41,11 @@ pub const STEPS: &[StepDoc] = &[
         fields: &["ticks"],
         about: "the chat connection dies secretly: no traffic, no close, until the OS reports it `ticks` later",
     },
-    StepDoc { name: "connection_drop", fields: &[], about: "the chat connection closes visibly; the coordinator reconnects" },
+    StepDoc {
+        name: "connection_drop",
+        fields: &[],
+        about: "the chat connection closes visibly; the coordinator reconnects",
+    },
     StepDoc {
         name: "persistent_failure",
         fields: &["ticks"],
@@ -224,7 +232,10 @@ fn existing_adapter(
         let list: Vec<&str> = known.iter().map(|k| k.name.as_str()).collect();
         return Err(src.error(
             span_of(step, field),
-            format!("unknown adapter `{name}`; expected one of: {} (a clone exists only after its `clone_adapter` step)", list.join(", ")),
+            format!(
+                "unknown adapter `{name}`; expected one of: {} (a clone exists only after its `clone_adapter` step)",
+                list.join(", ")
+            ),
         ));
     };
     if let Some((by, at, span)) = &k.created_by
@@ -245,7 +256,8 @@ fn existing_adapter(
 /// Parse every step of `scenario`, interning the names it uses in `names`.
 pub fn parse(scenario: &Scenario, names: &mut Names) -> Result<Vec<(At, Action)>, ScenarioError> {
     let src = &scenario.source;
-    let mut known: Vec<Known> = BASE_ADAPTERS.iter().map(|k| Known { name: k.name().to_owned(), created_by: None }).collect();
+    let mut known: Vec<Known> =
+        BASE_ADAPTERS.iter().map(|k| Known { name: k.name().to_owned(), created_by: None }).collect();
     let mut out = Vec::with_capacity(scenario.steps.len());
     for (index, step) in scenario.steps.iter().enumerate() {
         let action = match step.kind.as_str() {
@@ -260,7 +272,10 @@ pub fn parse(scenario: &Scenario, names: &mut Names) -> Result<Vec<(At, Action)>
                 let from = existing_adapter(step, index, "from", &known, src)?;
                 let to = nonempty(step, src, "as")?;
                 if known.iter().any(|k| k.name == to) {
-                    return Err(src.error(span_of(step, "as"), format!("adapter `{to}` already exists; `as` must name a new adapter")));
+                    return Err(src.error(
+                        span_of(step, "as"),
+                        format!("adapter `{to}` already exists; `as` must name a new adapter"),
+                    ));
                 }
                 known.push(Known { name: to.clone(), created_by: Some((index, step.at, step.table.span.clone())) });
                 Action::CloneAdapter {
@@ -275,7 +290,9 @@ pub fn parse(scenario: &Scenario, names: &mut Names) -> Result<Vec<(At, Action)>
                 let Some(kind) = AuthKind::ALL.into_iter().find(|k| k.name() == kind) else {
                     return Err(src.error(
                         span_of(step, "kind"),
-                        format!("unknown auth event kind `{kind}`; expected one of: token_refreshed, auth_failed, recovered"),
+                        format!(
+                            "unknown auth event kind `{kind}`; expected one of: token_refreshed, auth_failed, recovered"
+                        ),
                     ));
                 };
                 Action::AuthEvent { kind }
@@ -304,7 +321,10 @@ pub fn parse(scenario: &Scenario, names: &mut Names) -> Result<Vec<(At, Action)>
             }
             other => {
                 let list: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
-                return Err(src.error(step.kind_span.clone(), format!("unknown step `{other}`; expected one of: {}", list.join(", "))));
+                return Err(src.error(
+                    step.kind_span.clone(),
+                    format!("unknown step `{other}`; expected one of: {}", list.join(", ")),
+                ));
             }
         };
         out.push((step.at, action));

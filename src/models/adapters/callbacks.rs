@@ -162,7 +162,9 @@ pub fn act(
                 }
                 trace.push(
                     &names,
-                    Event::new(now, EventKind::Call, adapter, "register").other(handler).args(Args::EMPTY.id("registry", route.registry)),
+                    Event::new(now, EventKind::Call, adapter, "register")
+                        .other(handler)
+                        .args(Args::EMPTY.id("registry", route.registry)),
                 );
             }
             Action::CloneAdapter { from, to, registry } => {
@@ -242,7 +244,9 @@ pub fn deliver(
         let Some(record) = ledger.events.get_mut(msg.event as usize - 1) else { continue };
         record.pending = record.pending.saturating_sub(1);
         let Some(route) = dir.adapters.get(&msg.to) else { continue };
-        let Some(registry) = dir.registries.get(&route.registry).and_then(|e| registries.get(*e).ok()) else { continue };
+        let Some(registry) = dir.registries.get(&route.registry).and_then(|e| registries.get(*e).ok()) else {
+            continue;
+        };
         for entry in &registry.entries {
             metrics.add("adapters.callbacks_run", 1);
             record.reached.push(*entry);

@@ -83,7 +83,12 @@ pub struct Chat {
 }
 
 /// Start of a run: connection 1 open; the first health check at a tick the tape picks.
-pub fn setup(mut chat: ResMut<Chat>, mut timers: ResMut<Timers<ChatTimer>>, mut tape: ResMut<Tape>, config: Res<Config>) {
+pub fn setup(
+    mut chat: ResMut<Chat>,
+    mut timers: ResMut<Timers<ChatTimer>>,
+    mut tape: ResMut<Tape>,
+    config: Res<Config>,
+) {
     *chat = Chat { conn: 1, ..Chat::default() };
     let phase = tape.range("health.phase", 1, config.health_period);
     timers.after(0, phase, ChatTimer::Health);
@@ -126,7 +131,10 @@ pub fn run(
     let chat = &mut *chat;
     for act in acts.read() {
         if act.action == Action::ConnectionDrop && chat.state == ConnState::Open {
-            trace.push(&names, Event::new(now, EventKind::State, actors.chat, "closed").args(Args::EMPTY.u("conn", chat.conn)));
+            trace.push(
+                &names,
+                Event::new(now, EventKind::State, actors.chat, "closed").args(Args::EMPTY.u("conn", chat.conn)),
+            );
             close(chat, &mut timers, &switches, now);
             trace_retry(chat, &actors, now, &names, &mut trace);
         }
@@ -151,8 +159,12 @@ pub fn run(
                 if let Some(p) = chat.probe.take_if(|p| p.conn == conn) {
                     trace.push(
                         &names,
-                        Event::new(now, EventKind::Call, actors.coordinator, "validation_read")
-                            .args(Args::EMPTY.s("frame", msg.label()).b("peek", switches.peek_health_check).u("started", p.started)),
+                        Event::new(now, EventKind::Call, actors.coordinator, "validation_read").args(
+                            Args::EMPTY
+                                .s("frame", msg.label())
+                                .b("peek", switches.peek_health_check)
+                                .u("started", p.started),
+                        ),
                     );
                     if !switches.peek_health_check {
                         // As audited: the message is received and dropped.
@@ -165,7 +177,12 @@ pub fn run(
                 }
                 if let Some((channel, seq)) = chat_msg {
                     chat.seen += 1;
-                    trace.push(&names, Event::new(now, EventKind::Call, actors.chat, "handle").other(channel).args(Args::EMPTY.u("seq", seq)));
+                    trace.push(
+                        &names,
+                        Event::new(now, EventKind::Call, actors.chat, "handle")
+                            .other(channel)
+                            .args(Args::EMPTY.u("seq", seq)),
+                    );
                 }
             }
             IrcBody::Accepted { attempt, conn } => {
@@ -175,7 +192,10 @@ pub fn run(
                     chat.last_activity = now;
                     chat.coordinator.succeeded();
                     metrics.add("adapters.reconnects", 1);
-                    trace.push(&names, Event::new(now, EventKind::State, actors.chat, "open").args(Args::EMPTY.u("conn", conn)));
+                    trace.push(
+                        &names,
+                        Event::new(now, EventKind::State, actors.chat, "open").args(Args::EMPTY.u("conn", conn)),
+                    );
                 }
             }
             IrcBody::Refused { attempt } => {
@@ -210,25 +230,44 @@ pub fn run(
                 let healthy = !switches.activity_health || silent <= STALE_AFTER;
                 if !healthy {
                     chat.unhealthy_reports += 1;
-                    trace.push(&names, Event::new(now, EventKind::State, actors.health, "unhealthy").args(Args::EMPTY.u("silent", silent)));
-                    out.write(Outbound(Irc { from: actors.chat, to: actors.irc, body: IrcBody::Close { conn: chat.conn } }));
+                    trace.push(
+                        &names,
+                        Event::new(now, EventKind::State, actors.health, "unhealthy")
+                            .args(Args::EMPTY.u("silent", silent)),
+                    );
+                    out.write(Outbound(Irc {
+                        from: actors.chat,
+                        to: actors.irc,
+                        body: IrcBody::Close { conn: chat.conn },
+                    }));
                     close(chat, &mut timers, &switches, now);
                     trace_retry(chat, &actors, now, &names, &mut trace);
                 } else if chat.probe.is_none_or(|p| p.until < now) {
                     chat.probe = Some(Probe { conn: chat.conn, started: now, until: now + config.probe });
-                    trace.push(&names, Event::new(now, EventKind::Call, actors.coordinator, "validate").args(Args::EMPTY.u("conn", chat.conn)));
+                    trace.push(
+                        &names,
+                        Event::new(now, EventKind::Call, actors.coordinator, "validate")
+                            .args(Args::EMPTY.u("conn", chat.conn)),
+                    );
                 }
             }
             ChatTimer::Backoff => {
                 if chat.state == ConnState::Reconnecting {
                     chat.coordinator.attempt += 1;
                     let attempt = chat.coordinator.attempt;
-                    out.write(Outbound(Irc { from: actors.coordinator, to: actors.irc, body: IrcBody::Connect { attempt } }));
+                    out.write(Outbound(Irc {
+                        from: actors.coordinator,
+                        to: actors.irc,
+                        body: IrcBody::Connect { attempt },
+                    }));
                 }
             }
             ChatTimer::TcpClose { conn } => {
                 if chat.state == ConnState::Open && chat.conn == conn {
-                    trace.push(&names, Event::new(now, EventKind::State, actors.chat, "closed").args(Args::EMPTY.u("conn", conn)));
+                    trace.push(
+                        &names,
+                        Event::new(now, EventKind::State, actors.chat, "closed").args(Args::EMPTY.u("conn", conn)),
+                    );
                     close(chat, &mut timers, &switches, now);
                     trace_retry(chat, &actors, now, &names, &mut trace);
                 }

@@ -63,7 +63,9 @@ impl Config {
             let Some(v) = t.get(key) else { return Ok(None) };
             let n = v.uint(src, key)?;
             if n < lo || n > hi {
-                return Err(src.error(v.span.clone(), format!("`{key}` = {n} is out of range; expected {lo}..={hi} ({why})")));
+                return Err(
+                    src.error(v.span.clone(), format!("`{key}` = {n} is out of range; expected {lo}..={hi} ({why})"))
+                );
             }
             Ok(Some(n))
         };
@@ -73,7 +75,9 @@ impl Config {
         if let Some(n) = get("health_period", 2, 10_000, "ticks between health checks")? {
             c.health_period = n;
         }
-        if let Some(n) = get("keepalive", 1, STALE_AFTER - 1, "PINGs must come more often than the staleness threshold")? {
+        if let Some(n) =
+            get("keepalive", 1, STALE_AFTER - 1, "PINGs must come more often than the staleness threshold")?
+        {
             c.keepalive = n;
         }
         if let Some(n) = get("max_failures", 1, 32, "consecutive failures before escalation")? {

@@ -192,7 +192,11 @@ pub fn react(
             ApiBody::Welcome { attempt, session } => {
                 if client.session == Session::Connecting(attempt) {
                     client.session = Session::Up(session);
-                    trace.push(&names, Event::new(now, EventKind::State, actors.eventsub, "session_up").args(Args::EMPTY.u("session", session)));
+                    trace.push(
+                        &names,
+                        Event::new(now, EventKind::State, actors.eventsub, "session_up")
+                            .args(Args::EMPTY.u("session", session)),
+                    );
                     subscribe_missing(&mut client, session, &mut io);
                 } else {
                     // An attempt the feature manager gave up on: close what it opened.
@@ -219,9 +223,17 @@ pub fn react(
                 {
                     *s = Sub::None;
                 }
-                trace.push(&names, Event::new(now, EventKind::Note, actors.eventsub, "refused").other(channel).args(Args::EMPTY.s("reason", reason)));
+                trace.push(
+                    &names,
+                    Event::new(now, EventKind::Note, actors.eventsub, "refused")
+                        .other(channel)
+                        .args(Args::EMPTY.s("reason", reason)),
+                );
             }
-            ApiBody::Connect { .. } | ApiBody::Subscribe { .. } | ApiBody::Unsubscribe { .. } | ApiBody::Disconnect { .. } => {}
+            ApiBody::Connect { .. }
+            | ApiBody::Subscribe { .. }
+            | ApiBody::Unsubscribe { .. }
+            | ApiBody::Disconnect { .. } => {}
         }
     }
     if client.poke {
@@ -232,9 +244,13 @@ pub fn react(
 }
 
 fn update_active(client: &mut Client, actors: &Actors, now: u64, names: &Names, trace: &mut Trace) {
-    let active = matches!(client.session, Session::Up(_)) && client.channels.values().all(|s| matches!(s, Sub::Active(_)));
+    let active =
+        matches!(client.session, Session::Up(_)) && client.channels.values().all(|s| matches!(s, Sub::Active(_)));
     if active != client.active {
         client.active = active;
-        trace.push(names, Event::new(now, EventKind::State, actors.features, "features").args(Args::EMPTY.b("active", active)));
+        trace.push(
+            names,
+            Event::new(now, EventKind::State, actors.features, "features").args(Args::EMPTY.b("active", active)),
+        );
     }
 }

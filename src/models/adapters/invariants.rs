@@ -59,7 +59,12 @@ pub fn check_events(mut ledger: ResMut<EventLedger>, names: Res<Names>, mut viol
 }
 
 /// A message the validation consumed is a message the chat handler never sees.
-pub fn check_messages(chat: Res<Chat>, actors: Res<Actors>, names: Res<Names>, mut violations: MessageWriter<Violation>) {
+pub fn check_messages(
+    chat: Res<Chat>,
+    actors: Res<Actors>,
+    names: Res<Names>,
+    mut violations: MessageWriter<Violation>,
+) {
     if let Some(c) = chat.consumed.first() {
         violations.write(Violation {
             invariant: CONSUMED,
@@ -112,12 +117,23 @@ pub fn plan_stale(chat: Res<Chat>, config: Res<Config>, mut horizon: ResMut<Hori
 }
 
 /// Judge the latest retry the coordinator scheduled.
-pub fn check_reconnect(chat: Res<Chat>, config: Res<Config>, actors: Res<Actors>, mut violations: MessageWriter<Violation>) {
+pub fn check_reconnect(
+    chat: Res<Chat>,
+    config: Res<Config>,
+    actors: Res<Actors>,
+    mut violations: MessageWriter<Violation>,
+) {
     let Some(r) = chat.coordinator.last_retry else { return };
     let detail = if r.delay > BACKOFF_CAP {
-        format!("backoff of {} ticks after {} consecutive failures exceeds the {BACKOFF_CAP}-tick cap", r.delay, r.after_failures)
+        format!(
+            "backoff of {} ticks after {} consecutive failures exceeds the {BACKOFF_CAP}-tick cap",
+            r.delay, r.after_failures
+        )
     } else if r.after_failures >= config.max_failures {
-        format!("retrying after {} consecutive failures instead of escalating (limit {})", r.after_failures, config.max_failures)
+        format!(
+            "retrying after {} consecutive failures instead of escalating (limit {})",
+            r.after_failures, config.max_failures
+        )
     } else {
         return;
     };
@@ -191,7 +207,9 @@ pub fn finish_registries(
     mut violations: MessageWriter<Violation>,
 ) {
     let stale = |set: &std::collections::BTreeSet<Id>| set.iter().copied().find(|c| !client.channels.contains_key(c));
-    let found = stale(&regs.locks).map(|c| ("user lock", c, regs.locks.len())).or_else(|| stale(&regs.breakers).map(|c| ("circuit breaker", c, regs.breakers.len())));
+    let found = stale(&regs.locks)
+        .map(|c| ("user lock", c, regs.locks.len()))
+        .or_else(|| stale(&regs.breakers).map(|c| ("circuit breaker", c, regs.breakers.len())));
     if let Some((what, channel, size)) = found {
         violations.write(Violation {
             invariant: REGISTRIES,

@@ -31,7 +31,12 @@ pub struct IrcServer {
 }
 
 /// Start of a run: connection 1 is live; its first keepalive comes at a tick the tape picks.
-pub fn setup(mut irc: ResMut<IrcServer>, mut timers: ResMut<Timers<ChatTimer>>, mut tape: ResMut<Tape>, config: Res<Config>) {
+pub fn setup(
+    mut irc: ResMut<IrcServer>,
+    mut timers: ResMut<Timers<ChatTimer>>,
+    mut tape: ResMut<Tape>,
+    config: Res<Config>,
+) {
     *irc = IrcServer { live: Some(1), next_gen: 1, ..IrcServer::default() };
     let phase = tape.range("irc.keepalive_phase", 1, config.keepalive);
     timers.after(0, phase, ChatTimer::Keepalive { conn: 1 });
@@ -69,7 +74,9 @@ pub fn serve(
                     }
                     _ => trace.push(
                         &names,
-                        Event::new(now, EventKind::Note, actors.irc, "burst_not_sent").other(channel).args(Args::EMPTY.u("count", count)),
+                        Event::new(now, EventKind::Note, actors.irc, "burst_not_sent")
+                            .other(channel)
+                            .args(Args::EMPTY.u("count", count)),
                     ),
                 }
             }
@@ -77,12 +84,18 @@ pub fn serve(
                 if let Some(conn) = irc.live {
                     irc.silent = Some(conn);
                     timers.after(now, ticks, ChatTimer::TcpClose { conn });
-                    trace.push(&names, Event::new(now, EventKind::State, actors.irc, "silent").args(Args::EMPTY.u("conn", conn)));
+                    trace.push(
+                        &names,
+                        Event::new(now, EventKind::State, actors.irc, "silent").args(Args::EMPTY.u("conn", conn)),
+                    );
                 }
             }
             Action::ConnectionDrop => {
                 if let Some(conn) = irc.live.take() {
-                    trace.push(&names, Event::new(now, EventKind::State, actors.irc, "dropped").args(Args::EMPTY.u("conn", conn)));
+                    trace.push(
+                        &names,
+                        Event::new(now, EventKind::State, actors.irc, "dropped").args(Args::EMPTY.u("conn", conn)),
+                    );
                 }
             }
             Action::PersistentFailure { ticks } => irc.refuse_until = irc.refuse_until.max(now + ticks),
@@ -96,7 +109,11 @@ pub fn serve(
         match msg.body {
             IrcBody::Connect { attempt } => {
                 if now < irc.refuse_until {
-                    out.write(Outbound(Irc { from: actors.irc, to: actors.coordinator, body: IrcBody::Refused { attempt } }));
+                    out.write(Outbound(Irc {
+                        from: actors.irc,
+                        to: actors.coordinator,
+                        body: IrcBody::Refused { attempt },
+                    }));
                     continue;
                 }
                 irc.next_gen += 1;
@@ -104,7 +121,11 @@ pub fn serve(
                 irc.live = Some(conn);
                 irc.silent = None;
                 timers.after(now, config.keepalive, ChatTimer::Keepalive { conn });
-                out.write(Outbound(Irc { from: actors.irc, to: actors.coordinator, body: IrcBody::Accepted { attempt, conn } }));
+                out.write(Outbound(Irc {
+                    from: actors.irc,
+                    to: actors.coordinator,
+                    body: IrcBody::Accepted { attempt, conn },
+                }));
             }
             IrcBody::Close { conn } => {
                 if irc.live == Some(conn) {
