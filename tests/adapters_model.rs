@@ -231,3 +231,51 @@ fn runs_are_reproducible() {
         }
     }
 }
+
+/// An event is owed only to the handlers registered before it was published: a handler that
+/// registers on a clone in the same tick, after the publish, is not missed by event 1, but
+/// event 2 must reach it.
+#[test]
+fn events_are_owed_to_handlers_registered_before_publishing() {
+    let text = r#"
+name = "owed"
+model = "adapters"
+max_ticks = 500
+
+[[step]]
+at = 0
+do = "register_callback"
+adapter = "twitch"
+handler = "features"
+
+[[step]]
+at = 0
+do = "clone_adapter"
+from = "twitch"
+as = "late"
+
+[[step]]
+at = 5
+do = "auth_event"
+kind = "token_refreshed"
+
+[[step]]
+at = 5
+do = "register_callback"
+adapter = "late"
+handler = "latecomer"
+"#;
+    let one = Scenario::parse("owed.toml", text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(Sim::new(&one, "baseline").expect("builds").seed(0).verdict.is_pass());
+    let two = format!("{text}\n[[step]]\nat = 10\ndo = \"auth_event\"\nkind = \"token_refreshed\"\n");
+    let two = Scenario::parse("owed.toml", &two).unwrap_or_else(|e| panic!("{e}"));
+    match Sim::new(&two, "baseline").expect("builds").seed(0).verdict {
+        Verdict::Violation { invariant, detail, .. } => {
+            assert_eq!(invariant, "every_event_reaches_every_handler");
+            assert!(detail.starts_with("auth event 2 "), "{detail}");
+            assert!(detail.contains("`latecomer` registered on `late`"), "{detail}");
+        }
+        other => panic!("expected a violation, got {other:?}"),
+    }
+    assert!(Sim::new(&two, "shared_registry").expect("builds").seed(0).verdict.is_pass());
+}

@@ -130,6 +130,10 @@ pub fn act(
         match act.action {
             Action::Join { channel } => {
                 if client.channels.contains_key(&channel) {
+                    trace.push(
+                        &names,
+                        Event::new(now, EventKind::Note, actors.eventsub, "already_joined").other(channel),
+                    );
                     continue;
                 }
                 io.regs.locks.insert(channel);
@@ -140,7 +144,10 @@ pub fn act(
                 client.channels.insert(channel, sub);
             }
             Action::Leave { channel } => {
-                let Some(sub) = client.channels.remove(&channel) else { continue };
+                let Some(sub) = client.channels.remove(&channel) else {
+                    trace.push(&names, Event::new(now, EventKind::Note, actors.eventsub, "not_joined").other(channel));
+                    continue;
+                };
                 let unsubscribed = match sub {
                     Sub::Active(s) if switches.unsubscribe_on_leave => {
                         io.call(ApiBody::Unsubscribe { sub: s, channel });
