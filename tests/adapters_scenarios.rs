@@ -1,7 +1,6 @@
-//! The adapters model's scenarios against their `[[expect]]`s, over each file's seeds, and a
-//! matrix printer (`cargo test --test adapters_scenarios -- --ignored --nocapture`).
+//! The adapters model ships the scenarios its issue names. Their expectations are checked,
+//! with every other scenario's, by `tests/scenarios.rs`.
 
-use racelab::explore::run::{judge, run_variant};
 use racelab::prelude::*;
 use std::path::Path;
 
@@ -32,33 +31,5 @@ fn the_issue_scenarios_are_shipped() {
         "persistent_reconnect_failure",
     ] {
         assert!(names.iter().any(|n| n == wanted), "{wanted} missing from {names:?}");
-    }
-}
-
-#[test]
-fn every_variant_meets_its_expectation() {
-    let mut problems = Vec::new();
-    for scenario in adapters_scenarios() {
-        assert_eq!(scenario.variants.len(), 8, "{}: every variant is run", scenario.name);
-        for variant in &scenario.variants {
-            let report = run_variant(&scenario, variant, scenario.seeds.clone()).unwrap_or_else(|e| panic!("{e}"));
-            if let Err(why) = judge(&scenario, &report) {
-                problems.push(format!("{} / {variant}: {why}", scenario.name));
-            }
-        }
-    }
-    assert!(problems.is_empty(), "expectations not met:\n{}", problems.join("\n"));
-}
-
-#[test]
-#[ignore]
-fn print_matrix() {
-    for scenario in adapters_scenarios() {
-        println!("== {} (seeds {:?})", scenario.name, scenario.seeds);
-        for variant in &scenario.variants {
-            let r = run_variant(&scenario, variant, scenario.seeds.clone()).unwrap_or_else(|e| panic!("{e}"));
-            let first = r.first_failure.as_ref().map(|o| (o.seed, o.verdict.summary()));
-            println!("  {variant:22} {:?} first={first:?} ({:.0} runs/s)", r.failures, r.runs_per_sec);
-        }
     }
 }
