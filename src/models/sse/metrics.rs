@@ -57,3 +57,16 @@ pub const GAVE_UP: &str = "worker.gave_up";
 pub const STORE_WRITES: &str = "store.writes";
 /// Writes that failed.
 pub const STORE_FAILURES: &str = "store.failures";
+
+/// The counters every outcome reports, even at zero.
+pub const ALWAYS: &[&str] = &[
+    DUPLICATES,
+    QUEUED,
+    CHANNEL_CLOSED,
+    BACKPRESSURE_TIMEOUT,
+    RECORDED,
+    DELIVERED,
+    STORE_WRITES,
+    COALESCED,
+    PEAK_DEPTH,
+];

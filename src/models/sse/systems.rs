@@ -59,6 +59,7 @@ impl EnvParam<'_> {
 }
 
 /// Start of a run: fresh channel, store, worker and findings; one entity per session.
+#[allow(clippy::too_many_arguments)]
 pub fn setup(
     mut commands: Commands,
     roster: Res<Roster>,
@@ -67,7 +68,12 @@ pub fn setup(
     actors: Res<Actors>,
     mut sessions: ResMut<Sessions>,
     mut monitors: ResMut<Monitors>,
+    mut metrics: ResMut<Metrics>,
 ) {
+    // The seeds' counters and the headline numbers appear in every outcome, zero or not.
+    for name in m::ALWAYS {
+        metrics.add(name, 0);
+    }
     commands.insert_resource(PersistenceChannel::new(cfg.capacity));
     commands.insert_resource(Store::default());
     commands.insert_resource(Worker::new(design.worker, actors.worker));
