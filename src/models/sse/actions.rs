@@ -31,7 +31,7 @@ pub const STEPS: &[StepDoc] = &[
     StepDoc {
         name: "restart",
         fields: &["session"],
-        about: "process restart: the stream breaks and the tracker's window and last_event_id are lost",
+        about: "the session's proxy restarts: the stream breaks, the tracker's window and last_event_id are lost (the shared channel, worker and store carry on)",
     },
     StepDoc { name: "stall_store", fields: &["ticks"], about: "the store answers no write for `ticks` ticks" },
     StepDoc {

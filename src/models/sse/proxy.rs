@@ -104,6 +104,12 @@ impl Proxy {
             // A copy the wire made: TCP would never hand it up twice.
             return;
         }
+        if f.seq == self.next_seq && self.reorder.is_empty() {
+            // In order (the usual case): no reassembly needed.
+            self.next_seq += 1;
+            self.queue.push_back(f);
+            return;
+        }
         self.reorder.insert(f.seq, f);
         while let Some(f) = self.reorder.remove(&self.next_seq) {
             self.next_seq += 1;
