@@ -2,10 +2,11 @@
 
 pub mod adapters;
 pub mod signaling;
+pub mod sse;
 
 use crate::engine::model::Model;
 
-static MODELS: &[&dyn Model] = &[&signaling::Signaling, &adapters::Adapters];
+static MODELS: &[&dyn Model] = &[&signaling::Signaling, &sse::Sse, &adapters::Adapters];
 
 /// Every model.
 pub fn all() -> &'static [&'static dyn Model] {
