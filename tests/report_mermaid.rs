@@ -15,7 +15,7 @@ use racelab::engine::trace::{Args, Event, EventKind};
 use racelab::engine::{Names, Outcome, Trace, TraceLevel, Verdict};
 use racelab::report::mermaid::{self, MAX_ITEMS};
 use racelab::report::view::View;
-use report_support::{first_failure, scenario, synthetic};
+use report_support::{CASES, first_failure, scenario, synthetic};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,11 +60,17 @@ fn awkward() -> (Trace, Names, Outcome) {
 /// (name, diagram, ids that must appear in the rendering) for every case checked.
 fn diagrams() -> Vec<(String, String, Vec<String>)> {
     let mut out = Vec::new();
-    let s = scenario("dispose_during_ice");
-    let (sim, o) = first_failure(&s, "flag_callback", "no_send_on_disposed_client", s.seeds.clone());
-    let view = View::new(sim.trace().events(), sim.names(), &o);
-    let ids = vec!["client#1".to_owned(), "pc:P1#1".to_owned(), "server:A".to_owned()];
-    out.push(("dispose_during_ice".to_owned(), mermaid::render(&view), ids));
+    for &(name, variant, invariant) in CASES {
+        let s = scenario(name);
+        let (sim, o) = first_failure(&s, variant, invariant, s.seeds.clone());
+        let view = View::new(sim.trace().events(), sim.names(), &o);
+        // Every id the verdict names is drawn as a participant.
+        let ids = match &o.verdict {
+            Verdict::Violation { ids, .. } => ids.clone(),
+            v => panic!("{name}: {v:?}"),
+        };
+        out.push((format!("{name} / {variant}"), mermaid::render(&view), ids));
+    }
     let (t, n, o) = awkward();
     let ids = vec!["peer:P1#2".to_owned(), "wrap:x-y->>z".to_owned(), "a;b%%c<d>\"e&f end".to_owned()];
     out.push(("awkward ids".to_owned(), mermaid::render(&View::new(t.events(), &n, &o)), ids));

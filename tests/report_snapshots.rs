@@ -5,10 +5,7 @@ mod report_support;
 
 use racelab::report::view::View;
 use racelab::report::{mermaid, timeline};
-use report_support::{first_failure, scenario};
-
-/// One failing (scenario, variant, invariant) per model.
-pub const CASES: &[(&str, &str, &str)] = &[("dispose_during_ice", "flag_callback", "no_send_on_disposed_client")];
+use report_support::{CASES, first_failure, scenario};
 
 fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();

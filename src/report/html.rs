@@ -133,7 +133,12 @@ pub fn render(view: &View) -> String {
             violation(view, e, y, width, lane_x(e.actor), &mut marks);
             continue;
         }
-        let Some(x) = lane_x(e.actor) else { continue };
+        // An event without an actor (a scripted step of the whole world) goes on its other
+        // party's lane, or the first.
+        let Some(x) = lane_x(e.actor).or_else(|| lane_x(e.other)).or_else(|| lanes.first().and_then(|id| lane_x(*id)))
+        else {
+            continue;
+        };
         match e.kind {
             k if is_send_like(k) => send(view, i, e, x, y, lane_x(e.other), &row_of, &mut arrows),
             EventKind::Deliver => {

@@ -70,19 +70,17 @@ pub fn render(view: &View) -> String {
     out
 }
 
-/// Whether event `i` becomes an arrow or a note (plain sends are drawn at their delivery).
+/// Whether event `i` becomes an arrow or a note (delivered sends are drawn at their delivery).
 fn draws(view: &View, i: usize) -> bool {
     let e = &view.events[i];
-    match e.kind {
-        EventKind::Send => view.links.partner(i).is_none(),
-        _ => !e.actor.is_none() || e.kind == EventKind::Violation,
-    }
+    e.kind != EventKind::Send || view.links.partner(i).is_none()
 }
 
 fn item(view: &View, i: usize, alias: &BTreeMap<Id, String>, first: &str, out: &mut String) {
     let e = &view.events[i];
-    // An event without a drawn actor is put on the first participant.
-    let a = |id: Id| alias.get(&id).cloned().unwrap_or_else(|| first.to_owned());
+    // An event without an actor (a scripted step of the whole world) is put on its other
+    // party, or on the first participant.
+    let a = |id: Id| alias.get(&id).or_else(|| alias.get(&e.other)).cloned().unwrap_or_else(|| first.to_owned());
     let t = e.tick;
     let label = format!("{} #{}", e.what, e.env);
     match e.kind {

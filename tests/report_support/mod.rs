@@ -8,6 +8,14 @@ use racelab::engine::{Names, Outcome, Sim, Trace, TraceLevel, Verdict};
 use racelab::scenario::Scenario;
 use std::collections::BTreeMap;
 
+/// One failing (scenario, variant, invariant) per model, explained in the snapshots and
+/// rendered by Mermaid in the tests.
+pub const CASES: &[(&str, &str, &str)] = &[
+    ("dispose_during_ice", "flag_callback", "no_send_on_disposed_client"),
+    ("replay_beyond_window", "try_send_drop", "no_duplicate_delivery"),
+    ("clone_loses_callbacks", "baseline", "every_event_reaches_every_handler"),
+];
+
 /// A scenario file of this repository.
 pub fn scenario(name: &str) -> Scenario {
     let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
