@@ -31,7 +31,7 @@ fn text_and_mermaid_of_one_failure_per_model() {
 }
 
 #[test]
-fn focus_keeps_only_the_events_touching_the_ids_and_the_violation() {
+fn focus_keeps_the_events_touching_the_ids_the_violation_and_named_states() {
     let s = scenario("dispose_during_ice");
     let (sim, out) = first_failure(&s, "flag_callback", "no_send_on_disposed_client", s.seeds.clone());
     let view = View::new(sim.trace().events(), sim.names(), &out);
@@ -42,9 +42,11 @@ fn focus_keeps_only_the_events_touching_the_ids_and_the_violation() {
     let body: Vec<&str> = text.lines().skip_while(|l| !l.trim_start().starts_with("tick")).skip(1).collect();
     assert!(!body.is_empty());
     for line in &body {
-        assert!(line.contains("pc:P1#1") || line.starts_with(">>"), "{line}");
+        // Besides the focused id: the violation, and the named ids' state changes.
+        assert!(line.contains("pc:P1#1") || line.starts_with(">>") || line.starts_with(" *"), "{line}");
     }
     assert!(text.contains("focus: pc:P1#1 ("), "{text}");
+    assert!(text.lines().any(|l| l.starts_with(" *") && l.contains("client#1  state disposed")), "{text}");
     settings().bind(|| insta::assert_snapshot!("explain_text_focus__dispose_during_ice__flag_callback", text));
 
     let err = View::new(sim.trace().events(), sim.names(), &out).resolve(&["peer:P9".to_owned()]).unwrap_err();

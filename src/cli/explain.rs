@@ -39,7 +39,7 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Keep only the events touching these ids (repeat or separate with commas); the
-    /// violation is always kept.
+    /// violation and the state changes of the ids it names are always kept.
     #[arg(long, value_name = "ID", value_delimiter = ',')]
     pub focus: Vec<String>,
     /// Show every event of the text timeline (do not fold long stretches of wire traffic).

@@ -50,12 +50,13 @@ impl<'a> View<'a> {
     }
 
     /// Show only the events touching one of `ids` (as actor, other party or argument); the
-    /// violation is always shown. An empty list shows everything.
+    /// violation and the state changes of the ids it names are always shown. An empty list
+    /// shows everything.
     pub fn focus(mut self, ids: Vec<Id>) -> Self {
         self.shown = (0..self.events.len())
             .filter(|&i| {
                 let e = &self.events[i];
-                ids.is_empty() || e.kind == EventKind::Violation || touches(e, &ids)
+                ids.is_empty() || e.kind == EventKind::Violation || self.is_named_state(e) || touches(e, &ids)
             })
             .collect();
         self.focus = ids;
