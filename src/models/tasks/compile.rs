@@ -521,6 +521,10 @@ impl<'a> Compiler<'a> {
                 arity(1, 1, "one map or string")?;
                 CExpr::Len(Box::new(self.expr(&args[0])?))
             }
+            "nones" => {
+                arity(1, 1, "one map")?;
+                CExpr::Nones(Box::new(self.expr(&args[0])?))
+            }
             "count" => {
                 arity(1, 1, "one event name")?;
                 CExpr::Count(self.event(&name_arg(self, 0)?)?)
@@ -540,7 +544,9 @@ impl<'a> Compiler<'a> {
             }
             other => {
                 let more = if self.cx == Context::Final { ", count, failed, finished, cancelled, result" } else { "" };
-                return Err(self.err(&f.span, format!("unknown function `{other}`; expected one of: has, len{more}")));
+                return Err(
+                    self.err(&f.span, format!("unknown function `{other}`; expected one of: has, len, nones{more}"))
+                );
             }
         })
     }

@@ -84,6 +84,10 @@ pub fn eval(e: &CExpr, env: &dyn Env) -> Result<Value, String> {
             Value::Str(s) => int(s.chars().count() as u64),
             other => return Err(format!("TypeError: object of type {} has no len()", other.type_name())),
         },
+        CExpr::Nones(x) => match eval(x, env)? {
+            Value::Map(map) => int(map.values().filter(|v| **v == Value::None).count() as u64),
+            other => return Err(format!("TypeError: nones() needs a map, found {}", other.type_name())),
+        },
         CExpr::Count(ev) => int(env.count(*ev)),
         CExpr::Failed(t) => int(env.ended(*t, Ended::Failed)),
         CExpr::Finished(t) => int(env.ended(*t, Ended::Any)),

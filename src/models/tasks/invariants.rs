@@ -252,7 +252,7 @@ fn values(prog: &super::compile::Compiled, env: &Final<'_>, e: &super::program::
                 walk(a, out);
                 walk(b, out);
             }
-            C::Not(a) | C::Neg(a) | C::Len(a) => walk(a, out),
+            C::Not(a) | C::Neg(a) | C::Len(a) | C::Nones(a) => walk(a, out),
             C::Lit(_) | C::Local(_) => {}
         }
     }

@@ -67,8 +67,8 @@ impl Model for Tasks {
         let Some(crate::scenario::Kind::Table(t)) = s.doc.get("variant").map(|v| &v.kind) else {
             return vec![VariantDoc { name: spec::DEFAULT_VARIANT.into(), about: "the programs of the tasks".into() }];
         };
-        t.entries
-            .iter()
+        spec::in_file_order(t)
+            .into_iter()
             .map(|(name, _, v)| {
                 let about = match &v.kind {
                     crate::scenario::Kind::Table(vt) => match vt.get("about").map(|a| &a.kind) {

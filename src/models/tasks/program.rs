@@ -32,6 +32,8 @@ pub enum CExpr {
     Has(Box<CExpr>, Box<CExpr>),
     /// `len(map or string)`.
     Len(Box<CExpr>),
+    /// `nones(map)`: how many entries are none.
+    Nones(Box<CExpr>),
     /// `count(event)`: how many times it was emitted (final checks).
     Count(u16),
     /// `failed()` / `failed(task)`: instances that ended in `fail` (final checks).

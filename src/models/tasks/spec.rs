@@ -210,7 +210,7 @@ pub fn value_of(src: &Source, v: &crate::scenario::Value, field: &str) -> Result
         Kind::Bool(b) => Value::Bool(*b),
         Kind::Table(t) => {
             let mut m = BTreeMap::new();
-            for (k, _, item) in &t.entries {
+            for (k, _, item) in in_file_order(t) {
                 m.insert(Key::Str(k.as_str().into()), value_of(src, item, field)?);
             }
             Value::Map(m)
@@ -236,6 +236,13 @@ fn program_of(src: &Source, v: &crate::scenario::Value, field: &str) -> Result<P
     let text = text_of(src, v, field)?;
     let block = parse_program(&text.text).map_err(|e| text.error(src, e))?;
     Ok(Program { block, text })
+}
+
+/// A table's entries in the order the file gives them (the TOML reader sorts keys).
+pub fn in_file_order(t: &Table) -> Vec<&(String, Range<usize>, crate::scenario::Value)> {
+    let mut v: Vec<_> = t.entries.iter().collect();
+    v.sort_by_key(|(_, span, _)| span.start);
+    v
 }
 
 fn opt_table<'a>(doc: &'a Table, src: &Source, key: &str) -> Result<Option<&'a Table>, ScenarioError> {
@@ -272,7 +279,7 @@ impl Spec {
 
         let mut shared = Vec::new();
         if let Some(t) = opt_table(doc, src, "shared")? {
-            for (name, span, v) in &t.entries {
+            for (name, span, v) in in_file_order(t) {
                 check_name(src, name, span, "shared variable")?;
                 shared.push((name.clone(), value_of(src, v, name)?));
             }
@@ -280,7 +287,7 @@ impl Spec {
 
         let mut locks = Vec::new();
         if let Some(t) = opt_table(doc, src, "locks")? {
-            for (name, span, v) in &t.entries {
+            for (name, span, v) in in_file_order(t) {
                 check_name(src, name, span, "lock")?;
                 let kind = match v.str(src, name)? {
                     "mutex" => LockKind::Mutex,
@@ -298,7 +305,7 @@ impl Spec {
 
         let mut services = Vec::new();
         if let Some(t) = opt_table(doc, src, "service")? {
-            for (name, span, v) in &t.entries {
+            for (name, span, v) in in_file_order(t) {
                 check_name(src, name, span, "service")?;
                 let st = v.table(src, name)?;
                 st.deny_unknown(src, &format!("`[service.{name}]`"), &["latency", "fail", "state", "handler"])?;
@@ -313,7 +320,7 @@ impl Spec {
                 let fail = st.get("fail").map(|f| f.probability(src, "fail")).transpose()?.unwrap_or(0.0);
                 let mut state = Vec::new();
                 if let Some(s) = st.get("state") {
-                    for (k, kspan, kv) in &s.table(src, "state")?.entries {
+                    for (k, kspan, kv) in in_file_order(s.table(src, "state")?) {
                         check_name(src, k, kspan, "state variable")?;
                         state.push((k.clone(), value_of(src, kv, k)?));
                     }
@@ -390,7 +397,7 @@ impl Spec {
                 });
             }
             Some(vt) => {
-                for (vname, vspan, v) in &vt.entries {
+                for (vname, vspan, v) in in_file_order(vt) {
                     let t = v.table(src, vname)?;
                     let mut allowed = vec!["about", "like"];
                     allowed.extend(tasks.iter().map(|t| t.name.as_str()));
