@@ -116,12 +116,8 @@ impl Lock {
     pub fn blockers(&self, task: u32) -> Vec<u32> {
         let Some(pos) = self.queue.iter().position(|w| w.task == task) else { return Vec::new() };
         let me = self.queue[pos];
-        let mut out: Vec<u32> = self
-            .holders
-            .iter()
-            .filter(|h| me.mode.exclusive() || h.mode.exclusive() || h.task == task)
-            .map(|h| h.task)
-            .collect();
+        let mut out: Vec<u32> =
+            self.holders.iter().filter(|h| me.mode.exclusive() || h.mode.exclusive()).map(|h| h.task).collect();
         out.extend(self.queue.iter().take(pos).filter(|w| me.mode.exclusive() || w.mode.exclusive()).map(|w| w.task));
         out.dedup();
         out
