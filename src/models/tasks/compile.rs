@@ -581,13 +581,16 @@ impl<'a> Compiler<'a> {
             StmtKind::Unlock { lock } => {
                 self.no_wait(s, "take locks")?;
                 let l = self.any_lock(lock)?;
-                if let Some(h) = &mut self.held {
-                    if !h.remove(&l) {
-                        return Err(self.err(
-                            &lock.span,
-                            format!("`unlock {0}` where this task cannot hold `{0}`: no `lock {0}` comes before it on any path", lock.text),
-                        ));
-                    }
+                if let Some(h) = &mut self.held
+                    && !h.remove(&l)
+                {
+                    return Err(self.err(
+                        &lock.span,
+                        format!(
+                            "`unlock {0}` where this task cannot hold `{0}`: no `lock {0}` comes before it on any path",
+                            lock.text
+                        ),
+                    ));
                 }
                 self.emit(Instr::Release { lock: l }, span);
             }
@@ -603,10 +606,8 @@ impl<'a> Compiler<'a> {
                 self.block(body)?;
                 self.depth -= 1;
                 self.emit(Instr::Pop, span);
-                if let (Some(h), Some(was)) = (&mut self.held, before) {
-                    if !was {
-                        h.remove(&l);
-                    }
+                if let (Some(h), Some(false)) = (&mut self.held, before) {
+                    h.remove(&l);
                 }
             }
             StmtKind::Read { var, key, into } => {
@@ -699,10 +700,8 @@ impl<'a> Compiler<'a> {
                     self.emit(Instr::Pop, span);
                 }
                 let j = self.emit(Instr::Jump(top), span);
-                if is_break {
-                    if let Some(lp) = self.loops.last_mut() {
-                        lp.breaks.push(j);
-                    }
+                if is_break && let Some(lp) = self.loops.last_mut() {
+                    lp.breaks.push(j);
                 }
                 self.held = None;
             }

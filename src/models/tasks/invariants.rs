@@ -147,10 +147,10 @@ fn find_cycle(edges: &[Vec<(u32, Why)>]) -> Option<Vec<(u32, Why)>> {
             if color[w] == 1 {
                 return Some(w);
             }
-            if color[w] == 0 {
-                if let Some(start) = dfs(w, edges, color, path) {
-                    return Some(start);
-                }
+            if color[w] == 0
+                && let Some(start) = dfs(w, edges, color, path)
+            {
+                return Some(start);
             }
             path.pop();
         }
@@ -199,11 +199,13 @@ impl Env for Final<'_> {
             .tasks
             .iter()
             .filter(|m| task.is_none_or(|t| m.def == t))
-            .filter(|m| match (&m.end, how) {
-                (Some(End::Failed(_)), Ended::Failed)
-                | (Some(End::Cancelled), Ended::Cancelled)
-                | (Some(_), Ended::Any) => true,
-                _ => false,
+            .filter(|m| {
+                matches!(
+                    (&m.end, how),
+                    (Some(End::Failed(_)), Ended::Failed)
+                        | (Some(End::Cancelled), Ended::Cancelled)
+                        | (Some(_), Ended::Any)
+                )
             })
             .count() as u64
     }

@@ -387,11 +387,12 @@ impl Rt<'_, '_> {
             }
             Wake::Resume { task: t, epoch } => {
                 let entity = self.sched.tasks[t as usize].entity;
-                if let Ok(mut task) = self.tasks.get_mut(entity) {
-                    if task.epoch == epoch && task.status == Status::Sleeping {
-                        task.status = Status::Runnable;
-                        self.sched.runnable.push(t);
-                    }
+                if let Ok(mut task) = self.tasks.get_mut(entity)
+                    && task.epoch == epoch
+                    && task.status == Status::Sleeping
+                {
+                    task.status = Status::Runnable;
+                    self.sched.runnable.push(t);
                 }
             }
             Wake::Arrive { task: t, epoch, service, arg } => {
@@ -937,11 +938,11 @@ impl Rt<'_, '_> {
                 self.sched.joiners.push(j);
             }
         }
-        if let Some(m) = failed {
-            if !self.prog.0.options.allow_failures {
-                let detail = format!("{} ended in fail: {m}", self.names.name(me));
-                return self.violation("task_failed", detail, vec![me]);
-            }
+        if let Some(m) = failed
+            && !self.prog.0.options.allow_failures
+        {
+            let detail = format!("{} ended in fail: {m}", self.names.name(me));
+            return self.violation("task_failed", detail, vec![me]);
         }
         Flow::End
     }
