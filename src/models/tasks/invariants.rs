@@ -27,15 +27,22 @@ enum Why {
     Join { line: u32 },
 }
 
-/// Look for a cycle in the wait-for graph whenever a task started waiting.
-pub fn check_deadlock(
+/// The tick's checks: liveness of every task, then deadlock (one system: each system run
+/// costs as much as the checks themselves).
+pub fn check(
     mut sched: ResMut<Sched>,
     tasks: Query<&Task>,
     locks: Query<&Lock>,
     prog: Res<Prog>,
     names: Res<Names>,
+    clock: Res<Clock>,
+    mut monitors: ResMut<Monitors>,
     mut out: MessageWriter<Violation>,
 ) {
+    // Every started task that has not ended is hot; the engine judges the deadline.
+    for meta in &sched.tasks {
+        monitors.set(FINISHES, meta.id, meta.started && meta.end.is_none(), clock.now);
+    }
     if !sched.blocked_dirty || sched.halted {
         return;
     }
@@ -170,13 +177,6 @@ fn find_cycle(edges: &[Vec<(u32, Why)>]) -> Option<Vec<(u32, Why)>> {
         }
     }
     None
-}
-
-/// Every started task that has not ended is hot; the engine judges the deadline.
-pub fn watch_tasks(sched: Res<Sched>, mut monitors: ResMut<Monitors>, clock: Res<Clock>) {
-    for meta in &sched.tasks {
-        monitors.set(FINISHES, meta.id, meta.started && meta.end.is_none(), clock.now);
-    }
 }
 
 struct Final<'a> {

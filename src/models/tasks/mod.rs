@@ -132,10 +132,7 @@ impl Model for Tasks {
         app.add_sim_message::<crate::engine::Violation>();
         app.add_systems(SetupSchedule, (setup, declare).chain().in_set(SetupStage::Model));
         app.add_systems(TickSchedule, run.in_set(Stage::Model));
-        app.add_systems(
-            TickSchedule,
-            (invariants::check_deadlock, invariants::watch_tasks).chain().in_set(Stage::Check),
-        );
+        app.add_systems(TickSchedule, invariants::check.in_set(Stage::Check));
         let plan_slot = slot(app, Stage::Plan);
         app.add_systems(TickSchedule, plan.in_set(plan_slot));
         app.add_systems(FinishSchedule, invariants::check_finals.in_set(FinishStage::Check));
