@@ -4,12 +4,52 @@
 //! background tasks that outlive shutdown).
 //!
 //! A scenario declares shared variables, locks, services and tasks, and gives each variant
-//! its own programs in a small language (see [`spec`] for the file layout and [`parser`]
-//! for the statements). Tasks are entities with a program counter; each tick the tape picks
-//! which ready task runs next. The checks are a wait-for graph over tasks and locks
-//! (`deadlock`), step assertions (`assert`), tasks ending in `fail` (`task_failed`, unless
-//! allowed), a loop that never awaits (`event_loop_blocked`), `[[final]]` assertions at
-//! quiescence, and the liveness monitor `task_finishes`.
+//! its own programs (see [`spec`] for the file layout). Tasks are entities with a program
+//! counter; each tick the tape picks which ready task runs next (see [`runtime`]).
+//!
+//! # The language
+//!
+//! One statement per line (or separated by `;`), blocks in braces opened on the line of
+//! their statement, `#` comments. A program sees its locals: `self` (the instance's name,
+//! `"bot#2"`), `copy` (its number) and whatever it assigns. Shared variables are reached only
+//! through `read` and `write`, so every shared access is a step another task can come
+//! between. A service handler sees `arg`, and its `read`/`write` reach the service's state.
+//!
+//! | statement | meaning |
+//! |---|---|
+//! | `lock L`, `unlock L` | a mutex as asyncio.Lock: FIFO, not re-entrant; any task may unlock it; unlocking a free lock raises |
+//! | `read_lock L`, `write_lock L` | a reader-writer lock, FIFO (a reader waits behind a queued writer) |
+//! | `with [read\|write] L { ... }` | `async with`: the lock is released however the block is left |
+//! | `read VAR -> x`, `read VAR[k] -> x` | copy a shared variable (or map entry; a missing key reads none) into a local |
+//! | `write VAR = e`, `write VAR[k] = e`, `delete VAR[k]` | store into shared state |
+//! | `set x = e`, `set x[k] = e` | assign a local |
+//! | `await n`, `await [a, b]` | sleep a tape-chosen number of ticks (at least 1) |
+//! | `call S -> x`, `call S(e) -> x` | call a service: latency from the tape, failure in transit before heal, then its handler's reply or failure |
+//! | `if e { } else if e { } else { }`, `while e { }`, `loop { }`, `break`, `continue` | control flow |
+//! | `retry n { } [else { }]` | run the block up to n times while it fails; when all fail, run `else` or raise |
+//! | `try { } catch [x] { }` | catch a failure (its message in `x`); cancellation is not caught |
+//! | `spawn T [-> h]`, `cancel T`/`cancel h`, `join T`/`join h` | start an instance (it runs from the next tick), cancel (CancelledError at its next await), wait for the end |
+//! | `assert e "message"` | a false condition is the violation `assert` |
+//! | `emit NAME` | count an event, for `count(NAME)` in final checks |
+//! | `return [e]`, `fail e` | end the task, or raise |
+//!
+//! Expressions: integers, `"strings"`, `true`, `false`, `none`, `{}`, locals, `e[k]`,
+//! `+ - * / %` (`+` also joins strings and merges maps), `== != < <= > >=`, `and or not`,
+//! and `has(map, key)`, `len(x)`, `nones(map)`. Final checks read shared variables by name and
+//! `service.var`, and also have `count(event)`, `failed([task])`, `finished([task])`,
+//! `cancelled([task])` and `result(task)`.
+//!
+//! Under `scheduling = "cooperative"` (asyncio, the default) a task runs until it awaits,
+//! calls, waits for a lock or a join, or ends; under `"preemptive"` (threads) the scheduler
+//! may switch after every step that touches shared state.
+//!
+//! # Checks
+//!
+//! A wait-for graph over tasks and locks (`deadlock`: a cycle, or a task waiting for a lock
+//! it holds), step assertions (`assert`), a task ending in `fail` (`task_failed`, unless
+//! `allow_failures`), a loop that never awaits (`event_loop_blocked`), the `[[final]]`
+//! checks at quiescence (each named by its `name`), and the liveness monitor
+//! `task_finishes`: every task ends within `finish_within` ticks of heal.
 
 pub mod actions;
 pub mod ast;

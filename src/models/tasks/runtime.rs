@@ -338,6 +338,17 @@ impl Rt<'_, '_> {
         }
     }
 
+    /// Trace arguments of a shared access: the variable, the key if any, the value, the line.
+    fn access_args(&mut self, var: Id, key: Option<&Value>, v: &Value, line: u32) -> Args {
+        let mut args = Args::EMPTY.id("var", var);
+        if let Some(k) = key {
+            let k = self.tv(k);
+            args = args.with("key", k);
+        }
+        let v = self.tv(v);
+        args.with("value", v).u("line", line.into())
+    }
+
     fn violation(&mut self, invariant: &'static str, detail: String, ids: Vec<Id>) -> Flow {
         self.violations.write(Violation { invariant, detail, ids });
         self.sched.halted = true;
@@ -521,32 +532,19 @@ impl Rt<'_, '_> {
                     Ok(v) => v,
                     Err(m) => return self.raise(task, m),
                 };
-                let (vid, tv) = (prog.shared[*var as usize].0.id, self.tv(&v));
-                self.event(
-                    EventKind::Call,
-                    me,
-                    "read",
-                    Id::NONE,
-                    Args::EMPTY.id("var", vid).with("value", tv).u("line", line.into()),
-                );
+                let args = self.access_args(prog.shared[*var as usize].0.id, key.as_ref(), &v, line);
+                self.event(EventKind::Call, me, "read", Id::NONE, args);
                 task.locals[*into as usize] = v;
                 Flow::Next
             }
             Instr::Write { var, key, value } => {
                 let key = opt_value!(key);
                 let v = value!(value);
-                let tv = self.tv(&v);
+                let args = self.access_args(prog.shared[*var as usize].0.id, key.as_ref(), &v, line);
                 if let Err(m) = store(&mut self.shared.vars[*var as usize], key, v) {
                     return self.raise(task, m);
                 }
-                let vid = prog.shared[*var as usize].0.id;
-                self.event(
-                    EventKind::Call,
-                    me,
-                    "write",
-                    Id::NONE,
-                    Args::EMPTY.id("var", vid).with("value", tv).u("line", line.into()),
-                );
+                self.event(EventKind::Call, me, "write", Id::NONE, args);
                 Flow::Next
             }
             Instr::Delete { var, key } => {
