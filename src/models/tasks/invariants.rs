@@ -35,8 +35,7 @@ pub fn check(
     locks: Query<&Lock>,
     prog: Res<Prog>,
     names: Res<Names>,
-    clock: Res<Clock>,
-    mut monitors: ResMut<Monitors>,
+    (clock, mut monitors): (Res<Clock>, ResMut<Monitors>),
     mut out: MessageWriter<Violation>,
 ) {
     // Every started task that has not ended is hot; the engine judges the deadline.
