@@ -38,9 +38,9 @@ pub fn check(
     (clock, mut monitors): (Res<Clock>, ResMut<Monitors>),
     mut out: MessageWriter<Violation>,
 ) {
-    // Every started task that has not ended is hot; the engine judges the deadline.
-    for meta in &sched.tasks {
-        monitors.set(FINISHES, meta.id, meta.started && meta.end.is_none(), clock.now);
+    // A task is hot from its start until it ends; the engine judges the deadline.
+    for (id, hot) in sched.liveness.drain(..) {
+        monitors.set(FINISHES, id, hot, clock.now);
     }
     if !sched.blocked_dirty || sched.halted {
         return;

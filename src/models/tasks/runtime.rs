@@ -179,6 +179,9 @@ pub struct Sched {
     pub steps: u64,
     /// A violation was found: run nothing more.
     pub halted: bool,
+    /// Tasks that started (true) or ended (false) since the last check, for the liveness
+    /// monitor (told of changes only, not of every task on every tick).
+    pub liveness: Vec<(Id, bool)>,
 }
 
 impl Sched {
@@ -383,6 +386,7 @@ impl Rt<'_, '_> {
                 let meta = &mut self.sched.tasks[t as usize];
                 meta.started = true;
                 let (entity, cancel, id) = (meta.entity, meta.cancel, meta.id);
+                self.sched.liveness.push((id, true));
                 let Ok(mut c) = self.tasks.get_mut(entity) else { return };
                 let mut task = std::mem::take(&mut *c);
                 self.event(EventKind::State, id, "start", Id::NONE, Args::EMPTY);
@@ -917,6 +921,7 @@ impl Rt<'_, '_> {
             _ => None,
         };
         self.sched.tasks[t as usize].end = Some(end);
+        self.sched.liveness.push((me, false));
         let joiners = std::mem::take(&mut self.sched.joiners);
         for j in joiners {
             let entity = self.sched.tasks[j as usize].entity;
