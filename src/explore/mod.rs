@@ -1,3 +1,4 @@
 //! Exploration: running variants over seeds and checking expectations.
 
+pub mod exhaustive;
 pub mod run;
