@@ -14,6 +14,7 @@ pub const CASES: &[(&str, &str, &str)] = &[
     ("dispose_during_ice", "flag_callback", "no_send_on_disposed_client"),
     ("replay_beyond_window", "try_send_drop", "no_duplicate_delivery"),
     ("clone_loses_callbacks", "baseline", "every_event_reaches_every_handler"),
+    ("strikes_lost_increment", "await_between", "no_lost_strike"),
 ];
 
 /// A scenario file of this repository.
