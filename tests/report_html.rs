@@ -184,3 +184,13 @@ fn a_ten_thousand_event_report_opens_and_shows_the_violation() {
     );
     assert_visible(&result);
 }
+
+#[test]
+fn a_run_beyond_the_cap_keeps_its_end_and_says_so() {
+    let n = html::MAX_EVENTS + 5_000;
+    let (trace, names, out) = synthetic(n);
+    let report = html::render(&View::new(trace.events(), &names, &out));
+    assert!(report.contains(&format!("the last {} events; 5000 earlier ones are left out", html::MAX_EVENTS)));
+    assert!(report.contains("<g id=\"violation\">"), "the end, where the violation is, is kept");
+    assert_eq!(report.matches("<g id=\"violation\">").count(), 1);
+}

@@ -24,7 +24,7 @@ const GUTTER: u64 = 64;
 const LANE_W: u64 = 150;
 const ROW_H: u64 = 16;
 const TOP: u64 = 10;
-const LABEL_MAX: usize = 22;
+const LABEL_MAX: usize = 30;
 
 const CSS: &str = r#"
 :root { color-scheme: light; }
@@ -355,7 +355,14 @@ fn mark(view: &View, e: &Event, x: u64, y: u64, marks: &mut String) {
         EventKind::Note => ('\u{25cf}', "note"),
         _ => ('\u{25cf}', "call"),
     };
-    let label = format!("{} {}", e.kind.name(), e.what);
+    // A call is known by its grey dot, so its label starts with its name; the arguments
+    // follow as far as there is room (all of them are in the title).
+    let mut label = if e.kind == EventKind::Call { e.what.to_owned() } else { format!("{} {}", e.kind.name(), e.what) };
+    let args = args_text(view, e);
+    if !args.is_empty() {
+        label.push(' ');
+        label.push_str(&args);
+    }
     let short = if label.chars().count() > LABEL_MAX {
         label.chars().take(LABEL_MAX - 1).collect::<String>() + "\u{2026}"
     } else {
