@@ -72,9 +72,8 @@ impl Failure {
             if line.trim().is_empty() {
                 continue;
             }
-            let f = serde_json::from_str(line).map_err(|e| {
-                format!("{}:{}:{}: not a racelab failure line: {e}", path.display(), i + 1, e.column())
-            })?;
+            let f = serde_json::from_str(line)
+                .map_err(|e| format!("{}:{}:{}: not a racelab failure line: {e}", path.display(), i + 1, e.column()))?;
             out.push(f);
         }
         Ok(out)
