@@ -154,9 +154,10 @@ mod tests {
         let mut p = Pct::new(3, 2, 1); // one change point, at step 0
         let senders = [Id(1), Id(2)];
         let pick = p.decide_about("wire.order", 2, Hint::Uniform, About::Candidates(&|i| senders[i as usize]));
-        let other = 1 - pick as usize;
-        assert!(p.senders.iter().any(|(s, prio)| *s == senders[other] && *prio > 1));
-        assert!(p.senders.iter().any(|(s, prio)| *s != senders[other] && *prio == 1));
+        // The sender that would have gone first was demoted at the change point; the other went.
+        let (went, demoted) = (senders[pick as usize], senders[1 - pick as usize]);
+        assert!(p.senders.iter().any(|(s, prio)| *s == went && *prio > 1));
+        assert!(p.senders.iter().any(|(s, prio)| *s == demoted && *prio == 1));
     }
 
     #[test]
