@@ -25,7 +25,7 @@ fn main() {
     let start = std::time::Instant::now();
     let mut ticks = 0;
     for seed in 0..runs {
-        ticks += sim.seed(seed).ticks;
+        ticks += sim.seed(seed).metrics.get("sim.ticks_visited").copied().unwrap_or(0);
     }
     let secs = start.elapsed().as_secs_f64();
     println!(

@@ -1,4 +1,78 @@
 //! racelab: deterministic simulation of races in event-driven client code, on Bevy's ECS.
+//!
+//! A race (a callback firing after dispose, two reconnects overlapping, a tracker that
+//! duplicates events under backpressure) becomes a scenario file plus a seed that fails the
+//! same way every time; a proposed fix becomes a variant that must pass the same seeds.
+//!
+//! - [`engine`]: the deterministic core. One seeded decision tape is the only randomness;
+//!   a generic wire delays, drops, duplicates and reorders messages; systems run in a fixed
+//!   order every virtual tick; invariants and liveness monitors give a verdict; every run
+//!   has a trace and a trace hash.
+//! - [`scenario`]: TOML scenario files, with every error located (file, line, column).
+//! - [`models`]: the modelled systems, one Bevy plugin each.
+//! - [`explore`], [`report`], [`cli`]: running variants over seeds, timelines, the command line.
+//!
+//! # Example
+//!
+//! Reproduce the dispose-during-ICE race of the WebRTC signaling model, then check that a
+//! seed replays to the same trace, and that the proposed stream-based fix passes the seeds
+//! that break the current code:
+//!
+//! ```
+//! use racelab::prelude::*;
+//!
+//! let text = r#"
+//! name = "dispose_during_ice"
+//! model = "signaling"
+//! max_ticks = 2000
+//!
+//! [signaling]
+//! await = [1, 6]
+//! ice_candidates = [2, 4]
+//!
+//! [faults]
+//! delay = [1, 10]
+//! heal_at = 1500
+//!
+//! [[step]]
+//! at = 0
+//! do = "enable_external"
+//! server = "A"
+//!
+//! [[step]]
+//! at = 10
+//! do = "connect"
+//! peer = "P1"
+//!
+//! [[step]]
+//! at = 12
+//! do = "connect"
+//! peer = "P2"
+//!
+//! [[step]]
+//! at = [20, 60]
+//! do = "dispose"
+//! "#;
+//! let scenario = Scenario::parse("inline.toml", text)?;
+//!
+//! let mut current = Sim::new(&scenario, "flag_callback")?;
+//! let failure = (0..100)
+//!     .map(|seed| current.seed(seed))
+//!     .find(|o| o.verdict.failed_check() == Some("no_send_on_disposed_client"))
+//!     .expect("the race shows within 100 seeds");
+//!
+//! // Same scenario, variant and seed: the same trace, byte for byte.
+//! assert_eq!(current.seed(failure.seed).trace_hash, failure.trace_hash);
+//!
+//! // The recorded tape replays exactly, too.
+//! let tape = current.choices().to_vec();
+//! assert_eq!(current.tape(tape).trace_hash, failure.trace_hash);
+//!
+//! // Solution 2 (one subscription per enable, cancelled first in dispose) passes that seed.
+//! let mut fixed = Sim::new(&scenario, "stream")?;
+//! assert!(fixed.seed(failure.seed).verdict.is_pass());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 pub mod cli;
 pub mod engine;
 pub mod explore;

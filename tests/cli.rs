@@ -27,13 +27,16 @@ fn run_checks_expectations_and_exits_zero() {
     let o = racelab(&["run", "scenarios/dispose_during_ice.toml", "--seeds", "0..60"]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
-    let flag = out.lines().find(|l| l.trim_start().starts_with("flag_callback")).expect("a line per variant");
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines.iter().position(|l| l.trim_start().starts_with("flag_callback")).expect("a line per variant");
+    assert!(lines[at].contains("FAIL") && lines[at].contains("as expected: violates"), "{out}");
+    assert!(lines[at + 1].contains("no_send_on_disposed_client"), "the failures follow: {out}");
+    let stream = lines.iter().find(|l| l.trim_start().starts_with("stream")).expect("stream line");
+    assert!(stream.contains("pass 60/60") && stream.contains("as expected: holds"), "{stream}");
     assert!(
-        flag.contains("FAIL") && flag.contains("no_send_on_disposed_client") && flag.contains("as expected"),
-        "{flag}"
+        out.contains("see the race: racelab run scenarios/dispose_during_ice.toml --variant flag_callback --seed"),
+        "{out}"
     );
-    let stream = out.lines().find(|l| l.trim_start().starts_with("stream")).expect("stream line");
-    assert!(stream.contains("pass 60/60") && stream.contains("as expected (holds)"), "{stream}");
 }
 
 #[test]

@@ -122,3 +122,14 @@ fn a_missing_file_is_an_error_not_a_panic() {
     let e = Scenario::load("no/such/file.toml").unwrap_err();
     assert!(e.message.starts_with("cannot read the file"), "{}", e.message);
 }
+
+#[test]
+fn the_readme_scenario_example_parses() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let end = start + readme[start..].find("```").expect("closed");
+    let s = Scenario::parse("README.md", &readme[start..end]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.variants, ["flag_callback", "stream"]);
+    assert_eq!(s.faults.partitions.len(), 1);
+    assert_eq!(s.seeds, 0..300);
+}

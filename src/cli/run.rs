@@ -70,16 +70,14 @@ pub fn run(args: RunArgs) -> i32 {
         }
         let seeds = args.seeds.clone().unwrap_or_else(|| scenario.seeds.clone());
         if args.format == Format::Text {
-            println!(
-                "{} ({}, seeds {}..{}): {}",
-                scenario.name,
-                scenario.model,
-                seeds.start,
-                seeds.end,
-                scenario.about.split_whitespace().collect::<Vec<_>>().join(" ")
-            );
+            println!("{}  (model {}, seeds {}..{})", scenario.name, scenario.model, seeds.start, seeds.end);
+            for line in wrap(&scenario.about, 92) {
+                println!("  {line}");
+            }
+            println!();
         }
         let mut unexpected: Option<(String, u64)> = None;
+        let mut first_expected: Option<(String, u64)> = None;
         for v in &variants {
             let report = match run_variant(&scenario, v, seeds.clone()) {
                 Ok(r) => r,
@@ -98,22 +96,24 @@ pub fn run(args: RunArgs) -> i32 {
                     let result = if report.failures.is_empty() {
                         format!("pass {}/{}", report.runs, report.runs)
                     } else {
-                        let parts: Vec<String> = report.failures.iter().map(|(k, (n, _))| format!("{k} {n}")).collect();
-                        format!("FAIL {}/{}: {}", report.failed(), report.runs, parts.join(", "))
+                        format!("FAIL {}/{}", report.failed(), report.runs)
                     };
                     let first = report.first_failure.as_ref().map_or("-".to_owned(), |f| format!("seed {}", f.seed));
                     let expect = match (&verdict, scenario.expectation(v).map(|e| &e.expected)) {
-                        (Ok(()), Some(Expected::Holds)) => "as expected (holds)".to_owned(),
-                        (Ok(()), Some(Expected::Violates(n))) => {
-                            format!("as expected (violates {})", n.join(" / "))
-                        }
+                        (Ok(()), Some(Expected::Holds)) => "as expected: holds".to_owned(),
+                        (Ok(()), Some(Expected::Violates(_))) => "as expected: violates".to_owned(),
                         (Err(why), _) => format!("UNEXPECTED: {why}"),
                         (Ok(()), None) => String::new(),
                     };
                     println!(
-                        "  {:<15} {:<58} first {:<9} trace {}  {:>7.0} runs/s  {}",
-                        v, result, first, hash, report.runs_per_sec, expect
+                        "  {v:<15} {result:<14} first {first:<10} trace {hash}  {:>6.0} runs/s  {expect}",
+                        report.runs_per_sec
                     );
+                    if !report.failures.is_empty() {
+                        let parts: Vec<String> =
+                            report.failures.iter().map(|(k, (n, s))| format!("{k} {n} (seed {s})")).collect();
+                        println!("  {:<15} {}", "", parts.join(", "));
+                    }
                 }
                 Format::Jsonl => {
                     let line = serde_json::json!({
@@ -129,13 +129,19 @@ pub fn run(args: RunArgs) -> i32 {
                 if verdict.is_err() && unexpected.is_none() {
                     unexpected = Some((v.clone(), f.seed));
                 }
+                // Point at the race the file names first, not just any failure.
+                if verdict.is_ok()
+                    && first_expected.is_none()
+                    && let Some(Expected::Violates(names)) = scenario.expectation(v).map(|e| &e.expected)
+                {
+                    let seed = names.iter().find_map(|n| report.failures.get(n)).map_or(f.seed, |(_, s)| *s);
+                    first_expected = Some((v.clone(), seed));
+                }
                 if let Some(dir) = &args.save_failures
                     && let Ok((outcome, sim)) = full_run(&scenario, v, Tape::seeded(f.seed), f.seed)
                 {
                     save_failure(dir, file, &outcome, &sim);
                 }
-            } else if verdict.is_err() && unexpected.is_none() {
-                // Expected a failure that never came: nothing to show but the summary.
             }
         }
         if let Some((v, seed)) = unexpected {
@@ -145,14 +151,10 @@ pub fn run(args: RunArgs) -> i32 {
                 println!("\nfirst unexpected failure:");
                 print!("{}", timeline::render(sim.trace(), sim.names(), &outcome));
             }
-        } else if args.format == Format::Text {
-            let failing = scenario.variants.iter().find(|v| {
-                variants.contains(v)
-                    && matches!(scenario.expectation(v).map(|e| &e.expected), Some(Expected::Violates(_)))
-            });
-            if let Some(v) = failing {
-                println!("  see a failure: racelab run {} --variant {v} --seed <first seed above>", file.display());
-            }
+        } else if args.format == Format::Text
+            && let Some((v, seed)) = first_expected
+        {
+            println!("\n  see the race: racelab run {} --variant {v} --seed {seed}", file.display());
         }
     }
     if all_ok { 0 } else { 1 }
@@ -178,4 +180,23 @@ pub fn save_failure(dir: &Path, file: &Path, outcome: &Outcome, sim: &Sim) {
         Ok(()) => eprintln!("saved {}", path.display()),
         Err(e) => eprintln!("error: cannot write {}: {e}", path.display()),
     }
+}
+
+/// Split `text` into lines of at most `width` characters, at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }

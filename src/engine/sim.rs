@@ -185,8 +185,10 @@ impl Sim {
         world.run_schedule(SetupSchedule);
 
         let limits = *world.resource::<Limits>();
+        let mut visited = 0u64;
         let verdict = loop {
             world.run_schedule(TickSchedule);
+            visited += 1;
             if let Some(d) = world.resource::<Tape>().divergence() {
                 break Verdict::Diverged { detail: d.to_string() };
             }
@@ -226,6 +228,7 @@ impl Sim {
             metrics.insert(k.to_owned(), v);
         }
         metrics.insert("tape.choices".to_owned(), world.resource::<Tape>().len() as u64);
+        metrics.insert("sim.ticks_visited".to_owned(), visited);
         Outcome {
             scenario: self.scenario.clone(),
             variant: self.variant.clone(),

@@ -1,10 +1,12 @@
 //! The modelled systems, one folder each, and the registry the engine looks them up in.
 
+pub mod adapters;
 pub mod signaling;
+pub mod sse;
 
 use crate::engine::model::Model;
 
-static MODELS: &[&dyn Model] = &[&signaling::Signaling];
+static MODELS: &[&dyn Model] = &[&signaling::Signaling, &sse::Sse, &adapters::Adapters];
 
 /// Every model.
 pub fn all() -> &'static [&'static dyn Model] {

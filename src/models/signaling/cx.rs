@@ -25,13 +25,32 @@ pub struct Cx<'a> {
     pub params: Params,
     /// The current tick.
     pub now: u64,
+    /// Whether the trace records anything (checked once per tick).
+    tracing: bool,
+    /// Events of this tick, pushed to the trace together in [`Cx::finish`].
+    events: Vec<Event>,
 }
 
 impl<'a> Cx<'a> {
     /// A context over `world` and `mgr`.
     pub fn new(world: &'a mut World, mgr: &'a mut Manager, variant: Variant, params: Params) -> Self {
         let now = world.resource::<Clock>().now;
-        Cx { world, mgr, variant, params, now }
+        let tracing = world.resource::<Trace>().on();
+        Cx { world, mgr, variant, params, now, tracing, events: Vec::new() }
+    }
+
+    /// Push this tick's events to the trace, in the order they happened.
+    pub fn finish(self) {
+        if self.events.is_empty() {
+            return;
+        }
+        let events = self.events;
+        self.world.resource_scope(|world, mut trace: Mut<Trace>| {
+            let names = world.resource::<Names>();
+            for e in events {
+                trace.push(names, e);
+            }
+        });
     }
 
     /// The tape.
@@ -53,12 +72,9 @@ impl<'a> Cx<'a> {
 
     /// Record a trace event.
     pub fn trace(&mut self, kind: EventKind, actor: Id, what: &'static str, other: Id, args: Args) {
-        let now = self.now;
-        self.world.resource_scope(|world, mut trace: Mut<Trace>| {
-            if trace.on() {
-                trace.push(world.resource::<Names>(), Event::new(now, kind, actor, what).other(other).args(args));
-            }
-        });
+        if self.tracing {
+            self.events.push(Event::new(self.now, kind, actor, what).other(other).args(args));
+        }
     }
 
     /// Count `name`.

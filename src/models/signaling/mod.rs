@@ -292,6 +292,7 @@ fn process(world: &mut World) {
                 s += 1;
             }
         }
+        cx.finish();
     });
     inbox.wakes.clear();
     inbox.signals.clear();

@@ -1,0 +1,120 @@
+//! The model's invariants and liveness monitors.
+//!
+//! - `no_duplicate_delivery`: the application never gets an event id twice for a session,
+//!   across reconnects and restarts.
+//! - `no_silent_loss`: the tracker never drops an event as a duplicate that the application
+//!   never got (safety); and while a session's stream is open, every event its server
+//!   emitted reaches the application within `deadline` ticks after heal (liveness: replay
+//!   must fill every gap). Events lost with a broken stream are counted
+//!   (`stream.lost_on_disconnect`) and must come back by replay.
+//! - `persisted_id_monotonic`: a session's stored `last_event_id` never decreases.
+//! - `metrics_consistent`: the seeds' counters (duplicates, queued, channel closed,
+//!   backpressure timeout) add up to the `record_event` calls that returned.
+//! - `store_catches_up` (liveness): the store reaches the newest id the application got,
+//!   for every started session, within `deadline` ticks after heal.
+
+use super::consumer::Consumer;
+use super::metrics as m;
+use super::proxy::Proxy;
+use super::server::Server;
+use super::session::{Session, Sessions};
+use super::store::Store;
+use crate::engine::check::{Monitors, Violation};
+use crate::engine::clock::Clock;
+use crate::engine::ids::{Id, Names};
+use crate::engine::stats::Metrics;
+use bevy_ecs::prelude::*;
+
+/// Every invariant and monitor, by name.
+pub const ALL: &[&str] =
+    &["no_duplicate_delivery", "no_silent_loss", "persisted_id_monotonic", "metrics_consistent", "store_catches_up"];
+
+/// Liveness: the application is missing events of an open stream.
+pub const MONITOR_GAP: &str = "no_silent_loss";
+/// Liveness: the store is behind what the application got.
+pub const MONITOR_STORE: &str = "store_catches_up";
+
+/// Broken invariants noticed by model systems as they happen, turned into violations in
+/// the Check stage.
+#[derive(Resource, Debug, Default)]
+pub struct Findings(Vec<Violation>);
+
+impl Findings {
+    /// Note that `invariant` broke.
+    pub fn push(&mut self, invariant: &'static str, detail: String, ids: Vec<Id>) {
+        self.0.push(Violation { invariant, detail, ids });
+    }
+
+    /// Forget everything (start of a run).
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// Turn findings and store regressions into violations.
+pub fn report_findings(
+    mut findings: ResMut<Findings>,
+    mut store: ResMut<Store>,
+    names: Res<Names>,
+    mut out: MessageWriter<Violation>,
+) {
+    for r in store.take_regressions() {
+        out.write(Violation {
+            invariant: "persisted_id_monotonic",
+            detail: format!(
+                "the stored last_event_id of {} went from {} back to {}",
+                names.name(r.session),
+                r.before,
+                r.after
+            ),
+            ids: vec![r.session],
+        });
+    }
+    for v in findings.0.drain(..) {
+        out.write(v);
+    }
+}
+
+/// The seeds' counters must account for every event `record_event` saw.
+pub fn check_metrics(metrics: Res<Metrics>, mut out: MessageWriter<Violation>) {
+    let counted = metrics.get(m::DUPLICATES)
+        + metrics.get(m::QUEUED)
+        + metrics.get(m::CHANNEL_CLOSED)
+        + metrics.get(m::BACKPRESSURE_TIMEOUT);
+    let recorded = metrics.get(m::RECORDED);
+    if counted != recorded {
+        out.write(Violation {
+            invariant: "metrics_consistent",
+            detail: format!(
+                "record_event returned {recorded} times but the counters add up to {counted} (duplicates {}, queued {}, channel closed {}, backpressure timeout {}); {} request(s) dropped uncounted",
+                metrics.get(m::DUPLICATES),
+                metrics.get(m::QUEUED),
+                metrics.get(m::CHANNEL_CLOSED),
+                metrics.get(m::BACKPRESSURE_TIMEOUT),
+                recorded.saturating_sub(counted),
+            ),
+            ids: Vec::new(),
+        });
+    }
+}
+
+/// Update the liveness monitors of every started session.
+pub fn update_monitors(
+    sessions: Res<Sessions>,
+    q: Query<(&Session, &Server, &Proxy, &Consumer)>,
+    store: Res<Store>,
+    clock: Res<Clock>,
+    mut monitors: ResMut<Monitors>,
+) {
+    for &(_, entity) in sessions.list() {
+        let Ok((session, server, proxy, consumer)) = q.get(entity) else { continue };
+        if !session.started {
+            continue;
+        }
+        let id = session.ids.session;
+        let gap = proxy.conn.is_some() && consumer.distinct < server.log_len;
+        monitors.set(MONITOR_GAP, id, gap, clock.now);
+        let behind = store.get(id).unwrap_or(0) < consumer.max;
+        monitors.set(MONITOR_STORE, id, behind, clock.now);
+    }
+}
