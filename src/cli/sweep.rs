@@ -21,7 +21,7 @@ pub struct SweepArgs {
     /// Scenario files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Sweep only this variant (default: every variant each file lists).
+    /// Sweep only this variant (default: every variant each file lists); files without it are skipped.
     #[arg(long)]
     pub variant: Option<String>,
     /// The seeds A..B.
@@ -53,18 +53,28 @@ pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Load every file's targets; the exit code on a bad file or variant.
+/// Load every file's targets; the exit code on a bad file or variant. With several files, a
+/// `variant` only some of them have sweeps those (`scenarios/*.toml --variant fixed`).
 pub fn load_targets(files: &[PathBuf], variant: Option<&str>) -> Result<Vec<Target>, i32> {
     let mut all = Vec::new();
+    let mut missing = Vec::new();
     for file in files {
         let scenario = load(file)?;
         let shown = file.display().to_string();
         match targets(&shown, scenario, variant) {
             Ok(t) => all.extend(t),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Err(2);
-            }
+            Err(e) => missing.push(e),
+        }
+    }
+    if all.is_empty() && !missing.is_empty() {
+        for e in &missing {
+            eprintln!("error: {e}");
+        }
+        return Err(2);
+    }
+    if let Some(v) = variant {
+        for e in &missing {
+            eprintln!("note: skipped, no variant `{v}`: {}", e.split(':').next().unwrap_or(e));
         }
     }
     Ok(all)
