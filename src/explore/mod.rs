@@ -2,6 +2,7 @@
 //! search strategies, shrinking failures and the variant matrix. Generic over every model:
 //! it only sees scenarios, variants and tapes.
 
+pub mod exhaustive;
 pub mod matrix;
 pub mod merge;
 pub mod pool;

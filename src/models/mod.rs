@@ -3,10 +3,11 @@
 pub mod adapters;
 pub mod signaling;
 pub mod sse;
+pub mod tasks;
 
 use crate::engine::model::Model;
 
-static MODELS: &[&dyn Model] = &[&signaling::Signaling, &sse::Sse, &adapters::Adapters];
+static MODELS: &[&dyn Model] = &[&signaling::Signaling, &sse::Sse, &adapters::Adapters, &tasks::Tasks];
 
 /// Every model.
 pub fn all() -> &'static [&'static dyn Model] {

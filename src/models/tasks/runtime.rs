@@ -1,0 +1,1025 @@
+//! The event loop: tasks as entities with a program counter, run in slices.
+//!
+//! Each tick, due wake-ups are handled first (sleeps ending, calls arriving at their
+//! service, replies coming back, tasks starting), then, while any task is runnable, the
+//! tape picks one (`task.pick`, 0 = the one runnable longest) and it runs a slice: under
+//! cooperative scheduling (asyncio) until it awaits, calls, waits for a lock or a join, or
+//! ends; under preemptive scheduling (threads) for one step that touches shared state.
+//! Running takes no time: only `await`, call latency and start windows move the clock, so
+//! the interleavings explored are exactly the orders in which tasks that are ready together
+//! may run.
+
+use super::ast::Mode;
+use super::compile::Compiled;
+use super::eval::{Locals, eval};
+use super::locks::{Lock, Waiter};
+use super::program::{CExpr, Instr, Target};
+use super::spec::Scheduling;
+use super::value::Value;
+use crate::engine::check::Violation;
+use crate::engine::clock::Clock;
+use crate::engine::faults::FaultPlan;
+use crate::engine::ids::{Id, Names};
+use crate::engine::stats::Metrics;
+use crate::engine::tape::Tape;
+use crate::engine::trace::{Args, Event, EventKind, Trace, Val};
+use bevy_ecs::prelude::*;
+use bevy_ecs::system::SystemParam;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Steps all tasks together may take within one tick before the loop counts as blocked.
+pub const STEP_BUDGET: u64 = 100_000;
+
+/// The compiled variant, shared cheaply with every slice.
+#[derive(Resource, Clone)]
+pub struct Prog(pub Arc<Compiled>);
+
+/// A block the task is inside, innermost last.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Handler {
+    /// `try`: a failure continues at `catch`.
+    Try {
+        /// Where the catch block starts.
+        catch: u32,
+        /// The local that receives the failure's message.
+        bind: Option<u16>,
+    },
+    /// `retry`: a failure starts the block again while attempts remain.
+    Retry {
+        /// Where the block starts.
+        start: u32,
+        /// Attempts left after this one.
+        left: u32,
+        /// Attempts in all.
+        times: u32,
+        /// Where the `else` block starts (`None`: exhaustion raises).
+        otherwise: Option<u32>,
+    },
+    /// `with`: leaving releases the lock.
+    With {
+        /// The lock.
+        lock: u16,
+    },
+}
+
+/// What a task is doing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Status {
+    /// Waiting for its start tick.
+    #[default]
+    NotStarted,
+    /// Ready to run a slice.
+    Runnable,
+    /// In `await`.
+    Sleeping,
+    /// Waiting for a service's reply.
+    Calling {
+        /// The local that receives the reply.
+        into: Option<u16>,
+        /// The service.
+        service: u16,
+    },
+    /// Waiting for a lock.
+    Blocked {
+        /// The lock.
+        lock: u16,
+        /// How it wants it.
+        mode: Mode,
+        /// The program line.
+        line: u32,
+    },
+    /// Waiting for other tasks to finish.
+    Joining {
+        /// The instances it waits for.
+        on: Vec<u32>,
+        /// The program line.
+        line: u32,
+    },
+    /// Finished.
+    Done,
+}
+
+/// A task instance: its program counter, locals and blocks.
+#[derive(Component, Clone, Debug, Default)]
+pub struct Task {
+    /// Its instance number.
+    pub ix: u32,
+    /// The next instruction.
+    pub pc: u32,
+    /// Its locals (`self` and `copy` first).
+    pub locals: Vec<Value>,
+    /// The blocks it is inside.
+    pub handlers: Vec<Handler>,
+    /// What it is doing.
+    pub status: Status,
+    /// Bumped at each suspension: a wake-up for an older one is stale.
+    pub epoch: u32,
+    /// A failure to raise when it next runs (a failed call).
+    pub pending_fail: Option<String>,
+}
+
+/// How a task ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum End {
+    /// It returned (or ran off the end of its program).
+    Returned(Value),
+    /// It failed with this message.
+    Failed(String),
+    /// It was cancelled.
+    Cancelled,
+}
+
+/// The scheduler's view of an instance (kept beside the entity so that instances spawned
+/// this tick, whose components are not inserted yet, can be found and cancelled).
+#[derive(Clone, Debug)]
+pub struct Meta {
+    /// Its entity.
+    pub entity: Entity,
+    /// Its stable id.
+    pub id: Id,
+    /// Which task it is an instance of.
+    pub def: u16,
+    /// Whether it has started.
+    pub started: bool,
+    /// How it ended, once it has.
+    pub end: Option<End>,
+    /// Whether it has been asked to cancel.
+    pub cancel: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Wake {
+    Start(u32),
+    Resume { task: u32, epoch: u32 },
+    Arrive { task: u32, epoch: u32, service: u16, arg: Value },
+    Reply { task: u32, epoch: u32, service: u16, result: Result<Value, String> },
+}
+
+/// The event loop's state.
+#[derive(Resource, Default, Debug)]
+pub struct Sched {
+    /// Every instance, by instance number.
+    pub tasks: Vec<Meta>,
+    /// Lock entities, by lock index.
+    pub locks: Vec<Entity>,
+    /// Instances ready to run, in the order they became ready.
+    pub runnable: Vec<u32>,
+    wakeups: BTreeMap<(u64, u64), Wake>,
+    seq: u64,
+    /// How many times each event was emitted.
+    pub events: Vec<u64>,
+    /// Instances created so far, by task.
+    pub instances: Vec<u32>,
+    /// Whether a task started waiting for a lock or a join since the last check.
+    pub blocked_dirty: bool,
+    /// Instances in `join`.
+    pub joiners: Vec<u32>,
+    /// Steps run this tick.
+    pub steps: u64,
+    /// A violation was found: run nothing more.
+    pub halted: bool,
+    /// Tasks that started (true) or ended (false) since the last check, for the liveness
+    /// monitor (told of changes only, not of every task on every tick).
+    pub liveness: Vec<(Id, bool)>,
+}
+
+impl Sched {
+    /// The earliest pending wake-up.
+    pub fn next_wakeup(&self) -> Option<u64> {
+        self.wakeups.keys().next().map(|k| k.0)
+    }
+}
+
+/// Shared variables and service state.
+#[derive(Resource, Default, Debug)]
+pub struct Shared {
+    /// Shared variables, by index.
+    pub vars: Vec<Value>,
+    /// Each service's state, by index.
+    pub services: Vec<Vec<Value>>,
+}
+
+/// The name of instance `n` of task `name` declared with `copies`.
+pub fn instance_name(name: &str, n: u32, copies: u32) -> String {
+    if copies <= 1 && n == 1 { name.to_owned() } else { format!("{name}#{n}") }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    /// Run the next instruction.
+    Next,
+    /// Preempted: ready again at once.
+    Yield,
+    /// Suspended (sleep, call, lock, join).
+    Suspend,
+    /// Finished.
+    End,
+    /// A violation: stop everything.
+    Halt,
+}
+
+/// Everything a slice touches.
+#[derive(SystemParam)]
+pub struct Rt<'w, 's> {
+    tasks: Query<'w, 's, &'static mut Task>,
+    locks: Query<'w, 's, &'static mut Lock>,
+    /// The scheduler.
+    pub sched: ResMut<'w, Sched>,
+    shared: ResMut<'w, Shared>,
+    prog: Res<'w, Prog>,
+    clock: Res<'w, Clock>,
+    plan: Res<'w, FaultPlan>,
+    tape: ResMut<'w, Tape>,
+    trace: ResMut<'w, Trace>,
+    names: ResMut<'w, Names>,
+    metrics: ResMut<'w, Metrics>,
+    violations: MessageWriter<'w, Violation>,
+    commands: Commands<'w, 's>,
+}
+
+fn load(slot: &Value, key: Option<&Value>) -> Result<Value, String> {
+    match key {
+        None => Ok(slot.clone()),
+        Some(k) => slot.index(k),
+    }
+}
+
+fn store(slot: &mut Value, key: Option<Value>, value: Value) -> Result<(), String> {
+    match key {
+        None => {
+            *slot = value;
+            Ok(())
+        }
+        Some(k) => match slot {
+            Value::Map(m) => {
+                m.insert(k.key()?, value);
+                Ok(())
+            }
+            other => Err(format!("TypeError: '{}' object does not support item assignment", other.type_name())),
+        },
+    }
+}
+
+fn opt_eval(e: &Option<CExpr>, locals: &[Value]) -> Result<Option<Value>, String> {
+    e.as_ref().map(|e| eval(e, &Locals(locals))).transpose()
+}
+
+impl Rt<'_, '_> {
+    /// Put the model's state back to the start of a run and create locks and the tasks
+    /// that start on their own (their start ticks drawn from the tape, in file order).
+    pub fn setup(&mut self) {
+        let prog = self.prog.0.clone();
+        *self.shared = Shared {
+            vars: prog.shared.iter().map(|(_, v)| v.clone()).collect(),
+            services: prog.services.iter().map(|s| s.state.iter().map(|(_, v)| v.clone()).collect()).collect(),
+        };
+        *self.sched =
+            Sched { events: vec![0; prog.events.len()], instances: vec![0; prog.tasks.len()], ..Default::default() };
+        for (i, (n, kind)) in prog.locks.iter().enumerate() {
+            let e = self.commands.spawn((Lock::new(i as u16, n.id, *kind), n.id)).id();
+            self.sched.locks.push(e);
+        }
+        for (d, def) in prog.tasks.iter().enumerate() {
+            if let Some((lo, hi)) = def.start {
+                for _ in 0..def.copies {
+                    let at = self.tape.range("task.start", lo, hi);
+                    self.new_instance(d as u16, at);
+                }
+            }
+        }
+    }
+
+    /// One tick: wake-ups, scripted steps, then slices until nothing is runnable.
+    pub fn tick(&mut self, acts: impl Iterator<Item = super::actions::Action>) {
+        self.sched.steps = 0;
+        let now = self.clock.now;
+        while self.sched.next_wakeup().is_some_and(|t| t <= now) && !self.sched.halted {
+            if let Some((_, w)) = self.sched.wakeups.pop_first() {
+                self.wake(w);
+            }
+        }
+        for a in acts {
+            self.act(a);
+        }
+        while !self.sched.runnable.is_empty() && !self.sched.halted {
+            let n = self.sched.runnable.len() as u32;
+            let k = self.tape.choose("task.pick", n) as usize;
+            let k = k.min(self.sched.runnable.len() - 1);
+            let t = self.sched.runnable.remove(k);
+            self.slice(t);
+        }
+    }
+
+    fn at(&mut self, tick: u64, w: Wake) {
+        let seq = self.sched.seq;
+        self.sched.seq += 1;
+        self.sched.wakeups.insert((tick, seq), w);
+    }
+
+    fn id(&self, t: u32) -> Id {
+        self.sched.tasks[t as usize].id
+    }
+
+    fn event(&mut self, kind: EventKind, actor: Id, what: &'static str, other: Id, args: Args) {
+        if self.trace.on() {
+            let e = Event::new(self.clock.now, kind, actor, what).other(other).args(args);
+            self.trace.push(&self.names, e);
+        }
+    }
+
+    fn tv(&mut self, v: &Value) -> Val {
+        if !self.trace.on() {
+            return Val::None;
+        }
+        match v {
+            Value::Int(i) if *i >= 0 => Val::U(*i as u64),
+            Value::Bool(b) => Val::B(*b),
+            Value::None => Val::S("none"),
+            Value::Str(s) => Val::Id(self.names.intern(s)),
+            other => Val::Id(self.names.intern(&other.to_string())),
+        }
+    }
+
+    /// Trace arguments of a shared access: the variable, the key if any, the value, the line.
+    fn access_args(&mut self, var: Id, key: Option<&Value>, v: &Value, line: u32) -> Args {
+        let mut args = Args::EMPTY.id("var", var);
+        if let Some(k) = key {
+            let k = self.tv(k);
+            args = args.with("key", k);
+        }
+        let v = self.tv(v);
+        args.with("value", v).u("line", line.into())
+    }
+
+    fn violation(&mut self, invariant: &'static str, detail: String, ids: Vec<Id>) -> Flow {
+        self.violations.write(Violation { invariant, detail, ids });
+        self.sched.halted = true;
+        Flow::Halt
+    }
+
+    fn new_instance(&mut self, def: u16, start: u64) -> u32 {
+        let prog = self.prog.0.clone();
+        let d = &prog.tasks[def as usize];
+        let n = self.sched.instances[def as usize] + 1;
+        self.sched.instances[def as usize] = n;
+        let name = instance_name(&d.name, n, d.copies);
+        let id = self.names.intern(&name);
+        let ix = self.sched.tasks.len() as u32;
+        let mut locals = vec![Value::None; d.code.locals.max(2)];
+        locals[0] = Value::str(&name);
+        locals[1] = Value::Int(i64::from(n));
+        let entity = self.commands.spawn((Task { ix, locals, ..Default::default() }, id)).id();
+        self.sched.tasks.push(Meta { entity, id, def, started: false, end: None, cancel: false });
+        self.at(start, Wake::Start(ix));
+        ix
+    }
+
+    fn ready(&mut self, t: u32) {
+        self.sched.runnable.push(t);
+    }
+
+    fn wake(&mut self, w: Wake) {
+        let prog = self.prog.0.clone();
+        match w {
+            Wake::Start(t) => {
+                let meta = &mut self.sched.tasks[t as usize];
+                meta.started = true;
+                let (entity, cancel, id) = (meta.entity, meta.cancel, meta.id);
+                self.sched.liveness.push((id, true));
+                let Ok(mut c) = self.tasks.get_mut(entity) else { return };
+                let mut task = std::mem::take(&mut *c);
+                self.event(EventKind::State, id, "start", Id::NONE, Args::EMPTY);
+                if cancel {
+                    self.finish(&mut task, End::Cancelled);
+                } else {
+                    task.status = Status::Runnable;
+                    self.ready(t);
+                }
+                if let Ok(mut c) = self.tasks.get_mut(entity) {
+                    *c = task;
+                }
+            }
+            Wake::Resume { task: t, epoch } => {
+                let entity = self.sched.tasks[t as usize].entity;
+                if let Ok(mut task) = self.tasks.get_mut(entity)
+                    && task.epoch == epoch
+                    && task.status == Status::Sleeping
+                {
+                    task.status = Status::Runnable;
+                    self.sched.runnable.push(t);
+                }
+            }
+            Wake::Arrive { task: t, epoch, service, arg } => {
+                let svc = prog.services[service as usize].named.id;
+                let caller = self.id(t);
+                let result = self.serve(&prog, service, arg, caller);
+                if self.sched.halted {
+                    return;
+                }
+                let ok = result.is_ok();
+                self.event(EventKind::Call, svc, "serve", caller, Args::EMPTY.b("ok", ok));
+                let (lo, hi) = prog.services[service as usize].latency;
+                let lat = self.tape.range("call.latency", lo, hi);
+                self.at(self.clock.now + lat, Wake::Reply { task: t, epoch, service, result });
+            }
+            Wake::Reply { task: t, epoch, service, result } => {
+                let entity = self.sched.tasks[t as usize].entity;
+                let svc = prog.services[service as usize].named.id;
+                let caller = self.id(t);
+                let Ok(mut task) = self.tasks.get_mut(entity) else { return };
+                let Status::Calling { into, .. } = task.status else { return };
+                if task.epoch != epoch {
+                    return;
+                }
+                let ok = result.is_ok();
+                match result {
+                    Ok(v) => {
+                        if let Some(i) = into {
+                            task.locals[i as usize] = v;
+                        }
+                    }
+                    Err(m) => task.pending_fail = Some(m),
+                }
+                task.status = Status::Runnable;
+                self.sched.runnable.push(t);
+                self.event(EventKind::Call, caller, "reply", svc, Args::EMPTY.b("ok", ok));
+            }
+        }
+    }
+
+    fn act(&mut self, a: super::actions::Action) {
+        use super::actions::Action;
+        match a {
+            Action::Spawn { task, .. } => {
+                self.new_instance(task, self.clock.now + 1);
+            }
+            Action::Cancel { task, .. } => {
+                let live: Vec<u32> = (0..self.sched.tasks.len() as u32)
+                    .filter(|&i| {
+                        let m = &self.sched.tasks[i as usize];
+                        m.def == task && m.end.is_none()
+                    })
+                    .collect();
+                for i in live {
+                    self.cancel_other(i);
+                }
+            }
+            Action::Write { var, value, .. } => self.shared.vars[var as usize] = value,
+        }
+    }
+
+    fn slice(&mut self, t: u32) {
+        let prog = self.prog.0.clone();
+        let entity = self.sched.tasks[t as usize].entity;
+        let Ok(mut c) = self.tasks.get_mut(entity) else { return };
+        let mut task = std::mem::take(&mut *c);
+        task.status = Status::Runnable;
+        let mut flow = if self.sched.tasks[t as usize].cancel {
+            self.finish(&mut task, End::Cancelled)
+        } else if let Some(m) = task.pending_fail.take() {
+            self.raise(&mut task, m)
+        } else {
+            Flow::Next
+        };
+        while flow == Flow::Next {
+            flow = self.step(&mut task, &prog);
+        }
+        if flow == Flow::Yield {
+            self.sched.runnable.push(t);
+        }
+        if let Ok(mut c) = self.tasks.get_mut(entity) {
+            *c = task;
+        }
+    }
+
+    fn step(&mut self, task: &mut Task, prog: &Compiled) -> Flow {
+        let t = task.ix;
+        let me = self.id(t);
+        self.sched.steps += 1;
+        let def = self.sched.tasks[t as usize].def as usize;
+        let code = &prog.tasks[def].code;
+        let pc = task.pc as usize;
+        let Some(instr) = code.instrs.get(pc) else {
+            return self.finish(task, End::Returned(Value::None));
+        };
+        let line = code.lines[pc];
+        if self.sched.steps > STEP_BUDGET {
+            let detail = format!(
+                "{} ran {STEP_BUDGET} steps in one tick without waiting (line {line}): a loop with no `await` blocks the event loop",
+                self.names.name(me)
+            );
+            return self.violation("event_loop_blocked", detail, vec![me]);
+        }
+        task.pc += 1;
+        let cancel = self.sched.tasks[t as usize].cancel;
+        macro_rules! value {
+            ($e:expr) => {
+                match eval($e, &Locals(&task.locals)) {
+                    Ok(v) => v,
+                    Err(m) => return self.raise(task, m),
+                }
+            };
+        }
+        macro_rules! opt_value {
+            ($e:expr) => {
+                match opt_eval($e, &task.locals) {
+                    Ok(v) => v,
+                    Err(m) => return self.raise(task, m),
+                }
+            };
+        }
+        let flow = match instr {
+            Instr::Read { var, key, into } => {
+                let key = opt_value!(key);
+                let v = match load(&self.shared.vars[*var as usize], key.as_ref()) {
+                    Ok(v) => v,
+                    Err(m) => return self.raise(task, m),
+                };
+                let args = self.access_args(prog.shared[*var as usize].0.id, key.as_ref(), &v, line);
+                self.event(EventKind::Call, me, "read", Id::NONE, args);
+                task.locals[*into as usize] = v;
+                Flow::Next
+            }
+            Instr::Write { var, key, value } => {
+                let key = opt_value!(key);
+                let v = value!(value);
+                let args = self.access_args(prog.shared[*var as usize].0.id, key.as_ref(), &v, line);
+                if let Err(m) = store(&mut self.shared.vars[*var as usize], key, v) {
+                    return self.raise(task, m);
+                }
+                self.event(EventKind::Call, me, "write", Id::NONE, args);
+                Flow::Next
+            }
+            Instr::Delete { var, key } => {
+                let k = value!(key);
+                let k = match k.key() {
+                    Ok(k) => k,
+                    Err(m) => return self.raise(task, m),
+                };
+                match &mut self.shared.vars[*var as usize] {
+                    Value::Map(m) => {
+                        m.remove(&k);
+                    }
+                    other => {
+                        let m = format!("TypeError: '{}' object does not support item deletion", other.type_name());
+                        return self.raise(task, m);
+                    }
+                }
+                let vid = prog.shared[*var as usize].0.id;
+                self.event(EventKind::Call, me, "delete", Id::NONE, Args::EMPTY.id("var", vid).u("line", line.into()));
+                Flow::Next
+            }
+            Instr::Set { local, key, value } => {
+                let key = opt_value!(key);
+                let v = value!(value);
+                if let Err(m) = store(&mut task.locals[*local as usize], key, v) {
+                    return self.raise(task, m);
+                }
+                Flow::Next
+            }
+            Instr::Acquire { lock, mode, with } => {
+                let lid = prog.locks[*lock as usize].0.id;
+                let entity = self.sched.locks[*lock as usize];
+                let granted = match self.locks.get_mut(entity) {
+                    Ok(mut l) => l.acquire(Waiter { task: t, mode: *mode, line, with: *with }),
+                    Err(_) => true,
+                };
+                if granted {
+                    if *with {
+                        task.handlers.push(Handler::With { lock: *lock });
+                    }
+                    self.event(
+                        EventKind::State,
+                        me,
+                        "lock",
+                        lid,
+                        Args::EMPTY.s("mode", mode.statement()).u("line", line.into()),
+                    );
+                    Flow::Next
+                } else if cancel {
+                    self.withdraw(t, *lock);
+                    self.finish(task, End::Cancelled)
+                } else {
+                    task.status = Status::Blocked { lock: *lock, mode: *mode, line };
+                    self.sched.blocked_dirty = true;
+                    self.event(
+                        EventKind::State,
+                        me,
+                        "wait",
+                        lid,
+                        Args::EMPTY.s("mode", mode.statement()).u("line", line.into()),
+                    );
+                    Flow::Suspend
+                }
+            }
+            Instr::Release { lock } => match self.release(t, *lock, line) {
+                Ok(()) => Flow::Next,
+                Err(m) => return self.raise(task, m),
+            },
+            Instr::Await { lo, hi } => {
+                if cancel {
+                    return self.finish(task, End::Cancelled);
+                }
+                let d = self.tape.range("await.ticks", *lo, *hi);
+                task.epoch += 1;
+                task.status = Status::Sleeping;
+                self.at(self.clock.now + d, Wake::Resume { task: t, epoch: task.epoch });
+                self.event(EventKind::State, me, "sleep", Id::NONE, Args::EMPTY.u("ticks", d).u("line", line.into()));
+                Flow::Suspend
+            }
+            Instr::Call { service, arg, into } => {
+                if cancel {
+                    return self.finish(task, End::Cancelled);
+                }
+                let arg = opt_value!(arg).unwrap_or_default();
+                let svc = &prog.services[*service as usize];
+                task.epoch += 1;
+                let lost = self.plan.active(self.clock.now) && self.tape.chance("call.fail", svc.fail);
+                let lat = self.tape.range("call.latency", svc.latency.0, svc.latency.1);
+                let (epoch, now) = (task.epoch, self.clock.now);
+                let w = if lost {
+                    let m = format!("ConnectionError: {} did not answer", svc.named.name);
+                    Wake::Reply { task: t, epoch, service: *service, result: Err(m) }
+                } else {
+                    Wake::Arrive { task: t, epoch, service: *service, arg }
+                };
+                self.at(now + lat, w);
+                task.status = Status::Calling { into: *into, service: *service };
+                self.event(
+                    EventKind::Call,
+                    me,
+                    "call",
+                    svc.named.id,
+                    Args::EMPTY.b("lost", lost).u("line", line.into()),
+                );
+                Flow::Suspend
+            }
+            Instr::Jump(to) => {
+                task.pc = *to;
+                Flow::Next
+            }
+            Instr::JumpUnless(c, to) => {
+                if !value!(c).truthy() {
+                    task.pc = *to;
+                }
+                Flow::Next
+            }
+            Instr::PushTry { catch, bind } => {
+                task.handlers.push(Handler::Try { catch: *catch, bind: *bind });
+                Flow::Next
+            }
+            Instr::PushRetry { times, otherwise } => {
+                task.handlers.push(Handler::Retry {
+                    start: task.pc,
+                    left: times - 1,
+                    times: *times,
+                    otherwise: *otherwise,
+                });
+                Flow::Next
+            }
+            Instr::Pop => match task.handlers.pop() {
+                Some(Handler::With { lock }) => match self.release(t, lock, line) {
+                    Ok(()) => Flow::Next,
+                    Err(m) => return self.raise(task, m),
+                },
+                _ => Flow::Next,
+            },
+            Instr::Spawn { task: def, into } => {
+                let child = self.new_instance(*def, self.clock.now + 1);
+                if let Some(i) = into {
+                    task.locals[*i as usize] = Value::Task(child);
+                }
+                let cid = self.id(child);
+                self.event(EventKind::Call, me, "spawn", cid, Args::EMPTY.u("line", line.into()));
+                Flow::Next
+            }
+            Instr::Cancel(target) => {
+                let targets = match self.resolve(target, task) {
+                    Ok(v) => v,
+                    Err(m) => return self.raise(task, m),
+                };
+                for x in targets {
+                    let xid = self.id(x);
+                    self.event(EventKind::Call, me, "cancel", xid, Args::EMPTY.u("line", line.into()));
+                    if x == t {
+                        self.sched.tasks[t as usize].cancel = true;
+                    } else {
+                        self.cancel_other(x);
+                    }
+                }
+                Flow::Next
+            }
+            Instr::Join(target) => {
+                let targets = match self.resolve(target, task) {
+                    Ok(v) => v,
+                    Err(m) => return self.raise(task, m),
+                };
+                if targets.contains(&t) {
+                    return self.raise(task, "RuntimeError: a task cannot join itself".into());
+                }
+                let on: Vec<u32> =
+                    targets.into_iter().filter(|&x| self.sched.tasks[x as usize].end.is_none()).collect();
+                if on.is_empty() {
+                    Flow::Next
+                } else if cancel {
+                    self.finish(task, End::Cancelled)
+                } else {
+                    let first = self.id(on[0]);
+                    task.status = Status::Joining { on, line };
+                    self.sched.joiners.push(t);
+                    self.sched.blocked_dirty = true;
+                    self.event(EventKind::State, me, "join", first, Args::EMPTY.u("line", line.into()));
+                    Flow::Suspend
+                }
+            }
+            Instr::Assert { cond, message } => {
+                if value!(cond).truthy() {
+                    Flow::Next
+                } else {
+                    let text = code.texts[pc].as_deref().unwrap_or("");
+                    let detail = format!("{} line {line}: {message} (`{text}` is false)", self.names.name(me));
+                    return self.violation("assert", detail, vec![me]);
+                }
+            }
+            Instr::Emit(e) => {
+                self.sched.events[*e as usize] += 1;
+                let eid = prog.events[*e as usize].id;
+                self.event(EventKind::Note, me, "emit", Id::NONE, Args::EMPTY.id("event", eid).u("line", line.into()));
+                Flow::Next
+            }
+            Instr::Return(v) => {
+                let v = opt_value!(v).unwrap_or_default();
+                return self.finish(task, End::Returned(v));
+            }
+            Instr::Fail(m) => {
+                let m = value!(m).plain();
+                return self.raise(task, m);
+            }
+        };
+        if flow == Flow::Next && prog.options.scheduling == Scheduling::Preemptive && instr.visible() {
+            Flow::Yield
+        } else {
+            flow
+        }
+    }
+
+    fn resolve(&self, target: &Target, task: &Task) -> Result<Vec<u32>, String> {
+        match target {
+            Target::Task(def) => Ok((0..self.sched.tasks.len() as u32)
+                .filter(|&i| {
+                    let m = &self.sched.tasks[i as usize];
+                    m.def == *def && m.end.is_none()
+                })
+                .collect()),
+            Target::Local(l) => match &task.locals[*l as usize] {
+                Value::Task(x) => Ok(vec![*x]),
+                other => Err(format!("TypeError: expected a task handle, found {}", other.type_name())),
+            },
+        }
+    }
+
+    /// Release `lock` for task `t` and hand it to the waiters that now hold it.
+    fn release(&mut self, t: u32, lock: u16, line: u32) -> Result<(), String> {
+        let entity = self.sched.locks[lock as usize];
+        let granted = match self.locks.get_mut(entity) {
+            Ok(mut l) => l.release(t)?,
+            Err(_) => Vec::new(),
+        };
+        let (me, lid) = (self.id(t), self.prog.0.locks[lock as usize].0.id);
+        self.event(EventKind::State, me, "unlock", lid, Args::EMPTY.u("line", line.into()));
+        for w in granted {
+            self.granted(lock, w);
+        }
+        Ok(())
+    }
+
+    fn withdraw(&mut self, t: u32, lock: u16) {
+        let entity = self.sched.locks[lock as usize];
+        let granted = match self.locks.get_mut(entity) {
+            Ok(mut l) => l.withdraw(t),
+            Err(_) => Vec::new(),
+        };
+        for w in granted {
+            self.granted(lock, w);
+        }
+    }
+
+    /// A waiter got the lock: it runs again, inside its `with` block if it was one.
+    fn granted(&mut self, lock: u16, w: Waiter) {
+        let meta = &self.sched.tasks[w.task as usize];
+        let (entity, id) = (meta.entity, meta.id);
+        if let Ok(mut task) = self.tasks.get_mut(entity) {
+            if w.with {
+                task.handlers.push(Handler::With { lock });
+            }
+            task.status = Status::Runnable;
+        }
+        self.sched.runnable.push(w.task);
+        let lid = self.prog.0.locks[lock as usize].0.id;
+        self.event(
+            EventKind::State,
+            id,
+            "lock",
+            lid,
+            Args::EMPTY.s("mode", w.mode.statement()).u("line", w.line.into()),
+        );
+    }
+
+    /// Cancel a task other than the one running: it raises CancelledError when it next runs,
+    /// so a suspended one is made ready now.
+    fn cancel_other(&mut self, x: u32) {
+        let meta = &mut self.sched.tasks[x as usize];
+        if meta.end.is_some() {
+            return;
+        }
+        meta.cancel = true;
+        let entity = meta.entity;
+        let status = match self.tasks.get(entity) {
+            Ok(task) => task.status.clone(),
+            Err(_) => return,
+        };
+        match status {
+            Status::NotStarted | Status::Runnable | Status::Done => return,
+            Status::Blocked { lock, .. } => self.withdraw(x, lock),
+            Status::Joining { .. } => self.sched.joiners.retain(|&j| j != x),
+            Status::Sleeping | Status::Calling { .. } => {}
+        }
+        if let Ok(mut task) = self.tasks.get_mut(entity) {
+            task.epoch += 1;
+            task.status = Status::Runnable;
+        }
+        self.sched.runnable.push(x);
+    }
+
+    /// Raise `msg` in `task`: unwind to the innermost `try` or `retry`, releasing the locks of
+    /// the `with` blocks left on the way; with none, the task fails.
+    fn raise(&mut self, task: &mut Task, mut msg: String) -> Flow {
+        let t = task.ix;
+        let me = self.id(t);
+        while let Some(h) = task.handlers.pop() {
+            match h {
+                Handler::With { lock } => {
+                    let _ = self.release(t, lock, 0);
+                }
+                Handler::Try { catch, bind } => {
+                    if let Some(b) = bind {
+                        task.locals[b as usize] = Value::str(&msg);
+                    }
+                    task.pc = catch;
+                    self.metrics.add("tasks.caught", 1);
+                    self.event(EventKind::Note, me, "caught", Id::NONE, Args::EMPTY);
+                    return Flow::Next;
+                }
+                Handler::Retry { start, left, times, otherwise } => {
+                    if left > 0 {
+                        task.handlers.push(Handler::Retry { start, left: left - 1, times, otherwise });
+                        task.pc = start;
+                        self.metrics.add("tasks.retried", 1);
+                        self.event(EventKind::Note, me, "retry", Id::NONE, Args::EMPTY.u("left", left.into()));
+                        return Flow::Next;
+                    }
+                    if let Some(o) = otherwise {
+                        task.pc = o;
+                        self.event(EventKind::Note, me, "exhausted", Id::NONE, Args::EMPTY);
+                        return Flow::Next;
+                    }
+                    msg = format!("RetryError: gave up after {times} attempts: {msg}");
+                }
+            }
+        }
+        self.finish(task, End::Failed(msg))
+    }
+
+    /// End `task`: leave every `with` block (releasing its lock), record how it ended,
+    /// and wake the tasks joining it.
+    fn finish(&mut self, task: &mut Task, end: End) -> Flow {
+        let t = task.ix;
+        let me = self.id(t);
+        while let Some(h) = task.handlers.pop() {
+            if let Handler::With { lock } = h {
+                let _ = self.release(t, lock, 0);
+            }
+        }
+        task.status = Status::Done;
+        let how = match &end {
+            End::Returned(_) => "returned",
+            End::Failed(_) => "failed",
+            End::Cancelled => "cancelled",
+        };
+        self.metrics.add(
+            match end {
+                End::Returned(_) => "tasks.returned",
+                End::Failed(_) => "tasks.failed",
+                End::Cancelled => "tasks.cancelled",
+            },
+            1,
+        );
+        self.event(EventKind::State, me, "end", Id::NONE, Args::EMPTY.s("how", how));
+        let failed = match &end {
+            End::Failed(m) => Some(m.clone()),
+            _ => None,
+        };
+        self.sched.tasks[t as usize].end = Some(end);
+        self.sched.liveness.push((me, false));
+        let joiners = std::mem::take(&mut self.sched.joiners);
+        for j in joiners {
+            let entity = self.sched.tasks[j as usize].entity;
+            let done = match self.tasks.get(entity) {
+                Ok(jt) => match &jt.status {
+                    Status::Joining { on, .. } => on.iter().all(|&x| self.sched.tasks[x as usize].end.is_some()),
+                    _ => true,
+                },
+                Err(_) => true,
+            };
+            if done {
+                if let Ok(mut jt) = self.tasks.get_mut(entity) {
+                    jt.status = Status::Runnable;
+                }
+                self.sched.runnable.push(j);
+            } else {
+                self.sched.joiners.push(j);
+            }
+        }
+        if let Some(m) = failed
+            && !self.prog.0.options.allow_failures
+        {
+            let detail = format!("{} ended in fail: {m}", self.names.name(me));
+            return self.violation("task_failed", detail, vec![me]);
+        }
+        Flow::End
+    }
+
+    /// Run service `s`'s handler on a call: at once, on the service's own state.
+    fn serve(&mut self, prog: &Compiled, s: u16, arg: Value, caller: Id) -> Result<Value, String> {
+        let svc = &prog.services[s as usize];
+        let Some(code) = &svc.handler else { return Ok(Value::None) };
+        let mut locals = vec![Value::None; code.locals.max(1)];
+        locals[0] = arg;
+        let mut pc = 0usize;
+        let mut steps = 0u64;
+        loop {
+            let Some(instr) = code.instrs.get(pc) else { return Ok(Value::None) };
+            let line = code.lines[pc];
+            pc += 1;
+            steps += 1;
+            if steps > STEP_BUDGET {
+                let detail = format!("service {} ran {STEP_BUDGET} steps on one call (line {line})", svc.named.name);
+                self.violation("event_loop_blocked", detail, vec![svc.named.id]);
+                return Err("blocked".into());
+            }
+            let state = &mut self.shared.services[s as usize];
+            match instr {
+                Instr::Read { var, key, into } => {
+                    let key = opt_eval(key, &locals)?;
+                    locals[*into as usize] = load(&state[*var as usize], key.as_ref())?;
+                }
+                Instr::Write { var, key, value } => {
+                    let key = opt_eval(key, &locals)?;
+                    let v = eval(value, &Locals(&locals))?;
+                    store(&mut state[*var as usize], key, v)?;
+                }
+                Instr::Delete { var, key } => {
+                    let k = eval(key, &Locals(&locals))?.key()?;
+                    if let Value::Map(m) = &mut state[*var as usize] {
+                        m.remove(&k);
+                    }
+                }
+                Instr::Set { local, key, value } => {
+                    let key = opt_eval(key, &locals)?;
+                    let v = eval(value, &Locals(&locals))?;
+                    store(&mut locals[*local as usize], key, v)?;
+                }
+                Instr::Jump(to) => pc = *to as usize,
+                Instr::JumpUnless(c, to) => {
+                    if !eval(c, &Locals(&locals))?.truthy() {
+                        pc = *to as usize;
+                    }
+                }
+                Instr::Emit(e) => {
+                    self.sched.events[*e as usize] += 1;
+                    let eid = prog.events[*e as usize].id;
+                    self.event(
+                        EventKind::Note,
+                        svc.named.id,
+                        "emit",
+                        caller,
+                        Args::EMPTY.id("event", eid).u("line", line.into()),
+                    );
+                }
+                Instr::Assert { cond, message } => {
+                    if !eval(cond, &Locals(&locals))?.truthy() {
+                        let text = code.texts[pc - 1].as_deref().unwrap_or("");
+                        let detail = format!("service {} line {line}: {message} (`{text}` is false)", svc.named.name);
+                        self.violation("assert", detail, vec![svc.named.id]);
+                        return Err("assertion failed".into());
+                    }
+                }
+                Instr::Return(v) => return Ok(opt_eval(v, &locals)?.unwrap_or_default()),
+                Instr::Fail(m) => return Err(eval(m, &Locals(&locals))?.plain()),
+                // The compiler keeps every waiting statement out of handlers.
+                _ => return Err("internal: a handler cannot wait".into()),
+            }
+        }
+    }
+}

@@ -1,0 +1,510 @@
+//! The model's sections of a scenario file, read into a [`Spec`] with located errors.
+//!
+//! ```toml
+//! [options]                 # all optional
+//! scheduling = "cooperative" # asyncio: tasks switch only at await/call/blocked lock/join
+//! finish_within = 200       # liveness: ticks after heal within which every task ends
+//! allow_failures = false    # whether a task ending in `fail` is acceptable
+//!
+//! [shared]                  # shared variables and their initial values
+//! strikes = 0
+//! pending = {}
+//!
+//! [locks]
+//! tokens_lock = "mutex"     # or "rwlock"
+//!
+//! [service.token_endpoint]  # a remote service: latency and failure from the tape
+//! latency = [1, 4]
+//! fail = 0.1                # chance a call fails in transit (before heal)
+//! state = { current = "rt0" }
+//! handler = """ ... """     # runs atomically when a call arrives; `arg` is the argument
+//!
+//! [[task]]
+//! name = "bot"
+//! copies = 3
+//! start = [0, 5]            # a tick or a window; "spawn" = only when spawned
+//! program = """ ... """     # the default program (variants may replace it)
+//!
+//! [variant.single_flight]
+//! about = "..."
+//! like = "other_variant"    # start from another variant's programs
+//! bot = """ ... """
+//!
+//! [[final]]
+//! name = "no_lost_strike"
+//! check = "strikes == 3"
+//! variant = ["..."]         # optional: only for these variants
+//! ```
+
+use super::ast::{Block, Expr};
+use super::lexer::SyntaxError;
+use super::parser::{parse_expression, parse_program};
+use super::source_map::SourceMap;
+use super::value::{Key, Value};
+use crate::scenario::{Kind, Scenario, ScenarioError, Source, Table};
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// The model's top-level sections.
+pub const SECTIONS: &[&str] = &["options", "shared", "locks", "service", "task", "variant", "final"];
+
+/// A program or check text and where it stands in the file.
+#[derive(Clone, Debug)]
+pub struct Text {
+    /// The text.
+    pub text: String,
+    /// Its offsets in the file.
+    pub map: SourceMap,
+}
+
+impl Text {
+    /// An error at `range` of the text, located in the file.
+    pub fn error(&self, src: &Source, (range, msg): SyntaxError) -> ScenarioError {
+        src.error(self.map.map(range), msg)
+    }
+
+    /// The source of `range` of the text.
+    pub fn slice(&self, range: Range<usize>) -> &str {
+        self.text.get(range).unwrap_or("")
+    }
+}
+
+/// A parsed program.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// Its statements.
+    pub block: Block,
+    /// Its text.
+    pub text: Text,
+}
+
+/// How tasks take turns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheduling {
+    /// asyncio: a task runs until it awaits (sleep, call, a lock it cannot take, join).
+    Cooperative,
+    /// Threads: the scheduler may switch after every step that touches shared state.
+    Preemptive,
+}
+
+/// `[options]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// How tasks take turns.
+    pub scheduling: Scheduling,
+    /// Ticks after heal (or after a task starts, if later) within which it must end.
+    pub finish_within: u64,
+    /// Whether a task may end in `fail` without that being a violation.
+    pub allow_failures: bool,
+}
+
+/// A lock's kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockKind {
+    /// asyncio.Lock: one holder, not re-entrant, FIFO.
+    Mutex,
+    /// A reader-writer lock: many readers or one writer, FIFO.
+    RwLock,
+}
+
+/// A `[service.NAME]`.
+#[derive(Clone, Debug)]
+pub struct ServiceSpec {
+    /// Its name.
+    pub name: String,
+    /// Ticks each way, inclusive.
+    pub latency: (u64, u64),
+    /// Chance that a call fails in transit while faults are active.
+    pub fail: f64,
+    /// Its own state variables.
+    pub state: Vec<(String, Value)>,
+    /// What it does with a call.
+    pub handler: Option<Program>,
+}
+
+/// A `[[task]]`.
+#[derive(Clone, Debug)]
+pub struct TaskSpec {
+    /// Its name.
+    pub name: String,
+    /// How many instances start on their own.
+    pub copies: u32,
+    /// When they start (a window the tape picks in), or `None`: only when spawned.
+    pub start: Option<(u64, u64)>,
+    /// The default program.
+    pub program: Option<Program>,
+    /// Where the table stands.
+    pub span: Range<usize>,
+}
+
+/// A `[variant.NAME]`: one set of programs.
+#[derive(Clone, Debug)]
+pub struct VariantSpec {
+    /// Its name.
+    pub name: String,
+    /// What it models.
+    pub about: String,
+    /// The program of each task, by task index.
+    pub programs: Vec<Program>,
+}
+
+/// A `[[final]]` check.
+#[derive(Clone, Debug)]
+pub struct FinalSpec {
+    /// The invariant's name.
+    pub name: String,
+    /// The expression.
+    pub expr: Expr,
+    /// Its text.
+    pub text: Text,
+    /// The variants it applies to (`None`: all).
+    pub variants: Option<Vec<String>>,
+}
+
+/// The model's view of a scenario.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// `[options]`.
+    pub options: Options,
+    /// Shared variables with their initial values.
+    pub shared: Vec<(String, Value)>,
+    /// Locks.
+    pub locks: Vec<(String, LockKind)>,
+    /// Services.
+    pub services: Vec<ServiceSpec>,
+    /// Tasks.
+    pub tasks: Vec<TaskSpec>,
+    /// Variants.
+    pub variants: Vec<VariantSpec>,
+    /// Final checks.
+    pub finals: Vec<FinalSpec>,
+    /// Scripted steps, in file order.
+    pub steps: Vec<(crate::scenario::At, super::actions::StepSpec)>,
+}
+
+/// The name of the one variant of a file that declares none.
+pub const DEFAULT_VARIANT: &str = "default";
+
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn check_name(src: &Source, name: &str, span: &Range<usize>, what: &str) -> Result<(), ScenarioError> {
+    if is_name(name) {
+        Ok(())
+    } else {
+        Err(src.error(
+            span.clone(),
+            format!("{what} `{name}` is not a name programs can use; expected letters, digits and `_`"),
+        ))
+    }
+}
+
+/// A TOML value as a task-language value.
+pub fn value_of(src: &Source, v: &crate::scenario::Value, field: &str) -> Result<Value, ScenarioError> {
+    Ok(match &v.kind {
+        Kind::Int(i) => Value::Int(*i),
+        Kind::Str(s) => Value::str(s),
+        Kind::Bool(b) => Value::Bool(*b),
+        Kind::Table(t) => {
+            let mut m = BTreeMap::new();
+            for (k, _, item) in in_file_order(t) {
+                m.insert(Key::Str(k.as_str().into()), value_of(src, item, field)?);
+            }
+            Value::Map(m)
+        }
+        other => {
+            return Err(src.error(
+                v.span.clone(),
+                format!(
+                    "`{field}` must be an integer, a string, a boolean or a table (a map), found {}",
+                    other.describe()
+                ),
+            ));
+        }
+    })
+}
+
+fn text_of(src: &Source, v: &crate::scenario::Value, field: &str) -> Result<Text, ScenarioError> {
+    let s = v.str(src, field)?;
+    Ok(Text { text: s.to_owned(), map: SourceMap::new(&src.text, v.span.clone(), s) })
+}
+
+fn program_of(src: &Source, v: &crate::scenario::Value, field: &str) -> Result<Program, ScenarioError> {
+    let text = text_of(src, v, field)?;
+    let block = parse_program(&text.text).map_err(|e| text.error(src, e))?;
+    Ok(Program { block, text })
+}
+
+/// A table's entries in the order the file gives them (the TOML reader sorts keys).
+pub fn in_file_order(t: &Table) -> Vec<&(String, Range<usize>, crate::scenario::Value)> {
+    let mut v: Vec<_> = t.entries.iter().collect();
+    v.sort_by_key(|(_, span, _)| span.start);
+    v
+}
+
+fn opt_table<'a>(doc: &'a Table, src: &Source, key: &str) -> Result<Option<&'a Table>, ScenarioError> {
+    doc.get(key).map(|v| v.table(src, key)).transpose()
+}
+
+impl Spec {
+    /// Read the model's sections of `scenario`.
+    pub fn load(scenario: &Scenario) -> Result<Spec, ScenarioError> {
+        let src = &scenario.source;
+        let doc = &scenario.doc;
+        let mut options = Options { scheduling: Scheduling::Cooperative, finish_within: 500, allow_failures: false };
+        if let Some(t) = opt_table(doc, src, "options")? {
+            t.deny_unknown(src, "`[options]`", &["scheduling", "finish_within", "allow_failures"])?;
+            if let Some(v) = t.get("scheduling") {
+                options.scheduling = match v.str(src, "scheduling")? {
+                    "cooperative" => Scheduling::Cooperative,
+                    "preemptive" => Scheduling::Preemptive,
+                    other => {
+                        return Err(src.error(
+                            v.span.clone(),
+                            format!("unknown scheduling `{other}`; expected \"cooperative\" (asyncio) or \"preemptive\" (threads)"),
+                        ));
+                    }
+                };
+            }
+            if let Some(v) = t.get("finish_within") {
+                options.finish_within = v.uint(src, "finish_within")?;
+            }
+            if let Some(v) = t.get("allow_failures") {
+                options.allow_failures = v.bool(src, "allow_failures")?;
+            }
+        }
+
+        let mut shared = Vec::new();
+        if let Some(t) = opt_table(doc, src, "shared")? {
+            for (name, span, v) in in_file_order(t) {
+                check_name(src, name, span, "shared variable")?;
+                shared.push((name.clone(), value_of(src, v, name)?));
+            }
+        }
+
+        let mut locks = Vec::new();
+        if let Some(t) = opt_table(doc, src, "locks")? {
+            for (name, span, v) in in_file_order(t) {
+                check_name(src, name, span, "lock")?;
+                let kind = match v.str(src, name)? {
+                    "mutex" => LockKind::Mutex,
+                    "rwlock" => LockKind::RwLock,
+                    other => {
+                        return Err(src.error(
+                            v.span.clone(),
+                            format!("unknown lock kind `{other}`; expected \"mutex\" or \"rwlock\""),
+                        ));
+                    }
+                };
+                locks.push((name.clone(), kind));
+            }
+        }
+
+        let mut services = Vec::new();
+        if let Some(t) = opt_table(doc, src, "service")? {
+            for (name, span, v) in in_file_order(t) {
+                check_name(src, name, span, "service")?;
+                let st = v.table(src, name)?;
+                st.deny_unknown(src, &format!("`[service.{name}]`"), &["latency", "fail", "state", "handler"])?;
+                let latency = match st.get("latency") {
+                    Some(l) => l.range(src, "latency")?,
+                    None => (1, 1),
+                };
+                if latency.0 == 0 {
+                    let span = st.get("latency").map(|l| l.span.clone()).unwrap_or(span.clone());
+                    return Err(src.error(span, "`latency` must start at 1 or more: a reply comes on a later tick"));
+                }
+                let fail = st.get("fail").map(|f| f.probability(src, "fail")).transpose()?.unwrap_or(0.0);
+                let mut state = Vec::new();
+                if let Some(s) = st.get("state") {
+                    for (k, kspan, kv) in in_file_order(s.table(src, "state")?) {
+                        check_name(src, k, kspan, "state variable")?;
+                        state.push((k.clone(), value_of(src, kv, k)?));
+                    }
+                }
+                let handler = st.get("handler").map(|h| program_of(src, h, "handler")).transpose()?;
+                services.push(ServiceSpec { name: name.clone(), latency, fail, state, handler });
+            }
+        }
+
+        let mut tasks = Vec::new();
+        if let Some(v) = doc.get("task") {
+            for item in v.array(src, "task")? {
+                let t = item.table(src, "task")?;
+                t.deny_unknown(src, "`[[task]]`", &["name", "copies", "start", "program"])?;
+                let name_v = t.get("name").ok_or_else(|| src.error(t.span.clone(), "`[[task]]` needs a `name`"))?;
+                let name = name_v.str(src, "name")?.to_owned();
+                check_name(src, &name, &name_v.span, "task")?;
+                if tasks.iter().any(|x: &TaskSpec| x.name == name) {
+                    return Err(src.error(name_v.span.clone(), format!("a task named `{name}` is already declared")));
+                }
+                let copies = t.get("copies").map(|c| c.uint(src, "copies")).transpose()?.unwrap_or(1);
+                if copies == 0 || copies > 64 {
+                    let span = t.get("copies").map(|c| c.span.clone()).unwrap_or(t.span.clone());
+                    return Err(src.error(span, "`copies` must be between 1 and 64"));
+                }
+                let start = match t.get("start") {
+                    None => Some((0, 0)),
+                    Some(s) if matches!(&s.kind, Kind::Str(x) if x == "spawn") => None,
+                    Some(s) if matches!(s.kind, Kind::Str(_)) => {
+                        return Err(src.error(
+                            s.span.clone(),
+                            "`start` must be a tick, a window [a, b], or \"spawn\" (starts only when spawned)",
+                        ));
+                    }
+                    Some(s) => {
+                        let (lo, hi) = s.range(src, "start")?;
+                        if hi > scenario.max_ticks {
+                            return Err(src.error(
+                                s.span.clone(),
+                                format!("`start` is after max_ticks = {}", scenario.max_ticks),
+                            ));
+                        }
+                        Some((lo, hi))
+                    }
+                };
+                let program = t.get("program").map(|p| program_of(src, p, "program")).transpose()?;
+                tasks.push(TaskSpec { name, copies: copies as u32, start, program, span: t.span.clone() });
+            }
+        }
+        if tasks.is_empty() {
+            return Err(src.error(doc.span.start..doc.span.start, "a `tasks` scenario needs at least one `[[task]]`"));
+        }
+
+        let mut variants: Vec<VariantSpec> = Vec::new();
+        match opt_table(doc, src, "variant")? {
+            None => {
+                let mut programs = Vec::new();
+                for t in &tasks {
+                    let Some(p) = &t.program else {
+                        return Err(src.error(
+                            t.span.clone(),
+                            format!(
+                                "task `{}` has no `program` (and the file declares no `[variant.NAME]` giving one)",
+                                t.name
+                            ),
+                        ));
+                    };
+                    programs.push(p.clone());
+                }
+                variants.push(VariantSpec {
+                    name: DEFAULT_VARIANT.into(),
+                    about: "the programs of the tasks".into(),
+                    programs,
+                });
+            }
+            Some(vt) => {
+                for (vname, vspan, v) in in_file_order(vt) {
+                    let t = v.table(src, vname)?;
+                    let mut allowed = vec!["about", "like"];
+                    allowed.extend(tasks.iter().map(|t| t.name.as_str()));
+                    t.deny_unknown(
+                        src,
+                        &format!("`[variant.{vname}]` (its keys are `about`, `like` and task names)"),
+                        &allowed,
+                    )?;
+                    let about =
+                        t.get("about").map(|a| a.str(src, "about").map(str::to_owned)).transpose()?.unwrap_or_default();
+                    let base: Option<&VariantSpec> = match t.get("like") {
+                        None => None,
+                        Some(l) => {
+                            let like = l.str(src, "like")?;
+                            Some(variants.iter().find(|x| x.name == like).ok_or_else(|| {
+                                src.error(
+                                    l.span.clone(),
+                                    format!(
+                                        "`like` must name a variant declared above this one; expected one of: {}",
+                                        names(variants.iter().map(|x| x.name.as_str()))
+                                    ),
+                                )
+                            })?)
+                        }
+                    };
+                    let mut programs = Vec::new();
+                    for (i, task) in tasks.iter().enumerate() {
+                        let p = match t.get(&task.name) {
+                            Some(p) => program_of(src, p, &task.name)?,
+                            None => match (base, &task.program) {
+                                (Some(b), _) => b.programs[i].clone(),
+                                (None, Some(p)) => p.clone(),
+                                (None, None) => {
+                                    return Err(src.error(
+                                        vspan.clone(),
+                                        format!(
+                                            "variant `{vname}` has no program for task `{}`; give one here (`{} = \"\"\"...\"\"\"`), through `like`, or as `program` in its `[[task]]`",
+                                            task.name, task.name
+                                        ),
+                                    ));
+                                }
+                            },
+                        };
+                        programs.push(p);
+                    }
+                    variants.push(VariantSpec { name: vname.clone(), about, programs });
+                }
+            }
+        }
+
+        let mut finals = Vec::new();
+        if let Some(v) = doc.get("final") {
+            for item in v.array(src, "final")? {
+                let t = item.table(src, "final")?;
+                t.deny_unknown(src, "`[[final]]`", &["name", "check", "variant", "why"])?;
+                let name = match t.get("name") {
+                    Some(n) => {
+                        let s = n.str(src, "name")?.to_owned();
+                        check_name(src, &s, &n.span, "check")?;
+                        s
+                    }
+                    None => "final".to_owned(),
+                };
+                let cv = t.get("check").ok_or_else(|| {
+                    src.error(t.span.clone(), "`[[final]]` needs `check`, an expression such as \"strikes == 3\"")
+                })?;
+                let text = text_of(src, cv, "check")?;
+                let expr = parse_expression(&text.text).map_err(|e| text.error(src, e))?;
+                let variants_of = match t.get("variant") {
+                    None => None,
+                    Some(vv) => {
+                        let mut out = Vec::new();
+                        for (n, span) in vv.strings(src, "variant")? {
+                            if !variants.iter().any(|x| x.name == n) {
+                                return Err(src.error(
+                                    span,
+                                    format!(
+                                        "unknown variant `{n}`; expected one of: {}",
+                                        names(variants.iter().map(|x| x.name.as_str()))
+                                    ),
+                                ));
+                            }
+                            out.push(n);
+                        }
+                        Some(out)
+                    }
+                };
+                finals.push(FinalSpec { name, expr, text, variants: variants_of });
+            }
+        }
+
+        let mut spec = Spec { options, shared, locks, services, tasks, variants, finals, steps: Vec::new() };
+        for step in &scenario.steps {
+            let parsed = super::actions::parse_step(src, step, &spec)?;
+            spec.steps.push((step.at, parsed));
+        }
+        Ok(spec)
+    }
+
+    /// The variant named `name`.
+    pub fn variant(&self, name: &str) -> Option<&VariantSpec> {
+        self.variants.iter().find(|v| v.name == name)
+    }
+}
+
+/// Names joined for "expected one of" lists.
+pub fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
+    let v: Vec<&str> = it.collect();
+    if v.is_empty() { "(none declared)".to_owned() } else { v.join(", ") }
+}
