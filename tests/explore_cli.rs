@@ -181,3 +181,53 @@ fn bad_arguments_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad.jsonl:1:"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// Two tasks, each sleeping in a window: 16 tapes in all (see tests/tasks_exhaustive.rs).
+const TINY: &str = r#"
+name = "tiny"
+model = "tasks"
+
+[[task]]
+name = "a"
+program = "await [1, 2]"
+
+[[task]]
+name = "b"
+program = "await [1, 3]"
+"#;
+
+#[test]
+fn exhaustive_sweeps_count_every_tape_say_when_the_bound_cut_and_report_failures() {
+    let dir = temp_dir("exhaustive");
+    let tiny = dir.join("tiny.toml");
+    std::fs::write(&tiny, TINY).expect("write");
+    let o = racelab(&["sweep", &s(&tiny), "--strategy", "exhaustive"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("all 16 tapes pass (search complete"), "{out}");
+
+    let o = racelab(&["sweep", &s(&tiny), "--strategy", "exhaustive", "--max-tapes", "5"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("all 5 tapes explored pass, but the bound cut the search"), "{out}");
+
+    let failures = dir.join("f.jsonl");
+    let o = racelab(&[
+        "sweep",
+        "scenarios/validator_double_lock.toml",
+        "--variant",
+        "double_lock",
+        "--strategy",
+        "exhaustive",
+        "--out",
+        &s(&failures),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("FAIL") && out.contains("deadlock"), "{out}");
+    let o = racelab(&["replay", &s(&failures)]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let o = racelab(&["sweep", &s(&tiny), "--strategy", "exhaustive", "--seeds", "0..10"]);
+    assert_eq!(o.status.code(), Some(2), "seeds mean nothing to an exhaustive search");
+}

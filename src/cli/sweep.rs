@@ -2,7 +2,9 @@
 
 use super::{STOP, install_ctrlc, load, seeds_arg};
 use crate::engine::replay::Failure;
+use crate::explore::exhaustive::Bounds;
 use crate::explore::pool;
+use crate::explore::search::search;
 use crate::explore::shrink::{ShrinkConfig, shrink};
 use crate::explore::strategy::StrategyKind;
 use crate::explore::sweep::{Ended, Progress, Shard, Sink, SweepConfig, Target, sweep, targets};
@@ -24,15 +26,22 @@ pub struct SweepArgs {
     /// Sweep only this variant (default: every variant each file lists); files without it are skipped.
     #[arg(long)]
     pub variant: Option<String>,
-    /// The seeds A..B.
-    #[arg(long, value_parser = seeds_arg, default_value = "0..1000")]
-    pub seeds: Range<u64>,
+    /// The seeds A..B (default 0..1000).
+    #[arg(long, value_parser = seeds_arg)]
+    pub seeds: Option<Range<u64>>,
     /// Worker threads (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// How each run's choices are decided: random, swarm or pct.
-    #[arg(long, value_parser = clap::builder::ValueParser::new(str::parse::<StrategyKind>), default_value = StrategyKind::DEFAULT.name())]
-    pub strategy: StrategyKind,
+    /// How each run's choices are decided: random, swarm or pct over seeds, or exhaustive
+    /// (every tape of each variant, depth-first, within --max-tapes and --max-depth).
+    #[arg(long, value_parser = clap::builder::ValueParser::new(str::parse::<Search>), default_value = StrategyKind::DEFAULT.name())]
+    pub strategy: Search,
+    /// Exhaustive: stop a variant's search after this many tapes.
+    #[arg(long, default_value_t = Bounds::default().max_tapes)]
+    pub max_tapes: u64,
+    /// Exhaustive: branch only on the first this many choices of a run.
+    #[arg(long, default_value_t = Bounds::default().max_depth)]
+    pub max_depth: usize,
     /// Run only every N-th seed of the range from its K-th (K counts from 0).
     #[arg(long, value_name = "K/N", value_parser = clap::builder::ValueParser::new(str::parse::<Shard>))]
     pub shard: Option<Shard>,
@@ -46,6 +55,25 @@ pub struct SweepArgs {
     /// write them to FILE.shrunk.jsonl beside --out.
     #[arg(long, requires = "out")]
     pub shrink: bool,
+}
+
+/// What a sweep searches: seeds under a strategy, or every tape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Search {
+    /// Seeds, each run's choices decided by this strategy.
+    Seeds(StrategyKind),
+    /// Every tape of each variant, depth-first ([`crate::explore::exhaustive`]).
+    Exhaustive,
+}
+
+impl std::str::FromStr for Search {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "exhaustive" {
+            return Ok(Search::Exhaustive);
+        }
+        s.parse().map(Search::Seeds).map_err(|e: String| format!("{e}, exhaustive"))
+    }
 }
 
 /// The number of worker threads to use by default.
@@ -168,20 +196,18 @@ pub fn run(args: SweepArgs) -> i32 {
         Ok(t) => t,
         Err(code) => return code,
     };
-    let mut cfg = SweepConfig::new(targets, args.seeds.clone());
-    cfg.strategy = args.strategy;
+    let strategy = match args.strategy {
+        Search::Seeds(kind) => kind,
+        Search::Exhaustive => return exhaustive(&args, targets),
+    };
+    let mut cfg = SweepConfig::new(targets, args.seeds.clone().unwrap_or(0..1000));
+    cfg.strategy = strategy;
     cfg.jobs = args.jobs.unwrap_or_else(default_jobs).max(1);
     cfg.shard = args.shard.unwrap_or(Shard::ALL);
     cfg.stop_after = args.stop_after;
-    let out = match &args.out {
-        None => None,
-        Some(path) => match File::create(path) {
-            Ok(f) => Some((path.clone(), f)),
-            Err(e) => {
-                eprintln!("error: cannot create {}: {e}", path.display());
-                return 2;
-            }
-        },
+    let out = match create_out(&args) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     install_ctrlc();
     let mut reporter = Reporter {
@@ -238,7 +264,7 @@ pub fn run(args: SweepArgs) -> i32 {
         && let Some(path) = &args.out
         && summary.ended != Ended::Interrupted
     {
-        let code = shrink_firsts(path, &cfg);
+        let code = shrink_firsts(path, &cfg.targets, cfg.jobs);
         if code != 0 {
             return code;
         }
@@ -250,15 +276,120 @@ pub fn run(args: SweepArgs) -> i32 {
     }
 }
 
+fn create_out(args: &SweepArgs) -> Result<Option<(PathBuf, File)>, i32> {
+    match &args.out {
+        None => Ok(None),
+        Some(path) => match File::create(path) {
+            Ok(f) => Ok(Some((path.clone(), f))),
+            Err(e) => {
+                eprintln!("error: cannot create {}: {e}", path.display());
+                Err(2)
+            }
+        },
+    }
+}
+
+/// `--strategy exhaustive`: every tape of each variant; the exit code.
+fn exhaustive(args: &SweepArgs, targets: Vec<Target>) -> i32 {
+    if args.seeds.is_some() || args.shard.is_some() {
+        eprintln!("error: --seeds and --shard do not apply to --strategy exhaustive: it runs every tape, not seeds");
+        return 2;
+    }
+    let mut out = match create_out(args) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    install_ctrlc();
+    let bounds = Bounds { max_tapes: args.max_tapes, max_depth: args.max_depth };
+    let jobs = args.jobs.unwrap_or_else(default_jobs).max(1);
+    let width = targets.iter().map(|t| t.name().len()).max().unwrap_or(0);
+    let (mut failures, mut cut, mut broken) = (0u64, 0u64, 0u64);
+    let mut write_error = None;
+    let searched = search(&targets, bounds, jobs, &STOP, |s| {
+        let name = targets[s.target].name();
+        let secs = s.elapsed.as_secs_f64();
+        match (&s.failure, &s.report.nondeterministic) {
+            (_, Some(why)) => {
+                broken += 1;
+                println!("ERROR {name:<width$}  search abandoned after {} tapes: {why}", s.report.tapes);
+            }
+            (Some(f), None) => {
+                failures += 1;
+                if let Some((path, file)) = &mut out
+                    && let Err(e) = writeln!(file, "{}", f.to_line()).and_then(|_| file.flush())
+                {
+                    write_error.get_or_insert(format!("cannot write {}: {e}", path.display()));
+                }
+                println!(
+                    "FAIL  {name:<width$}  tape {} of the search ({} choices, {secs:.1}s): {}",
+                    f.seed,
+                    f.tape.len(),
+                    f.verdict.summary()
+                );
+            }
+            (None, None) if s.report.complete() => {
+                println!("pass  {name:<width$}  {} ({secs:.1}s)", s.report);
+            }
+            (None, None) => {
+                cut += 1;
+                println!("CUT   {name:<width$}  {}", s.report.to_string().trim_end_matches(';'));
+            }
+        }
+    });
+    let searched = match searched {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let tapes: u64 = searched.iter().map(|s| s.report.tapes).sum();
+    let interrupted = STOP.load(Ordering::Relaxed);
+    println!(
+        "exhaustive search {}: {} of {} variants searched, {tapes} tapes; {failures} failing, {cut} cut by the bound (--max-tapes {}, --max-depth {})",
+        if interrupted { "INTERRUPTED (Ctrl-C)" } else { "complete" },
+        searched.len(),
+        targets.len(),
+        bounds.max_tapes,
+        bounds.max_depth
+    );
+    if let Some((path, _)) = &out {
+        println!("failures written to {}", path.display());
+    }
+    if let Some(e) = write_error {
+        eprintln!("error: {e}");
+        return 2;
+    }
+    drop(out);
+    if args.shrink
+        && let Some(path) = &args.out
+        && !interrupted
+    {
+        let code = shrink_firsts(path, &targets, jobs);
+        if code != 0 {
+            return code;
+        }
+    }
+    if interrupted {
+        130
+    } else if broken > 0 {
+        2
+    } else if failures > 0 {
+        1
+    } else {
+        0
+    }
+}
+
 /// `FILE.jsonl` -> `FILE.shrunk.jsonl`.
 pub fn shrunk_path(out: &Path) -> PathBuf {
     let stem = out.file_stem().map_or_else(|| "failures".into(), |s| s.to_string_lossy().into_owned());
     out.with_file_name(format!("{stem}.shrunk.jsonl"))
 }
 
-/// Shrink the first failure of each (scenario, variant, invariant) in `out`, on `cfg.jobs`
+/// Shrink the first failure of each (scenario, variant, invariant) in `out`, on `jobs`
 /// threads, and write them to the `.shrunk.jsonl` file beside it.
-fn shrink_firsts(out: &Path, cfg: &SweepConfig) -> i32 {
+fn shrink_firsts(out: &Path, targets: &[Target], jobs: usize) -> i32 {
     let failures = match Failure::load_all(out) {
         Ok(f) => f,
         Err(e) => {
@@ -270,12 +401,12 @@ fn shrink_firsts(out: &Path, cfg: &SweepConfig) -> i32 {
     let firsts: Vec<(usize, Failure)> = failures
         .into_iter()
         .filter(|f| seen.insert((f.file.clone(), f.variant.clone(), f.verdict.failed_check().map(str::to_owned))))
-        .filter_map(|f| cfg.targets.iter().position(|t| t.file == f.file && t.variant == f.variant).map(|t| (t, f)))
+        .filter_map(|f| targets.iter().position(|t| t.file == f.file && t.variant == f.variant).map(|t| (t, f)))
         .collect();
-    let shrunk = pool::map(&firsts, cfg.jobs, |(t, f)| shrink(&cfg.targets[*t].scenario, f, ShrinkConfig::default()));
+    let shrunk = pool::map(&firsts, jobs, |(t, f)| shrink(&targets[*t].scenario, f, ShrinkConfig::default()));
     let mut text = String::new();
     for ((t, f), r) in firsts.iter().zip(shrunk) {
-        let name = cfg.targets[*t].name();
+        let name = targets[*t].name();
         match r {
             Ok(r) => {
                 println!(

@@ -7,6 +7,7 @@ pub mod matrix;
 pub mod merge;
 pub mod pool;
 pub mod run;
+pub mod search;
 pub mod shrink;
 pub mod strategy;
 pub mod sweep;
