@@ -129,7 +129,7 @@ fn baseline(seed: u64) -> (u64, u64) {
         if batch.len() > 1 {
             links.clear();
             links.extend(batch.iter().map(|e| (e.2, e.3)));
-            let order = picker.order(&links, true, |k| rng.random_range(0..k));
+            let order = picker.order(&links, true, |k, _| rng.random_range(0..k));
             ordered.extend(order.iter().map(|&i| batch[i]));
         } else {
             ordered.extend(batch.iter().copied());

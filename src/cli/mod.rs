@@ -2,12 +2,20 @@
 
 mod explain;
 mod list;
+mod matrix;
+mod merge;
 mod replay;
 mod run;
+mod shrink;
+mod sweep;
 
 pub use explain::{ExplainArgs, ExplainFormat};
+pub use matrix::MatrixArgs;
+pub use merge::MergeArgs;
 pub use replay::ReplayArgs;
 pub use run::RunArgs;
+pub use shrink::ShrinkArgs;
+pub use sweep::SweepArgs;
 
 use crate::engine::{Outcome, Sim, Tape, TraceLevel};
 use crate::report::{jsonl, timeline};
@@ -15,6 +23,7 @@ use crate::scenario::{Scenario, parse_seed_range};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// racelab: reproduce and fix races in event-driven code, deterministically.
 #[derive(Parser, Debug)]
@@ -36,6 +45,14 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List models, their variants, steps and invariants, and the shipped scenarios.
     List,
+    /// Sweep seeds on a pool of workers; write each failure as a JSON line as it is found.
+    Sweep(SweepArgs),
+    /// Shrink a failure to the fewest non-calm choices that still break the same invariant.
+    Shrink(ShrinkArgs),
+    /// Variants against invariants: how often each fails, first failing seed, seeds to failure.
+    Matrix(MatrixArgs),
+    /// Join the outputs of sharded sweeps (sorted, duplicates removed).
+    Merge(MergeArgs),
 }
 
 /// Output format.
@@ -59,7 +76,24 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Replay(args) => replay::replay(args),
         Command::Explain(args) => explain::explain(args),
         Command::List => list::list(),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Shrink(args) => shrink::run(args),
+        Command::Matrix(args) => matrix::run(args),
+        Command::Merge(args) => merge::run(args),
     }
+}
+
+/// Raised by Ctrl-C: sweeps stop cleanly and print their summary.
+pub static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Make Ctrl-C raise [`STOP`]; a second Ctrl-C exits at once.
+pub fn install_ctrlc() {
+    // Err only if a handler is already installed (a second sweep in one process): keep it.
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    });
 }
 
 /// Load a scenario, printing a located error (exit code 2) if it is bad.

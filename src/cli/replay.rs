@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 /// `racelab replay`.
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
-    /// A failure file written by `run --save-failures`.
+    /// A failure file written by `run --save-failures` or `shrink`, or a sweep's JSON Lines output.
     pub failure: PathBuf,
+    /// Which failure of a JSON Lines file (1 = the first line).
+    #[arg(long, default_value_t = 1)]
+    pub line: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -18,8 +21,19 @@ pub struct ReplayArgs {
 
 /// Replay; the exit code.
 pub fn replay(args: ReplayArgs) -> i32 {
-    let failure = match Failure::load(&args.failure) {
-        Ok(f) => f,
+    let failure = match Failure::load_all(&args.failure) {
+        Ok(all) => match args.line.checked_sub(1).and_then(|i| all.get(i)) {
+            Some(f) => f.clone(),
+            None => {
+                eprintln!(
+                    "error: {}: no failure on line {} (it holds {})",
+                    args.failure.display(),
+                    args.line,
+                    all.len()
+                );
+                return 2;
+            }
+        },
         Err(e) => {
             eprintln!("error: {e}");
             return 2;

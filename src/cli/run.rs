@@ -168,9 +168,11 @@ pub fn save_failure(dir: &Path, file: &Path, outcome: &Outcome, sim: &Sim) {
         variant: outcome.variant.clone(),
         seed: outcome.seed,
         strategy: "random".into(),
+        params: serde_json::Value::Null,
         verdict: outcome.verdict.clone(),
         trace_hash: outcome.trace_hash.clone(),
         tape: sim.choices().to_vec(),
+        shrunk: None,
     };
     let path = dir.join(format!("{}.{}.seed{}.json", outcome.scenario, outcome.variant, outcome.seed));
     let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, failure.to_json()));

@@ -48,6 +48,25 @@ impl Names {
         id
     }
 
+    /// How many names are interned (the empty name included).
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether only the empty name is interned.
+    pub fn is_empty(&self) -> bool {
+        self.list.len() <= 1
+    }
+
+    /// Forget every name interned after the first `len`, so the next run numbers its ids
+    /// exactly as a fresh world would (ids order `BTreeMap`s, so they must not depend on
+    /// which runs came before).
+    pub fn truncate(&mut self, len: usize) {
+        for name in self.list.drain(len.max(1).min(self.list.len())..) {
+            self.index.remove(&name);
+        }
+    }
+
     /// The id of `name` if it was interned.
     pub fn get(&self, name: &str) -> Option<Id> {
         self.index.get(name).copied()

@@ -19,10 +19,16 @@ pub struct Picker<L> {
 }
 
 impl<L: Hash + Eq + Copy> Picker<L> {
-    /// Order a batch of `links.len()` envelopes (in send order). `choose(n)` must return a
-    /// value in `0..n`; it is called once per position but the last. With `fifo`, envelopes
-    /// of one link keep their order. Returns the batch indices in delivery order.
-    pub fn order(&mut self, links: &[L], fifo: bool, mut choose: impl FnMut(u32) -> u32) -> &[usize] {
+    /// Order a batch of `links.len()` envelopes (in send order). `choose(n, nth)` must return
+    /// a value in `0..n`; it is called once per position but the last, and `nth(k)` tells
+    /// which batch index the value `k` would take (for strategies that weigh senders). With
+    /// `fifo`, envelopes of one link keep their order. Returns the batch indices in delivery order.
+    pub fn order(
+        &mut self,
+        links: &[L],
+        fifo: bool,
+        mut choose: impl FnMut(u32, &dyn Fn(u32) -> usize) -> u32,
+    ) -> &[usize] {
         let n = links.len();
         self.tree.clear();
         self.tree.resize(n + 1, 0);
@@ -49,7 +55,7 @@ impl<L: Hash + Eq + Copy> Picker<L> {
             }
         }
         for _ in 0..n {
-            let k = if eligible > 1 { choose(eligible).min(eligible - 1) } else { 0 };
+            let k = if eligible > 1 { choose(eligible, &|k| self.kth(k)).min(eligible - 1) } else { 0 };
             let i = self.kth(k);
             self.add(i, -1);
             eligible -= 1;
@@ -95,17 +101,17 @@ mod tests {
     #[test]
     fn calm_choices_keep_send_order() {
         let mut p = Picker::default();
-        assert_eq!(p.order(&[1, 2, 1, 3, 2], true, |_| 0), &[0, 1, 2, 3, 4]);
-        assert_eq!(p.order(&[1, 2, 1, 3, 2], false, |_| 0), &[0, 1, 2, 3, 4]);
+        assert_eq!(p.order(&[1, 2, 1, 3, 2], true, |_, _| 0), &[0, 1, 2, 3, 4]);
+        assert_eq!(p.order(&[1, 2, 1, 3, 2], false, |_, _| 0), &[0, 1, 2, 3, 4]);
     }
 
     #[test]
     fn fifo_links_never_overtake_themselves() {
         let mut p = Picker::default();
         // Always take the last eligible one.
-        let order = p.order(&[7, 7, 7, 8], true, |n| n - 1).to_vec();
+        let order = p.order(&[7, 7, 7, 8], true, |n, _| n - 1).to_vec();
         assert_eq!(order, vec![3, 0, 1, 2]);
-        let order = p.order(&[7, 7, 7, 8], false, |n| n - 1).to_vec();
+        let order = p.order(&[7, 7, 7, 8], false, |n, _| n - 1).to_vec();
         assert_eq!(order, vec![3, 2, 1, 0]);
     }
 
@@ -116,7 +122,7 @@ mod tests {
         for a in 0..3 {
             for b in 0..2 {
                 let mut picks = [a, b].into_iter();
-                seen.insert(p.order(&[1, 2, 3], true, |_| picks.next().unwrap_or(0)).to_vec());
+                seen.insert(p.order(&[1, 2, 3], true, |_, _| picks.next().unwrap_or(0)).to_vec());
             }
         }
         assert_eq!(seen.len(), 6);

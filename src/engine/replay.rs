@@ -18,12 +18,34 @@ pub struct Failure {
     /// The strategy that chose the tape, and its parameters.
     #[serde(default = "default_strategy")]
     pub strategy: String,
+    /// The parameters the strategy drew for this run (swarm's rates, PCT's change points).
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub params: serde_json::Value,
     /// How the run ended.
     pub verdict: Verdict,
     /// Trace hash of the run.
     pub trace_hash: String,
     /// Every choice of the run.
     pub tape: Vec<Choice>,
+    /// Set when the tape was shrunk: what it was shrunk from (then `seed` and `strategy`
+    /// name the original run, and the tape alone reproduces this one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrunk: Option<Shrunk>,
+}
+
+/// What shrinking did to a failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shrunk {
+    /// Trace hash of the original run.
+    pub from_trace_hash: String,
+    /// Non-calm choices before and after.
+    pub faults: (usize, usize),
+    /// Choices on the tape before and after.
+    pub choices: (usize, usize),
+    /// Trace events before and after.
+    pub events: (usize, usize),
+    /// Runs the shrinker made.
+    pub runs: u64,
 }
 
 fn default_strategy() -> String {
@@ -38,8 +60,32 @@ impl Failure {
             .map_err(|e| format!("{}:{}:{}: not a racelab failure file: {e}", path.display(), e.line(), e.column()))
     }
 
+    /// Read a failure file, or every line of a JSON Lines file of failures (as sweeps write
+    /// them; blank lines are skipped). Errors name the file and line.
+    pub fn load_all(path: &std::path::Path) -> Result<Vec<Failure>, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        if let Ok(one) = serde_json::from_str::<Failure>(&text) {
+            return Ok(vec![one]);
+        }
+        let mut out = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let f = serde_json::from_str(line)
+                .map_err(|e| format!("{}:{}:{}: not a racelab failure line: {e}", path.display(), i + 1, e.column()))?;
+            out.push(f);
+        }
+        Ok(out)
+    }
+
     /// The failure as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The failure as one JSON line (no newline), as sweeps write it.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
     }
 }

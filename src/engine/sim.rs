@@ -54,6 +54,8 @@ pub struct Sim {
     variant: String,
     level: TraceLevel,
     record: bool,
+    /// Names interned while building; later ones are forgotten at the start of each run.
+    base_names: usize,
 }
 
 impl Sim {
@@ -119,7 +121,15 @@ impl Sim {
                 })
                 .map_err(BuildError::Schedule)?;
         }
-        Ok(Sim { app, scenario: name.to_owned(), variant: variant.to_owned(), level: TraceLevel::Hash, record: true })
+        let base_names = app.world().resource::<Names>().len();
+        Ok(Sim {
+            app,
+            scenario: name.to_owned(),
+            variant: variant.to_owned(),
+            level: TraceLevel::Hash,
+            record: true,
+            base_names,
+        })
     }
 
     /// How much trace to keep from now on (default: the hash only).
@@ -159,6 +169,7 @@ impl Sim {
             reset(world);
         }
         world.resource_mut::<Resets>().0 = resets;
+        world.resource_mut::<Names>().truncate(self.base_names);
         world.insert_resource(tape);
         world.resource_mut::<Trace>().reset(self.level);
         *world.resource_mut::<Clock>() = Clock::default();

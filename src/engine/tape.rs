@@ -6,6 +6,7 @@
 //! feeds a recorded tape back and stops at the first step where the run asks for something
 //! other than what the tape holds.
 
+use crate::engine::ids::Id;
 use bevy_ecs::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -32,11 +33,34 @@ pub enum Hint {
     Chance(f64),
 }
 
-/// Decides the value of each choice. One strategy per file under `explore/`; the engine
-/// ships the plain seeded one ([`RandomStrategy`]) and replay.
+/// Whom a choice concerns, for strategies that weigh actors (PCT's priorities per sender).
+/// Strategies that ignore it decide exactly as they would without it.
+#[derive(Clone, Copy)]
+pub enum About<'a> {
+    /// Nobody in particular.
+    Nobody,
+    /// A message from this sender (its delay).
+    Sender(Id),
+    /// A pick among candidates: value `i` takes the candidate sent by `sender_of(i)`.
+    Candidates(&'a dyn Fn(u32) -> Id),
+}
+
+/// Decides the value of each choice. One strategy per file under `explore/strategy/`; the
+/// engine ships the plain seeded one ([`RandomStrategy`]) and replay.
 pub trait Strategy: Send + Sync {
     /// The value for a choice with `n >= 2` possible values; must be `< n`.
     fn decide(&mut self, label: &str, n: u32, hint: Hint) -> u32;
+
+    /// The value for a choice that concerns `about`; by default `about` is ignored.
+    fn decide_about(&mut self, label: &str, n: u32, hint: Hint, about: About<'_>) -> u32 {
+        let _ = about;
+        self.decide(label, n, hint)
+    }
+
+    /// The parameters this strategy drew for its run (rates, priorities), for failure files.
+    fn params(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
 }
 
 /// Uniform choices within the fault plan's rates, from a ChaCha8 stream seeded by the run's seed.
@@ -151,7 +175,13 @@ impl Tape {
     /// The value of a choice among `n` values, all alike. `n <= 1` is no choice: it returns 0
     /// and records nothing, so tapes hold only real decisions.
     pub fn choose(&mut self, label: &'static str, n: u32) -> u32 {
-        self.decide(label, n, Hint::Uniform)
+        self.decide(label, n, Hint::Uniform, About::Nobody)
+    }
+
+    /// [`Tape::choose`] for a choice that concerns `about` (the same value for every
+    /// strategy that does not weigh actors, and the same record).
+    pub fn choose_about(&mut self, label: &'static str, n: u32, about: About<'_>) -> u32 {
+        self.decide(label, n, Hint::Uniform, about)
     }
 
     /// A fault that happens with probability `p` under the random strategy. `p <= 0` is no
@@ -160,24 +190,37 @@ impl Tape {
         if p <= 0.0 {
             return false;
         }
-        self.decide(label, 2, Hint::Chance(p)) == 1
+        self.decide(label, 2, Hint::Chance(p), About::Nobody) == 1
     }
 
     /// A value in `lo..=hi`; `lo` is calm.
     pub fn range(&mut self, label: &'static str, lo: u64, hi: u64) -> u64 {
+        self.range_about(label, lo, hi, About::Nobody)
+    }
+
+    /// [`Tape::range`] for a choice that concerns `about`.
+    pub fn range_about(&mut self, label: &'static str, lo: u64, hi: u64, about: About<'_>) -> u64 {
         if hi <= lo {
             return lo;
         }
         let n = u32::try_from(hi - lo + 1).unwrap_or(u32::MAX);
-        lo + u64::from(self.choose(label, n))
+        lo + u64::from(self.decide(label, n, Hint::Uniform, about))
     }
 
-    fn decide(&mut self, label: &'static str, n: u32, hint: Hint) -> u32 {
+    /// The parameters the strategy drew for this run (`null` for replay and plain random).
+    pub fn strategy_params(&self) -> serde_json::Value {
+        match &self.source {
+            Source::Strategy(s) => s.params(),
+            Source::Replay { .. } => serde_json::Value::Null,
+        }
+    }
+
+    fn decide(&mut self, label: &'static str, n: u32, hint: Hint, about: About<'_>) -> u32 {
         if n <= 1 {
             return 0;
         }
         let value = match &mut self.source {
-            Source::Strategy(s) => s.decide(label, n, hint).min(n - 1),
+            Source::Strategy(s) => s.decide_about(label, n, hint, about).min(n - 1),
             Source::Replay { choices, pos, mode } => {
                 let at = *pos;
                 let held = choices.get(at);

@@ -14,7 +14,7 @@ use crate::engine::order::Picker;
 use crate::engine::queue::DueQueue;
 use crate::engine::schedule::{SimApp, Stage, TickSchedule, slot};
 use crate::engine::stats::Stats;
-use crate::engine::tape::Tape;
+use crate::engine::tape::{About, Tape};
 use crate::engine::trace::{Describe, Event, EventKind, Trace};
 use bevy_app::{App, Plugin};
 use bevy_ecs::prelude::*;
@@ -145,7 +145,11 @@ fn dispatch<M: Payload>(
                 flight.next_env += 1;
                 flight.next_env - 1
             };
-            let delay = if active { tape.range("wire.delay", plan.delay.0, plan.delay.1) } else { plan.delay.0 };
+            let delay = if active {
+                tape.range_about("wire.delay", plan.delay.0, plan.delay.1, About::Sender(from))
+            } else {
+                plan.delay.0
+            };
             let mut due = now + delay.max(1);
             let mut kind = if copy == 0 { EventKind::Send } else { EventKind::Duplicate };
             if let Some(until) = cuts.held_until(from, to, due) {
@@ -187,7 +191,10 @@ fn deliver<M: Payload>(
     if n > 1 && plan.reorder && plan.active(now) {
         flight.links.clear();
         flight.links.extend(flight.batch.iter().map(|(_, m)| (m.actor(), m.target())));
-        let order = flight.picker.order(&flight.links, plan.fifo, |k| tape.choose("wire.order", k));
+        let links = &flight.links;
+        let order = flight.picker.order(links, plan.fifo, |k, nth| {
+            tape.choose_about("wire.order", k, About::Candidates(&|i| links[nth(i)].0))
+        });
         flight.ordered.clear();
         flight.ordered.extend(flight.batch.drain(..).map(Some));
         for &i in order {

@@ -1,0 +1,324 @@
+//! Exploration, measured: how many seeds each strategy needs to hit the known races, how
+//! sweep throughput scales from one worker to two, and what shrinking does to each failure.
+//!
+//! `cargo bench --bench explore` prints three Markdown tables (also written to
+//! `target/explore-bench.md`), then times a sweep on one and on two workers with criterion.
+//! Every (scenario, variant) whose file expects a violation is measured, whatever model it
+//! belongs to. Seeds-to-failure are counts, not times: they do not depend on the machine.
+//!
+//! Set `RACELAB_BENCH_RANGES` (default 21) and `RACELAB_BENCH_CAP` (default 1000 seeds).
+
+use criterion::{Criterion, Throughput};
+use racelab::engine::replay::Failure;
+use racelab::engine::tape::non_calm;
+use racelab::engine::{Sim, TraceLevel};
+use racelab::explore::exhaustive::{Bounds, explore};
+use racelab::explore::pool;
+use racelab::explore::shrink::{ShrinkConfig, shrink};
+use racelab::explore::strategy::{Explorer, StrategyKind};
+use racelab::explore::sweep::{Collect, SweepConfig, Target, sweep, targets};
+use racelab::scenario::{Expected, Scenario};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|x| x == "toml"));
+    files.sort();
+    files
+}
+
+/// A (scenario, variant, invariant) the scenario file says fails.
+#[derive(Clone)]
+struct Known {
+    target: Target,
+    check: String,
+}
+
+fn known_failures() -> Vec<Known> {
+    let mut out = Vec::new();
+    for file in scenario_files() {
+        let Ok(scenario) = Scenario::load(&file) else { continue };
+        let rel = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&file).display().to_string();
+        let rel = rel.trim_start_matches('/').to_owned();
+        for t in targets(&rel, scenario.clone(), None).unwrap_or_default() {
+            if let Some(Expected::Violates(names)) = scenario.expectation(&t.variant).map(|e| &e.expected) {
+                for check in names {
+                    out.push(Known { target: t.clone(), check: check.clone() });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Seeds from `start` until the first run failing `check` (counting that run), or `None` past `cap`.
+fn seeds_to_failure(sim: &mut Sim, explorer: &Explorer, check: &str, start: u64, cap: u64) -> Option<u64> {
+    (0..cap).find(|i| sim.run(explorer.tape(start + i), start + i).verdict.failed_check() == Some(check)).map(|i| i + 1)
+}
+
+/// Tapes an exhaustive search runs up to its first failure, if that failure is `check` and
+/// comes within `cap` tapes.
+fn tapes_to_failure(sim: &mut Sim, check: &str, cap: u64) -> Option<u64> {
+    let report = explore(sim, Bounds { max_tapes: cap, max_depth: Bounds::default().max_depth });
+    let f = report.failure?;
+    (f.outcome.verdict.failed_check() == Some(check)).then_some(f.index)
+}
+
+fn median(mut v: Vec<Option<u64>>) -> Option<u64> {
+    v.sort_by_key(|x| x.unwrap_or(u64::MAX));
+    v[(v.len() - 1) / 2]
+}
+
+fn show(m: Option<u64>, cap: u64) -> String {
+    m.map_or(format!(">{cap}"), |m| m.to_string())
+}
+
+fn strategy_table(known: &[Known], ranges: u64, cap: u64, jobs: usize, md: &mut String) -> StrategyKind {
+    let rows: Vec<Vec<Option<u64>>> = pool::map(known, jobs, |k| {
+        let mut sim = Sim::new(&k.target.scenario, &k.target.variant).expect("a shipped scenario builds");
+        let mut row: Vec<Option<u64>> = StrategyKind::ALL
+            .iter()
+            .map(|&kind| {
+                let explorer = Explorer::calibrate(kind, &mut sim);
+                sim.trace_level(TraceLevel::Hash).record_tape(false);
+                let counts: Vec<Option<u64>> = (0..ranges)
+                    .map(|r| seeds_to_failure(&mut sim, &explorer, &k.check, 1_000_000 * (r + 1), cap))
+                    .collect();
+                median(counts)
+            })
+            .collect();
+        row.push(tapes_to_failure(&mut sim, &k.check, cap));
+        row
+    });
+    let _ =
+        writeln!(md, "### Median seeds to the first failure ({ranges} independent seed ranges of up to {cap} seeds)\n");
+    let _ = write!(md, "| scenario / variant | invariant |");
+    for k in StrategyKind::ALL {
+        let _ = write!(md, " {k} |");
+    }
+    let _ = writeln!(md, " exhaustive (tapes) |\n|---|---|{}", "---:|".repeat(StrategyKind::ALL.len() + 1));
+    // Score: geometric mean of the medians (a miss counts as twice the cap) and wins, over
+    // every row and over the rows where the strategy matters (some strategy needs > 1 seed:
+    // most rows fail on nearly every seed, whatever decides the choices).
+    let n = StrategyKind::ALL.len() + 1;
+    let mut log_all = vec![0f64; n];
+    let mut log_hard = vec![0f64; n];
+    let mut wins_all = vec![0u32; n];
+    let mut wins_hard = vec![0u32; n];
+    let mut hard = 0usize;
+    for (k, row) in known.iter().zip(&rows) {
+        let _ = write!(md, "| {} | {} |", k.target.name(), k.check);
+        let values: Vec<u64> = row.iter().map(|m| m.unwrap_or(2 * cap)).collect();
+        let best = values.iter().copied().min().unwrap_or(0);
+        let is_hard = values.iter().any(|&v| v > 1);
+        hard += usize::from(is_hard);
+        for (i, (m, &v)) in row.iter().zip(&values).enumerate() {
+            log_all[i] += (v as f64).ln();
+            if is_hard {
+                log_hard[i] += (v as f64).ln();
+            }
+            let text = show(*m, cap);
+            if v == best {
+                wins_all[i] += 1;
+                wins_hard[i] += u32::from(is_hard);
+                let _ = write!(md, " **{text}** |");
+            } else {
+                let _ = write!(md, " {text} |");
+            }
+        }
+        md.push('\n');
+    }
+    let rows_all = known.len().max(1) as f64;
+    let rows_hard = hard.max(1) as f64;
+    let summary = [
+        (
+            "geometric mean, all rows".to_owned(),
+            log_all.iter().map(|s| format!("{:.2}", (s / rows_all).exp())).collect::<Vec<_>>(),
+        ),
+        (
+            format!("geometric mean, the {hard} rows where some strategy needs > 1 seed"),
+            log_hard.iter().map(|s| format!("{:.2}", (s / rows_hard).exp())).collect(),
+        ),
+        ("rows where fastest, all (ties count for each)".to_owned(), wins_all.iter().map(u32::to_string).collect()),
+        (format!("rows where fastest, the {hard}"), wins_hard.iter().map(u32::to_string).collect()),
+    ];
+    for (name, cells) in summary {
+        let _ = writeln!(md, "| {name} | | {} |", cells.join(" | "));
+    }
+    md.push('\n');
+    let seeded = StrategyKind::ALL.len();
+    let best = (0..seeded).min_by(|&a, &b| log_hard[a].total_cmp(&log_hard[b])).unwrap_or(0);
+    let _ = writeln!(
+        md,
+        "Exhaustive is one deterministic depth-first search (calm tapes first), counted in tapes, \
+         not a median over seed ranges; it stops at its first failure of any invariant, so a row \
+         whose invariant another failure masks counts as a miss.\n"
+    );
+    let _ = writeln!(
+        md,
+        "Fastest seeded strategy where it matters (lowest geometric mean over the {hard} rows): **{}**; the default is **{}**.\n",
+        StrategyKind::ALL[best],
+        StrategyKind::DEFAULT
+    );
+    StrategyKind::ALL[best]
+}
+
+/// CPU seconds this process has used (user + system), from /proc on Linux (`None` elsewhere);
+/// with other work on the machine, wall time alone cannot show how two workers scale.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which ends with ')'): utime and stime are the 12th and
+    // 13th of them, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+fn throughput_table(md: &mut String) {
+    let all: Vec<Target> = scenario_files()
+        .into_iter()
+        .filter_map(|f| {
+            let s = Scenario::load(&f).ok()?;
+            targets(&f.display().to_string(), s, None).ok()
+        })
+        .flatten()
+        .collect();
+    let _ = writeln!(md, "### Sweep throughput (every shipped scenario and variant, 200 seeds each, random)\n");
+    let _ = writeln!(
+        md,
+        "| jobs | runs | wall seconds (median of 3) | runs/s | vs 1 job | CPU seconds | cores used |\n|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let mut base = 0.0;
+    for jobs in [1usize, 2] {
+        let mut times = Vec::new();
+        let mut runs = 0;
+        for _ in 0..3 {
+            let mut cfg = SweepConfig::new(all.clone(), 0..200);
+            cfg.jobs = jobs;
+            cfg.strategy = StrategyKind::Random;
+            let (start, cpu) = (Instant::now(), cpu_seconds());
+            let summary = sweep(&cfg, &AtomicBool::new(false), &mut Collect::default()).expect("sweeps");
+            let cpu = cpu.zip(cpu_seconds()).map(|(a, b)| b - a);
+            times.push((start.elapsed().as_secs_f64(), cpu));
+            runs = summary.progress.runs();
+        }
+        times.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (wall, cpu) = times[1];
+        let rate = runs as f64 / wall;
+        if jobs == 1 {
+            base = rate;
+        }
+        let cpu_text = cpu.map_or("-".to_owned(), |c| format!("{c:.2}"));
+        let cores = cpu.map_or("-".to_owned(), |c| format!("{:.2}", c / wall));
+        let _ =
+            writeln!(md, "| {jobs} | {runs} | {wall:.2} | {rate:.0} | {:.2}x | {cpu_text} | {cores} |", rate / base);
+    }
+    md.push('\n');
+}
+
+fn shrink_table(known: &[Known], jobs: usize, md: &mut String) {
+    let rows = pool::map(known, jobs, |k| {
+        let mut sim = Sim::new(&k.target.scenario, &k.target.variant).expect("builds");
+        let seed = (0..5000u64).find(|&s| sim.seed(s).verdict.failed_check() == Some(k.check.as_str()))?;
+        let out = sim.seed(seed);
+        let failure = Failure {
+            file: k.target.file.clone(),
+            scenario: out.scenario.clone(),
+            variant: out.variant.clone(),
+            seed,
+            strategy: "random".into(),
+            params: serde_json::Value::Null,
+            verdict: out.verdict,
+            trace_hash: out.trace_hash,
+            tape: sim.choices().to_vec(),
+            shrunk: None,
+        };
+        let start = Instant::now();
+        let r = shrink(&k.target.scenario, &failure, ShrinkConfig::default()).ok()?;
+        assert!(non_calm(&r.failure.tape) <= non_calm(&failure.tape));
+        Some((seed, r, start.elapsed().as_secs_f64()))
+    });
+    let _ = writeln!(md, "### Shrinking the first failure of each (random strategy, seeds from 0)\n");
+    let _ = writeln!(
+        md,
+        "| scenario / variant | invariant | seed | non-calm choices | tape choices | trace events | runs | ms |\n|---|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for (k, row) in known.iter().zip(rows) {
+        match row {
+            Some((seed, r, secs)) => {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {seed} | {} -> {} | {} -> {} | {} -> {} | {} | {:.0} |",
+                    k.target.name(),
+                    k.check,
+                    r.before.faults,
+                    r.after.faults,
+                    r.before.choices,
+                    r.after.choices,
+                    r.before.events,
+                    r.after.events,
+                    r.runs,
+                    secs * 1000.0
+                );
+            }
+            None => {
+                let _ = writeln!(md, "| {} | {} | - | no failure in seeds 0..5000 | | | | |", k.target.name(), k.check);
+            }
+        }
+    }
+    md.push('\n');
+}
+
+fn criterion_sweeps(c: &mut Criterion) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/dispose_during_ice.toml");
+    let s = Scenario::load(path).expect("loads");
+    let t = targets(path, s, None).expect("targets");
+    let mut group = c.benchmark_group("sweep_dispose_during_ice_5x100");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(500));
+    for jobs in [1usize, 2] {
+        group.bench_function(format!("jobs{jobs}"), |b| {
+            b.iter(|| {
+                let mut cfg = SweepConfig::new(t.clone(), 0..100);
+                cfg.jobs = jobs;
+                sweep(&cfg, &AtomicBool::new(false), &mut Collect::default()).expect("sweeps")
+            })
+        });
+    }
+    group.finish();
+}
+
+fn main() {
+    let benching = std::env::args().any(|a| a == "--bench");
+    if benching {
+        let ranges = env_u64("RACELAB_BENCH_RANGES", 21).max(1);
+        let cap = env_u64("RACELAB_BENCH_CAP", 1000).max(1);
+        let jobs = 2;
+        let known = known_failures();
+        let mut md = String::new();
+        let start = Instant::now();
+        let best = strategy_table(&known, ranges, cap, jobs, &mut md);
+        throughput_table(&mut md);
+        shrink_table(&known, jobs, &mut md);
+        let _ = writeln!(md, "(tables computed in {:.0}s on {jobs} threads)", start.elapsed().as_secs_f64());
+        print!("{md}");
+        let out = concat!(env!("CARGO_MANIFEST_DIR"), "/target/explore-bench.md");
+        let _ = std::fs::write(out, &md);
+        if best != StrategyKind::DEFAULT {
+            println!("NOTE: {best} beat the default {} in this run", StrategyKind::DEFAULT);
+        }
+    }
+    let mut c = Criterion::default().configure_from_args();
+    criterion_sweeps(&mut c);
+    c.final_summary();
+}

@@ -1,0 +1,72 @@
+//! `racelab matrix`: variants against invariants, per scenario.
+
+use super::sweep::{default_jobs, load_targets};
+use super::{STOP, install_ctrlc};
+use crate::explore::matrix::{markdown, matrix};
+use crate::explore::strategy::StrategyKind;
+use crate::scenario::parse_seed_range;
+use clap::{Args, ValueEnum};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+/// Output format of the matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MatrixFormat {
+    /// One Markdown table per scenario.
+    Markdown,
+    /// One JSON document.
+    Json,
+}
+
+/// `racelab matrix`.
+#[derive(Args, Debug)]
+pub struct MatrixArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Seeds per variant: N (seeds 0..N) or A..B.
+    #[arg(long, value_parser = seeds_or_count, default_value = "1000")]
+    pub seeds: Range<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MatrixFormat::Markdown)]
+    pub format: MatrixFormat,
+    /// How each run's choices are decided.
+    #[arg(long, value_parser = clap::builder::ValueParser::new(str::parse::<StrategyKind>), default_value = StrategyKind::DEFAULT.name())]
+    pub strategy: StrategyKind,
+    /// Worker threads (default: the number of cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
+
+fn seeds_or_count(s: &str) -> Result<Range<u64>, String> {
+    if let Ok(n) = s.parse::<u64>() {
+        return if n > 0 { Ok(0..n) } else { Err("expected at least one seed".into()) };
+    }
+    parse_seed_range(s).ok_or_else(|| format!("expected N or A..B with A < B, found `{s}`"))
+}
+
+/// Print the matrix; the exit code.
+pub fn run(args: MatrixArgs) -> i32 {
+    let targets = match load_targets(&args.files, None) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    install_ctrlc();
+    let jobs = args.jobs.unwrap_or_else(default_jobs).max(1);
+    let (matrices, _) = match matrix(targets, args.seeds.clone(), args.strategy, jobs, &STOP) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if STOP.load(Ordering::Relaxed) {
+        eprintln!("interrupted: the matrix below covers only the seeds that ran");
+    }
+    match args.format {
+        MatrixFormat::Markdown => print!("{}", markdown(&matrices)),
+        MatrixFormat::Json => println!("{}", serde_json::to_string_pretty(&matrices).unwrap_or_default()),
+    }
+    if STOP.load(Ordering::Relaxed) { 130 } else { 0 }
+}

@@ -1,0 +1,82 @@
+//! `racelab shrink`: cut a failure down to its shortest explanation.
+
+use super::load;
+use crate::engine::replay::Failure;
+use crate::explore::shrink::{ShrinkConfig, shrink_and_trace};
+use crate::report::timeline;
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+/// `racelab shrink`.
+#[derive(Args, Debug)]
+pub struct ShrinkArgs {
+    /// A failure file (from `run --save-failures`) or a sweep's JSON Lines output.
+    pub failure: PathBuf,
+    /// Which failure of a JSON Lines file (1 = the first line).
+    #[arg(long, default_value_t = 1)]
+    pub line: usize,
+    /// Where to write the shrunk failure (default: FAILURE.shrunk.json beside the input).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Give up editing after this many runs.
+    #[arg(long, default_value_t = ShrinkConfig::default().max_runs)]
+    pub max_runs: u64,
+}
+
+/// `FAILURE.json` -> `FAILURE.shrunk.json`.
+fn default_out(input: &Path) -> PathBuf {
+    let stem = input.file_stem().map_or_else(|| "failure".into(), |s| s.to_string_lossy().into_owned());
+    input.with_file_name(format!("{stem}.shrunk.json"))
+}
+
+/// Shrink; the exit code.
+pub fn run(args: ShrinkArgs) -> i32 {
+    let failures = match Failure::load_all(&args.failure) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let Some(failure) = args.line.checked_sub(1).and_then(|i| failures.get(i)) else {
+        eprintln!("error: {}: no failure on line {} (it holds {})", args.failure.display(), args.line, failures.len());
+        return 2;
+    };
+    let scenario = match load(Path::new(&failure.file)) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    println!(
+        "shrinking {} / {} / seed {} ({}): {}",
+        failure.scenario,
+        failure.variant,
+        failure.seed,
+        failure.strategy,
+        failure.verdict.summary()
+    );
+    let (report, sim) = match shrink_and_trace(&scenario, failure, ShrinkConfig { max_runs: args.max_runs }) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let (b, a) = (report.before, report.after);
+    println!("  non-calm choices (faults)  {:>6} -> {}", b.faults, a.faults);
+    println!("  tape choices               {:>6} -> {}", b.choices, a.choices);
+    println!("  trace events               {:>6} -> {}", b.events, a.events);
+    println!("  last tick                  {:>6} -> {}", b.ticks, a.ticks);
+    println!(
+        "  {} runs{}",
+        report.runs,
+        if report.budget_cut { " (the run budget ended the search: --max-runs)" } else { "" }
+    );
+    let out = args.out.clone().unwrap_or_else(|| default_out(&args.failure));
+    if let Err(e) = std::fs::write(&out, report.failure.to_json()) {
+        eprintln!("error: cannot write {}: {e}", out.display());
+        return 2;
+    }
+    println!("wrote {} (racelab replay {} replays it exactly)\n", out.display(), out.display());
+    print!("{}", timeline::render(sim.trace(), sim.names(), &report.outcome));
+    0
+}

@@ -1,0 +1,172 @@
+//! `pct`: probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi, Nagarakatte,
+//! "A Randomized Scheduler with Probabilistic Guarantees of Finding Bugs", ASPLOS 2010),
+//! applied to the wire: senders play the part of threads.
+//!
+//! Every sender gets a random priority when first met (all above `depth`); `depth - 1`
+//! change points are drawn among the run's sender-related choices. When envelopes due on
+//! the same tick compete (`wire.order`), the one from the highest-priority sender goes
+//! first; a message's delay (`wire.delay`) is short for high-priority senders and long for
+//! low ones. At the i-th change point the sender concerned drops to priority i, below every
+//! initial one. A bug that needs `d` ordering constraints is then found with probability at
+//! least 1 / (n k^(d-1)) per run, for n senders and k steps. Every other choice (drops,
+//! duplicates, windows, model choices) is uniform within the fault plan, as in `random`.
+
+use crate::engine::Sim;
+use crate::engine::ids::Id;
+use crate::engine::tape::{About, Hint, Strategy, Tape};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The bug depth used unless told otherwise: two change points.
+pub const DEFAULT_DEPTH: u32 = 3;
+
+/// The PCT strategy of one run.
+pub struct Pct {
+    rng: ChaCha8Rng,
+    depth: u32,
+    steps_hint: u64,
+    change_points: Vec<u64>,
+    changed: usize,
+    step: u64,
+    /// Priority per sender, in the order senders were met (ties, never expected, go to the
+    /// earlier met; ids are not compared, since their numbering depends on earlier runs).
+    senders: Vec<(Id, u64)>,
+}
+
+impl Pct {
+    /// PCT for `seed` with bug depth `depth`, its change points drawn among the first
+    /// `steps` sender-related choices.
+    pub fn new(seed: u64, depth: u32, steps: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5043_5400_0000_0000);
+        let mut change_points: Vec<u64> =
+            (1..depth.max(1)).map(|_| if steps == 0 { u64::MAX } else { rng.random_range(0..steps) }).collect();
+        change_points.sort_unstable();
+        Pct { rng, depth: depth.max(1), steps_hint: steps, change_points, changed: 0, step: 0, senders: Vec::new() }
+    }
+
+    fn slot(&mut self, id: Id) -> usize {
+        if let Some(i) = self.senders.iter().position(|(s, _)| *s == id) {
+            return i;
+        }
+        let prio = self.rng.random_range(u64::from(self.depth)..u64::MAX);
+        self.senders.push((id, prio));
+        self.senders.len() - 1
+    }
+
+    /// Count a sender-related step; if it is a change point, the sender drops.
+    fn tick(&mut self, sender: Id) -> bool {
+        let step = self.step;
+        self.step += 1;
+        let mut hit = false;
+        while self.change_points.get(self.changed).is_some_and(|&c| c == step) {
+            self.changed += 1;
+            let i = self.slot(sender);
+            self.senders[i].1 = self.changed as u64;
+            hit = true;
+        }
+        hit
+    }
+
+    /// Index (in `0..n`) of the candidate whose sender has the highest priority; the first
+    /// such candidate, so a sender's own envelopes stay in order.
+    fn best(&mut self, n: u32, sender_of: &dyn Fn(u32) -> Id) -> u32 {
+        let mut best = (0, 0u64, usize::MAX);
+        for i in 0..n {
+            let slot = self.slot(sender_of(i));
+            let prio = self.senders[slot].1;
+            if i == 0 || prio > best.1 || (prio == best.1 && slot < best.2) {
+                best = (i, prio, slot);
+            }
+        }
+        best.0
+    }
+}
+
+impl Strategy for Pct {
+    fn decide(&mut self, _label: &str, n: u32, hint: Hint) -> u32 {
+        match hint {
+            Hint::Uniform => self.rng.random_range(0..n),
+            Hint::Chance(p) => u32::from(self.rng.random_bool(p.clamp(0.0, 1.0))),
+        }
+    }
+
+    fn decide_about(&mut self, label: &str, n: u32, hint: Hint, about: About<'_>) -> u32 {
+        match about {
+            About::Nobody => self.decide(label, n, hint),
+            About::Candidates(sender_of) => {
+                let first = self.best(n, sender_of);
+                if self.tick(sender_of(first)) { self.best(n, sender_of) } else { first }
+            }
+            About::Sender(id) => {
+                self.tick(id);
+                let slot = self.slot(id);
+                let prio = self.senders[slot].1;
+                let known = self.senders.len() as u64;
+                if known <= 1 {
+                    return 0;
+                }
+                // Rank 0 (the highest priority) gets the shortest delay, the lowest the longest.
+                let rank = self.senders.iter().filter(|(_, p)| *p > prio).count() as u64;
+                ((rank * u64::from(n - 1)) / (known - 1)) as u32
+            }
+        }
+    }
+
+    fn params(&self) -> serde_json::Value {
+        let points: Vec<u64> = self.change_points.iter().copied().filter(|&c| c != u64::MAX).collect();
+        serde_json::json!({
+            "depth": self.depth,
+            "steps": self.steps_hint,
+            "change_points": points,
+            "steps_seen": self.step,
+            "senders": self.senders.len(),
+        })
+    }
+}
+
+/// How many sender-related choices runs of `sim` make: the most of three probe runs.
+pub fn probe_steps(sim: &mut Sim) -> u64 {
+    (0..3)
+        .map(|seed| {
+            sim.run(Tape::with_strategy(Box::new(Pct::new(seed, 1, 0))), seed);
+            let params = sim.world().resource::<Tape>().strategy_params();
+            params.get("steps_seen").and_then(serde_json::Value::as_u64).unwrap_or(0)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_highest_priority_sender_goes_first_and_keeps_its_order() {
+        let mut p = Pct::new(1, 1, 0);
+        let senders = [Id(5), Id(6), Id(5)];
+        let first = p.decide_about("wire.order", 3, Hint::Uniform, About::Candidates(&|i| senders[i as usize]));
+        let top = if p.senders[0].1 > p.senders[1].1 { 0 } else { 1 };
+        assert_eq!(first, top, "sender 5's first envelope or sender 6's");
+    }
+
+    #[test]
+    fn a_change_point_demotes_the_sender_below_every_other() {
+        let mut p = Pct::new(3, 2, 1); // one change point, at step 0
+        let senders = [Id(1), Id(2)];
+        let pick = p.decide_about("wire.order", 2, Hint::Uniform, About::Candidates(&|i| senders[i as usize]));
+        // The sender that would have gone first was demoted at the change point; the other went.
+        let (went, demoted) = (senders[pick as usize], senders[1 - pick as usize]);
+        assert!(p.senders.iter().any(|(s, prio)| *s == went && *prio > 1));
+        assert!(p.senders.iter().any(|(s, prio)| *s == demoted && *prio == 1));
+    }
+
+    #[test]
+    fn delays_follow_priority() {
+        let mut p = Pct::new(9, 1, 0);
+        let a = p.decide_about("wire.delay", 10, Hint::Uniform, About::Sender(Id(1)));
+        assert_eq!(a, 0, "a lone sender waits the least");
+        let b = p.decide_about("wire.delay", 10, Hint::Uniform, About::Sender(Id(2)));
+        let a = p.decide_about("wire.delay", 10, Hint::Uniform, About::Sender(Id(1)));
+        assert_eq!((a.min(b), a.max(b)), (0, 9));
+    }
+}
