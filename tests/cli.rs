@@ -137,7 +137,7 @@ fn bad_input_is_a_located_error_and_exit_two() {
     let o = racelab(&["replay", file.to_str().expect("utf8")]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err.contains("not a racelab failure file"), "{err}");
+    assert!(err.contains("not a racelab failure"), "{err}");
     let o = racelab(&["run", "scenarios/dispose_during_ice.toml", "--seeds", "9..3"]);
     assert_eq!(o.status.code(), Some(2));
     let o = racelab(&["run", "scenarios/dispose_during_ice.toml", "--variant", "nope"]);
