@@ -179,23 +179,3 @@ fn single_flight_passes_every_tape_with_its_timing_windows() {
     let bug = explore_variant(&scenario, "unsynchronised");
     assert_eq!(bug.failure.as_ref().and_then(|f| f.outcome.verdict.failed_check()), Some("task_failed"), "{bug}");
 }
-
-#[test]
-#[ignore = "sizes of the full trees, for the record: cargo test --release -- --ignored"]
-fn full_tree_sizes() {
-    for (file, variant) in [
-        ("config_lock_order_deadlock", "fixed_hierarchy"),
-        ("config_lock_order_deadlock", "no_nesting"),
-        ("strikes_lost_increment", "locked"),
-        ("validator_double_lock", "single_acquisition"),
-        ("token_refresh_race", "single_flight"),
-    ] {
-        let path = format!("{}/scenarios/{file}.toml", env!("CARGO_MANIFEST_DIR"));
-        let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-        let mut sim = Sim::new(&scenario, variant).unwrap_or_else(|e| panic!("{e}"));
-        sim.trace_level(TraceLevel::Off);
-        let start = std::time::Instant::now();
-        let r = explore(&mut sim, Bounds { max_tapes: 2_000_000, max_depth: 256 });
-        eprintln!("{file}/{variant}: {r} [{:.1}s]", start.elapsed().as_secs_f64());
-    }
-}

@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, dispatched from here.
 
+mod explain;
 mod list;
 mod matrix;
 mod merge;
@@ -8,6 +9,7 @@ mod run;
 mod shrink;
 mod sweep;
 
+pub use explain::{ExplainArgs, ExplainFormat};
 pub use matrix::MatrixArgs;
 pub use merge::MergeArgs;
 pub use replay::ReplayArgs;
@@ -39,6 +41,8 @@ pub enum Command {
     Run(RunArgs),
     /// Re-run a saved failure from its tape and print its timeline.
     Replay(ReplayArgs),
+    /// Draw one run for people: a text timeline, a Mermaid diagram or an HTML report.
+    Explain(ExplainArgs),
     /// List models, their variants, steps and invariants, and the shipped scenarios.
     List,
     /// Sweep seeds on a pool of workers; write each failure as a JSON line as it is found.
@@ -70,6 +74,7 @@ pub fn main_with(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Replay(args) => replay::replay(args),
+        Command::Explain(args) => explain::explain(args),
         Command::List => list::list(),
         Command::Sweep(args) => sweep::run(args),
         Command::Shrink(args) => shrink::run(args),

@@ -186,36 +186,39 @@ impl Sim {
 
         let limits = *world.resource::<Limits>();
         let mut visited = 0u64;
-        let verdict = loop {
-            world.run_schedule(TickSchedule);
-            visited += 1;
-            if let Some(d) = world.resource::<Tape>().divergence() {
-                break Verdict::Diverged { detail: d.to_string() };
-            }
-            if let Some(v) = world.resource_mut::<RunStatus>().verdict.take() {
-                break v;
-            }
-            if world.resource::<Stats>().messages > limits.max_messages {
-                break Verdict::Halted { limit: "max_messages".into() };
-            }
-            let now = world.resource::<Clock>().now;
-            match world.resource::<Horizon>().next() {
-                None => {
-                    world.run_schedule(FinishSchedule);
-                    if let Some(d) = world.resource::<Tape>().divergence() {
-                        break Verdict::Diverged { detail: d.to_string() };
-                    }
-                    break world.resource_mut::<RunStatus>().verdict.take().unwrap_or(Verdict::Pass);
+        // Take the tick schedule out once per run, not once per tick.
+        let verdict = world.schedule_scope(TickSchedule, |world, tick| {
+            loop {
+                tick.run(world);
+                visited += 1;
+                if let Some(d) = world.resource::<Tape>().divergence() {
+                    break Verdict::Diverged { detail: d.to_string() };
                 }
-                Some(next) => {
-                    let next = next.max(now + 1);
-                    if next > limits.max_ticks {
-                        break Verdict::Halted { limit: "max_ticks".into() };
+                if let Some(v) = world.resource_mut::<RunStatus>().verdict.take() {
+                    break v;
+                }
+                if world.resource::<Stats>().messages > limits.max_messages {
+                    break Verdict::Halted { limit: "max_messages".into() };
+                }
+                let now = world.resource::<Clock>().now;
+                match world.resource::<Horizon>().next() {
+                    None => {
+                        world.run_schedule(FinishSchedule);
+                        if let Some(d) = world.resource::<Tape>().divergence() {
+                            break Verdict::Diverged { detail: d.to_string() };
+                        }
+                        break world.resource_mut::<RunStatus>().verdict.take().unwrap_or(Verdict::Pass);
                     }
-                    world.resource_mut::<Clock>().now = next;
+                    Some(next) => {
+                        let next = next.max(now + 1);
+                        if next > limits.max_ticks {
+                            break Verdict::Halted { limit: "max_ticks".into() };
+                        }
+                        world.resource_mut::<Clock>().now = next;
+                    }
                 }
             }
-        };
+        });
         let stats = *world.resource::<Stats>();
         let mut metrics: BTreeMap<String, u64> =
             world.resource::<Metrics>().0.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();

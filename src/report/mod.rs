@@ -1,4 +1,9 @@
-//! Reports of a run: the text timeline and canonical JSON Lines.
+//! Reports of a run: the text timeline, canonical JSON Lines, a Mermaid sequence diagram and
+//! a self-contained HTML report, all drawn from a [`view::View`].
 
+pub mod envelopes;
+pub mod html;
 pub mod jsonl;
+pub mod mermaid;
 pub mod timeline;
+pub mod view;

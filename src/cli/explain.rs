@@ -1,0 +1,149 @@
+//! `racelab explain`: one failing run drawn for people: a text timeline, a Mermaid sequence
+//! diagram or a self-contained HTML report.
+
+use super::{full_run, load};
+use crate::engine::replay::Failure;
+use crate::engine::tape::{ReplayMode, Tape};
+use crate::report::view::View;
+use crate::report::{html, mermaid, timeline};
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+
+/// What `explain` draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// Aligned timeline, faults and the violation marked.
+    Text,
+    /// Mermaid sequence diagram, for Markdown.
+    Mermaid,
+    /// One self-contained HTML file: lanes, arrows, the violation highlighted.
+    Html,
+}
+
+/// `racelab explain`.
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// A failure file (`run --save-failures`), replayed strictly from its tape, or a scenario
+    /// file (`.toml`) run with `--variant` and `--seed`.
+    pub input: PathBuf,
+    /// The variant to run (scenario files only).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// The seed to run (scenario files only).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// What to draw.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
+    /// Write to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Keep only the events touching these ids (repeat or separate with commas); the
+    /// violation and the state changes of the ids it names are always kept.
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub focus: Vec<String>,
+    /// Show every event of the text timeline (do not fold long stretches of wire traffic).
+    #[arg(long)]
+    pub no_fold: bool,
+}
+
+/// Explain; the exit code (1 if a failure file no longer replays to its saved verdict and hash).
+pub fn explain(args: ExplainArgs) -> i32 {
+    match explain_inner(&args) {
+        Ok(code) => code,
+        Err((code, msg)) => {
+            // An empty message: the helper that failed has printed its own.
+            if !msg.is_empty() {
+                eprintln!("error: {msg}");
+            }
+            code
+        }
+    }
+}
+
+fn explain_inner(args: &ExplainArgs) -> Result<i32, (i32, String)> {
+    let is_scenario = args.input.extension().is_some_and(|x| x == "toml");
+    let (scenario_file, variant, tape, seed, failure) = if is_scenario {
+        let scenario = load(&args.input).map_err(|c| (c, String::new()))?;
+        let Some(variant) = args.variant.clone() else {
+            return Err((2, format!("a scenario file needs --variant (one of: {})", scenario.variants.join(", "))));
+        };
+        let Some(seed) = args.seed else {
+            return Err((2, "a scenario file needs --seed N".to_owned()));
+        };
+        (args.input.clone(), variant, Tape::seeded(seed), seed, None)
+    } else {
+        if args.variant.is_some() || args.seed.is_some() {
+            return Err((2, "--variant and --seed are for scenario files; a failure file names its own".to_owned()));
+        }
+        let f = Failure::load(&args.input).map_err(|e| (2, e))?;
+        let tape = Tape::replay(f.tape.clone(), ReplayMode::Strict);
+        (PathBuf::from(&f.file), f.variant.clone(), tape, f.seed, Some(f))
+    };
+    let scenario = load(&scenario_file).map_err(|c| (c, String::new()))?;
+    if !scenario.variants.contains(&variant) {
+        return Err((
+            2,
+            format!(
+                "{}: unknown variant `{variant}`; expected one of: {}",
+                scenario_file.display(),
+                scenario.variants.join(", ")
+            ),
+        ));
+    }
+    let (outcome, sim) = full_run(&scenario, &variant, tape, seed).map_err(|c| (c, String::new()))?;
+
+    let mut view = View::new(sim.trace().events(), sim.names(), &outcome);
+    let mut code = 0;
+    view = match &failure {
+        None => view.reproduce(format!("racelab run {} --variant {variant} --seed {seed}", shell_path(&scenario_file))),
+        Some(f) => {
+            let mut v = view.reproduce(format!("racelab replay {}", shell_path(&args.input)));
+            v = v.remark(format!(
+                "replayed from the tape of {} (found by strategy {})",
+                args.input.display(),
+                f.strategy
+            ));
+            if outcome.verdict != f.verdict || outcome.trace_hash != f.trace_hash {
+                let msg = format!(
+                    "replay differs from the saved failure: saved {} (trace {}), replayed {} (trace {})",
+                    f.verdict.summary(),
+                    f.trace_hash,
+                    outcome.verdict.summary(),
+                    outcome.trace_hash
+                );
+                eprintln!("{msg}");
+                code = 1;
+                v = v.remark(msg);
+            }
+            v
+        }
+    };
+    if !args.focus.is_empty() {
+        let ids = view.resolve(&args.focus).map_err(|e| (2, e))?;
+        view = view.focus(ids);
+    }
+    let rendered = match args.format {
+        ExplainFormat::Text => timeline::render_view(&view, !args.no_fold),
+        ExplainFormat::Mermaid => mermaid::render(&view),
+        ExplainFormat::Html => html::render(&view),
+    };
+    match &args.out {
+        None => print!("{rendered}"),
+        Some(path) => {
+            std::fs::write(path, rendered).map_err(|e| (2, format!("cannot write {}: {e}", path.display())))?;
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(code)
+}
+
+/// A path as it would be typed in a shell (quoted if it needs to be).
+fn shell_path(p: &Path) -> String {
+    let s = p.display().to_string();
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
