@@ -64,17 +64,35 @@ impl Failure {
     /// them; blank lines are skipped). Errors name the file and line.
     pub fn load_all(path: &std::path::Path) -> Result<Vec<Failure>, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        if let Ok(one) = serde_json::from_str::<Failure>(&text) {
-            return Ok(vec![one]);
-        }
+        let whole = match serde_json::from_str::<Failure>(&text) {
+            Ok(one) => return Ok(vec![one]),
+            Err(e) => e,
+        };
         let mut out = Vec::new();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            let f = serde_json::from_str(line)
-                .map_err(|e| format!("{}:{}:{}: not a racelab failure line: {e}", path.display(), i + 1, e.column()))?;
-            out.push(f);
+            match serde_json::from_str(line) {
+                Ok(f) => out.push(f),
+                // Not JSON Lines at all: say what is wrong with it as one document.
+                Err(_) if out.is_empty() => {
+                    return Err(format!(
+                        "{}:{}:{}: not a racelab failure file: {whole}",
+                        path.display(),
+                        whole.line(),
+                        whole.column()
+                    ));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "{}:{}:{}: not a racelab failure line: {e}",
+                        path.display(),
+                        i + 1,
+                        e.column()
+                    ));
+                }
+            }
         }
         Ok(out)
     }
