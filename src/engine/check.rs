@@ -142,13 +142,49 @@ impl Monitors {
     }
 }
 
-fn violation_verdict(v: &Violation, tick: u64, names: &Names) -> Verdict {
-    Verdict::Violation {
-        invariant: v.invariant.to_owned(),
-        tick,
-        detail: v.detail.clone(),
-        ids: v.ids.iter().map(|id| names.name(*id).to_owned()).collect(),
+/// The first of `violations` becomes the verdict (if there is none yet) and is traced.
+fn record_violations<'a>(
+    violations: impl Iterator<Item = &'a Violation>,
+    status: &mut RunStatus,
+    now: u64,
+    names: &Names,
+    trace: &mut Trace,
+) {
+    for v in violations {
+        if status.verdict.is_some() {
+            continue;
+        }
+        status.verdict = Some(Verdict::Violation {
+            invariant: v.invariant.to_owned(),
+            tick: now,
+            detail: v.detail.clone(),
+            ids: v.ids.iter().map(|id| names.name(*id).to_owned()).collect(),
+        });
+        let mut e = Event::new(now, EventKind::Violation, v.ids.first().copied().unwrap_or_default(), v.invariant);
+        e.detail = Some(v.detail.clone().into_boxed_str());
+        trace.push(names, e);
     }
+}
+
+/// `monitor` hot for `key` since `hot.since` becomes a liveness verdict, traced with `detail`.
+fn record_liveness(
+    status: &mut RunStatus,
+    (monitor, key): (&'static str, Id),
+    hot: Hot,
+    now: u64,
+    names: &Names,
+    trace: &mut Trace,
+    detail: String,
+) {
+    status.verdict = Some(Verdict::Liveness {
+        monitor: monitor.to_owned(),
+        since: hot.since,
+        tick: now,
+        ids: vec![names.name(key).to_owned()],
+    });
+    let mut e = Event::new(now, EventKind::Violation, key, monitor);
+    e.detail = Some(detail.into_boxed_str());
+    trace.push(names, e);
 }
 
 /// Judge: the first violation of the tick becomes the verdict; an overdue monitor becomes a
@@ -164,32 +200,16 @@ pub fn judge(
     mut trace: ResMut<Trace>,
     mut horizon: ResMut<Horizon>,
 ) {
-    for v in violations.read() {
-        if status.verdict.is_none() {
-            status.verdict = Some(violation_verdict(v, clock.now, &names));
-            let mut e =
-                Event::new(clock.now, EventKind::Violation, v.ids.first().copied().unwrap_or_default(), v.invariant);
-            e.detail = Some(v.detail.clone().into_boxed_str());
-            trace.push(&names, e);
-        }
-    }
+    record_violations(violations.read(), &mut status, clock.now, &names, &mut trace);
     if status.verdict.is_some() {
         return;
     }
-    for ((monitor, key), hot) in &monitors.hot {
+    for (&(monitor, key), &hot) in &monitors.hot {
         let deadline = monitors.deadlines.get(monitor).copied().unwrap_or(u64::MAX / 4);
         let due = hot.since.max(plan.heal_at).saturating_add(deadline);
         if clock.now >= due {
-            status.verdict = Some(Verdict::Liveness {
-                monitor: (*monitor).to_owned(),
-                since: hot.since,
-                tick: clock.now,
-                ids: vec![names.name(*key).to_owned()],
-            });
-            let mut e = Event::new(clock.now, EventKind::Violation, *key, monitor);
-            e.detail =
-                Some(format!("hot since tick {}, deadline {deadline} ticks after heal", hot.since).into_boxed_str());
-            trace.push(&names, e);
+            let detail = format!("hot since tick {}, deadline {deadline} ticks after heal", hot.since);
+            record_liveness(&mut status, (monitor, key), hot, clock.now, &names, &mut trace, detail);
             return;
         }
         horizon.at(due);
@@ -206,27 +226,12 @@ pub fn judge_final(
     names: Res<Names>,
     mut trace: ResMut<Trace>,
 ) {
-    for v in violations.read() {
-        if status.verdict.is_none() {
-            status.verdict = Some(violation_verdict(v, clock.now, &names));
-            let mut e =
-                Event::new(clock.now, EventKind::Violation, v.ids.first().copied().unwrap_or_default(), v.invariant);
-            e.detail = Some(v.detail.clone().into_boxed_str());
-            trace.push(&names, e);
-        }
-    }
+    record_violations(violations.read(), &mut status, clock.now, &names, &mut trace);
     if status.verdict.is_some() {
         return;
     }
-    if let Some(((monitor, key), hot)) = monitors.hot.iter().next() {
-        status.verdict = Some(Verdict::Liveness {
-            monitor: (*monitor).to_owned(),
-            since: hot.since,
-            tick: clock.now,
-            ids: vec![names.name(*key).to_owned()],
-        });
-        let mut e = Event::new(clock.now, EventKind::Violation, *key, monitor);
-        e.detail = Some(format!("still hot at quiescence, since tick {}", hot.since).into_boxed_str());
-        trace.push(&names, e);
+    if let Some((&(monitor, key), &hot)) = monitors.hot.iter().next() {
+        let detail = format!("still hot at quiescence, since tick {}", hot.since);
+        record_liveness(&mut status, (monitor, key), hot, clock.now, &names, &mut trace, detail);
     }
 }
