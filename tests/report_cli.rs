@@ -1,27 +1,8 @@
 //! `racelab explain` end to end: from a scenario and seed, from a saved failure, each
 //! format, `--out`, `--focus`, and bad arguments.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn racelab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_racelab"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("racelab-explain-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
+mod support;
+use support::{racelab, temp_dir, text};
 
 const ICE: &str = "scenarios/dispose_during_ice.toml";
 

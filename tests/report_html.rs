@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod support;
+use support::temp_dir;
+
 fn chromium() -> PathBuf {
     let candidates = [std::env::var("RACELAB_CHROMIUM").unwrap_or_default(), "/usr/bin/chromium".into()];
     for c in candidates.iter().filter(|c| !c.is_empty()) {
@@ -31,13 +34,6 @@ fn chromium() -> PathBuf {
         "the HTML report test needs Debian's chromium at /usr/bin/chromium (or RACELAB_CHROMIUM=path); \
          install it with: command -v chromium || (apt-get update && apt-get install -y chromium)"
     );
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("racelab-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }
 
 /// Run headless Chromium on `page` with `extra` arguments; its standard output.
