@@ -3,6 +3,7 @@
 //! in-run baseline, and with the trace hash on and off.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use racelab::engine::Registry;
 use racelab::engine::{Sim, TraceLevel};
 use racelab::scenario::Scenario;
 use std::hint::black_box;
@@ -12,11 +13,11 @@ const IDLE: &str =
 
 fn load(name: &str) -> Scenario {
     let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    Scenario::load(path).unwrap_or_else(|e| panic!("{e}"))
+    Scenario::load(&Registry::builtin(), path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn bench(c: &mut Criterion) {
-    let idle = Scenario::parse("idle.toml", IDLE).unwrap_or_else(|e| panic!("{e}"));
+    let idle = Scenario::parse(&Registry::builtin(), "idle.toml", IDLE).unwrap_or_else(|e| panic!("{e}"));
     let cases = [
         ("idle", idle, "fixed"),
         ("clone_loses_callbacks", load("clone_loses_callbacks"), "fixed"),

@@ -10,6 +10,7 @@
 //! `RACELAB_BENCH_TABLES` (default `strategies,throughput,shrink`) to choose what to print.
 
 use criterion::{Criterion, Throughput};
+use racelab::engine::Registry;
 use racelab::engine::replay::Failure;
 use racelab::engine::tape::non_calm;
 use racelab::engine::{Sim, TraceLevel};
@@ -47,7 +48,7 @@ struct Known {
 fn known_failures() -> Vec<Known> {
     let mut out = Vec::new();
     for file in scenario_files() {
-        let Ok(scenario) = Scenario::load(&file) else { continue };
+        let Ok(scenario) = Scenario::load(&Registry::builtin(), &file) else { continue };
         let rel = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&file).display().to_string();
         let rel = rel.trim_start_matches('/').to_owned();
         for t in targets(&rel, scenario.clone(), None).unwrap_or_default() {
@@ -189,7 +190,7 @@ fn throughput_table(md: &mut String) {
     let all: Vec<Target> = scenario_files()
         .into_iter()
         .filter_map(|f| {
-            let s = Scenario::load(&f).ok()?;
+            let s = Scenario::load(&Registry::builtin(), &f).ok()?;
             targets(&f.display().to_string(), s, None).ok()
         })
         .flatten()
@@ -282,7 +283,7 @@ fn shrink_table(known: &[Known], jobs: usize, md: &mut String) {
 
 fn criterion_sweeps(c: &mut Criterion) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/dispose_during_ice.toml");
-    let s = Scenario::load(path).expect("loads");
+    let s = Scenario::load(&Registry::builtin(), path).expect("loads");
     let t = targets(path, s, None).expect("targets");
     let mut group = c.benchmark_group("sweep_dispose_during_ice_5x100");
     group.sample_size(10);

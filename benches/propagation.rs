@@ -176,8 +176,11 @@ fn propagation(c: &mut Criterion) {
 }
 
 fn scenario_runs(c: &mut Criterion) {
-    let scenario =
-        Scenario::load(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/dispose_during_ice.toml")).expect("loads");
+    let scenario = Scenario::load(
+        &racelab::engine::Registry::builtin(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/dispose_during_ice.toml"),
+    )
+    .expect("loads");
     let mut group = c.benchmark_group("scenario");
     group.throughput(Throughput::Elements(1));
     for (variant, level) in

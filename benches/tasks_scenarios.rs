@@ -86,7 +86,7 @@ fn handwritten(seed: u64) -> u64 {
 
 fn sim(file: &str, variant: &str) -> Sim {
     let path = format!("{}/scenarios/{file}.toml", env!("CARGO_MANIFEST_DIR"));
-    let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let scenario = Scenario::load(&Registry::builtin(), &path).unwrap_or_else(|e| panic!("{e}"));
     let mut sim = Sim::new(&scenario, variant).unwrap_or_else(|e| panic!("{e}"));
     sim.trace_level(TraceLevel::Off).record_tape(false);
     sim

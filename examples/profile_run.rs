@@ -1,4 +1,5 @@
 //! Runs many seeds of one scenario variant, for profiling (`perf record`).
+use racelab::engine::Registry;
 use racelab::engine::{Sim, TraceLevel};
 use racelab::scenario::Scenario;
 
@@ -7,7 +8,7 @@ fn main() {
     let file = args.next().unwrap_or_else(|| "scenarios/dispose_during_ice.toml".into());
     let variant = args.next().unwrap_or_else(|| "flag_callback".into());
     let runs: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(20_000);
-    let scenario = match Scenario::load(&file) {
+    let scenario = match Scenario::load(&Registry::builtin(), &file) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

@@ -53,7 +53,7 @@
 //! at = [20, 60]
 //! do = "dispose"
 //! "#;
-//! let scenario = Scenario::parse("inline.toml", text)?;
+//! let scenario = Scenario::parse(&Registry::builtin(), "inline.toml", text)?;
 //!
 //! let mut current = Sim::new(&scenario, "flag_callback")?;
 //! let failure = (0..100)
@@ -82,6 +82,6 @@ pub mod scenario;
 
 /// The names most users need.
 pub mod prelude {
-    pub use crate::engine::{Choice, Outcome, Sim, Tape, TraceLevel, Verdict};
+    pub use crate::engine::{Choice, Outcome, Registry, Sim, Tape, TraceLevel, Verdict};
     pub use crate::scenario::{Scenario, ScenarioError};
 }

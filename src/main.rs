@@ -1,6 +1,5 @@
-use clap::Parser;
+use racelab::engine::Registry;
 
 fn main() {
-    let cli = racelab::cli::Cli::parse();
-    std::process::exit(racelab::cli::main_with(cli));
+    racelab::cli::main(Registry::builtin())
 }

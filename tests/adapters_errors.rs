@@ -8,7 +8,7 @@ const HEAD: &str = "name = \"bad\"\nmodel = \"adapters\"\n";
 /// column `col`, and contain `needle`.
 fn fails(body: &str, line: usize, col: usize, needle: &str) {
     let text = format!("{HEAD}{body}");
-    let err = match Scenario::parse("bad.toml", &text) {
+    let err = match Scenario::parse(&Registry::builtin(), "bad.toml", &text) {
         Ok(_) => panic!("accepted:\n{text}"),
         Err(e) => e,
     };
@@ -46,7 +46,7 @@ fn a_clone_is_usable_only_after_its_step() {
     // Due the same tick, after it in the file: fine.
     let ok = "[[step]]\nat = 3\ndo = \"clone_adapter\"\nfrom = \"twitch\"\nas = \"c\"\n\n\
               [[step]]\nat = 3\ndo = \"register_callback\"\nadapter = \"c\"\nhandler = \"h\"\n";
-    Scenario::parse("ok.toml", &format!("{HEAD}{ok}")).unwrap_or_else(|e| panic!("{e}"));
+    Scenario::parse(&Registry::builtin(), "ok.toml", &format!("{HEAD}{ok}")).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
@@ -120,8 +120,9 @@ fn adapters_section_is_checked() {
 
 #[test]
 fn the_section_and_defaults_are_accepted() {
-    let s = Scenario::parse("ok.toml", &format!("{HEAD}[adapters]\nquota = 2\nmax_failures = 3\n"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let s =
+        Scenario::parse(&Registry::builtin(), "ok.toml", &format!("{HEAD}[adapters]\nquota = 2\nmax_failures = 3\n"))
+            .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.variants.len(), 8);
     let mut sim = Sim::new(&s, "baseline").expect("builds");
     assert!(sim.seed(0).verdict.is_pass(), "nothing happens, nothing breaks");

@@ -14,7 +14,7 @@ use racelab::prelude::*;
 
 fn load(name: &str) -> Scenario {
     let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    Scenario::load(path).unwrap_or_else(|e| panic!("{e}"))
+    Scenario::load(&racelab::engine::Registry::builtin(), path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn arg(e: &Event, key: &str) -> Option<Val> {
@@ -265,10 +265,12 @@ do = "register_callback"
 adapter = "late"
 handler = "latecomer"
 "#;
-    let one = Scenario::parse("owed.toml", text).unwrap_or_else(|e| panic!("{e}"));
+    let one =
+        Scenario::parse(&racelab::engine::Registry::builtin(), "owed.toml", text).unwrap_or_else(|e| panic!("{e}"));
     assert!(Sim::new(&one, "baseline").expect("builds").seed(0).verdict.is_pass());
     let two = format!("{text}\n[[step]]\nat = 10\ndo = \"auth_event\"\nkind = \"token_refreshed\"\n");
-    let two = Scenario::parse("owed.toml", &two).unwrap_or_else(|e| panic!("{e}"));
+    let two =
+        Scenario::parse(&racelab::engine::Registry::builtin(), "owed.toml", &two).unwrap_or_else(|e| panic!("{e}"));
     match Sim::new(&two, "baseline").expect("builds").seed(0).verdict {
         Verdict::Violation { invariant, detail, .. } => {
             assert_eq!(invariant, "every_event_reaches_every_handler");

@@ -14,7 +14,7 @@ fn adapters_scenarios() -> Vec<Scenario> {
     files.sort();
     files
         .iter()
-        .map(|p| Scenario::load(p).unwrap_or_else(|e| panic!("{e}")))
+        .map(|p| Scenario::load(&Registry::builtin(), p).unwrap_or_else(|e| panic!("{e}")))
         .filter(|s| s.model == "adapters")
         .collect()
 }

@@ -1,13 +1,15 @@
 //! Determinism and replay: the same seed gives the same trace, whether the world is fresh
 //! or reused; a recorded tape replays to the same trace; a doctored tape is caught.
 
+use racelab::engine::Registry;
 use racelab::engine::tape::{Choice, ReplayMode, Tape};
 use racelab::engine::{Sim, TraceLevel, Verdict};
 use racelab::scenario::Scenario;
 use std::borrow::Cow;
 
 fn scenario(name: &str) -> Scenario {
-    Scenario::load(format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"))).expect("loads")
+    Scenario::load(&Registry::builtin(), format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR")))
+        .expect("loads")
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Shrinking: a shrunk tape replays strictly to the same violation, has no more non-calm
 //! choices than the original, and no single remaining fault can be made calm.
 
+use racelab::engine::Registry;
 use racelab::engine::replay::Failure;
 use racelab::engine::tape::{ReplayMode, Tape, non_calm};
 use racelab::engine::{Sim, TraceLevel};
@@ -14,7 +15,7 @@ use std::sync::atomic::AtomicBool;
 /// The first failure of every (scenario, variant, invariant) in a short sweep of `name`.
 fn firsts(name: &str, seeds: std::ops::Range<u64>, kind: StrategyKind) -> Vec<(Scenario, Failure)> {
     let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let scenario = Scenario::load(&Registry::builtin(), &path).unwrap_or_else(|e| panic!("{e}"));
     let mut cfg = SweepConfig::new(targets(&path, scenario.clone(), None).expect("targets"), seeds);
     cfg.strategy = kind;
     cfg.jobs = 2;

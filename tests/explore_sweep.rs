@@ -1,6 +1,7 @@
 //! Sweeps through the library: they find the known failures, their failures do not depend
 //! on the number of workers, and shards merge to the unsharded sweep.
 
+use racelab::engine::Registry;
 use racelab::engine::replay::Failure;
 use racelab::engine::{Sim, Tape};
 use racelab::explore::merge::merge;
@@ -23,7 +24,7 @@ fn scenario_files() -> Vec<PathBuf> {
 
 fn load(name: &str) -> Vec<Target> {
     let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let s = Scenario::load(&Registry::builtin(), &path).unwrap_or_else(|e| panic!("{e}"));
     targets(&format!("scenarios/{name}.toml"), s, None).expect("targets")
 }
 
@@ -39,7 +40,7 @@ fn run(cfg: &SweepConfig) -> (Vec<(usize, Failure)>, Ended) {
 fn sweeps_find_the_known_failures() {
     let mut checked = 0;
     for file in scenario_files() {
-        let scenario = Scenario::load(&file).unwrap_or_else(|e| panic!("{e}"));
+        let scenario = Scenario::load(&Registry::builtin(), &file).unwrap_or_else(|e| panic!("{e}"));
         for t in targets(&file.display().to_string(), scenario.clone(), None).expect("targets") {
             let Some(Expected::Violates(names)) = scenario.expectation(&t.variant).map(|e| e.expected.clone()) else {
                 continue;

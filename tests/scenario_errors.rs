@@ -1,9 +1,10 @@
 //! Every scenario error names the file, line and column, and what was expected.
 
+use racelab::engine::Registry;
 use racelab::scenario::Scenario;
 
 fn err(text: &str) -> String {
-    match Scenario::parse("bad.toml", text) {
+    match Scenario::parse(&Registry::builtin(), "bad.toml", text) {
         Ok(_) => panic!("expected an error for:\n{text}"),
         Err(e) => format!("{}:{}:{}: {}", e.file, e.line, e.column, e.message),
     }
@@ -111,7 +112,12 @@ fn model_section_is_checked() {
 
 #[test]
 fn display_shows_the_line_and_a_caret() {
-    let e = Scenario::parse("bad.toml", &format!("{HEAD}[[step]]\nat = [80, 20]\ndo = \"dispose\"\n")).unwrap_err();
+    let e = Scenario::parse(
+        &Registry::builtin(),
+        "bad.toml",
+        &format!("{HEAD}[[step]]\nat = [80, 20]\ndo = \"dispose\"\n"),
+    )
+    .unwrap_err();
     let shown = e.to_string();
     assert!(shown.contains("4 | at = [80, 20]"), "{shown}");
     assert!(shown.lines().last().is_some_and(|l| l.trim_end().ends_with('^')), "{shown}");
@@ -119,7 +125,7 @@ fn display_shows_the_line_and_a_caret() {
 
 #[test]
 fn a_missing_file_is_an_error_not_a_panic() {
-    let e = Scenario::load("no/such/file.toml").unwrap_err();
+    let e = Scenario::load(&Registry::builtin(), "no/such/file.toml").unwrap_err();
     assert!(e.message.starts_with("cannot read the file"), "{}", e.message);
 }
 
@@ -128,7 +134,7 @@ fn the_readme_scenario_example_parses() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
     let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
     let end = start + readme[start..].find("```").expect("closed");
-    let s = Scenario::parse("README.md", &readme[start..end]).unwrap_or_else(|e| panic!("{e}"));
+    let s = Scenario::parse(&Registry::builtin(), "README.md", &readme[start..end]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.variants, ["flag_callback", "stream"]);
     assert_eq!(s.faults.partitions.len(), 1);
     assert_eq!(s.seeds, 0..300);

@@ -2,6 +2,7 @@
 //! snapshot of its outcome table, and the canonical trace of the first failing seed of
 //! every failing (scenario, variant) pair.
 
+use racelab::engine::Registry;
 use racelab::engine::{Sim, TraceLevel};
 use racelab::explore::run::{VariantReport, judge, run_variant};
 use racelab::report::jsonl;
@@ -26,7 +27,7 @@ struct Checked {
 }
 
 fn check(path: &PathBuf) -> Checked {
-    let scenario = Scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
+    let scenario = Scenario::load(&Registry::builtin(), path).unwrap_or_else(|e| panic!("{e}"));
     let reports = scenario
         .variants
         .iter()

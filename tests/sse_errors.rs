@@ -1,6 +1,7 @@
 //! Bad SSE step fields and `[sse]` settings are reported at their line and column, saying
 //! what was expected.
 
+use racelab::engine::Registry;
 use racelab::scenario::{Scenario, ScenarioError};
 
 const HEAD: &str = "name = \"bad\"\nmodel = \"sse\"\n";
@@ -10,7 +11,7 @@ fn start(session: &str) -> String {
 }
 
 fn err(text: &str) -> ScenarioError {
-    match Scenario::parse("bad.toml", text) {
+    match Scenario::parse(&Registry::builtin(), "bad.toml", text) {
         Ok(_) => panic!("expected an error for:\n{text}"),
         Err(e) => e,
     }
@@ -36,7 +37,7 @@ fn assert_located(text: &str, needle: &str, message: &str) {
 #[test]
 fn a_good_file_parses() {
     let text = format!("{HEAD}{}\n[[step]]\nat = 1\ndo = \"burst\"\nsession = \"S1\"\ncount = 3\n", start("S1"));
-    let s = Scenario::parse("ok.toml", &text).unwrap_or_else(|e| panic!("{e}"));
+    let s = Scenario::parse(&Registry::builtin(), "ok.toml", &text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.variants, ["try_send_drop", "send_timeout", "naive_retry_worker", "coalescing_worker"]);
 }
 

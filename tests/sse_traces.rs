@@ -1,6 +1,7 @@
 //! What the SSE model's failing runs consist of: exact timelines on a calm wire, and the
 //! essential steps of the first failing trace of the shipped scenarios.
 
+use racelab::engine::Registry;
 use racelab::engine::trace::{Event, EventKind, Val};
 use racelab::engine::{Names, Outcome, Sim, TraceLevel, Verdict};
 use racelab::models::sse::metrics as m;
@@ -8,7 +9,8 @@ use racelab::models::sse::store::Store;
 use racelab::scenario::Scenario;
 
 fn load(name: &str) -> Scenario {
-    Scenario::load(format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"))).unwrap_or_else(|e| panic!("{e}"))
+    Scenario::load(&Registry::builtin(), format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn arg(e: &Event, key: &str) -> Option<u64> {
@@ -52,7 +54,7 @@ fn invariant(out: &Outcome) -> &str {
 
 fn calm(sse: &str, steps: &str) -> Scenario {
     let text = format!("name = \"calm\"\nmodel = \"sse\"\nmax_ticks = 3000\n\n[sse]\n{sse}\n{steps}");
-    Scenario::parse("calm.toml", &text).unwrap_or_else(|e| panic!("{e}"))
+    Scenario::parse(&Registry::builtin(), "calm.toml", &text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 const BURST_OF_FOUR: &str = r#"

@@ -1,6 +1,7 @@
 //! The two dedup windows behave identically: step by step on random id streams, through the
 //! tracker's `record_event`, and as whole simulations of every SSE scenario.
 
+use racelab::engine::Registry;
 use racelab::engine::Sim;
 use racelab::models::sse::tracker::{EventTracker, Recorded};
 use racelab::models::sse::window::{IndexedWindow, LinearWindow, SeenWindow, WindowKind};
@@ -133,8 +134,10 @@ fn every_scenario_runs_identically_with_either_window() {
     for (path, text) in files {
         let name = path.display().to_string();
         assert!(text.contains("[sse]"), "{name} has an [sse] section to switch");
-        let linear = Scenario::parse(&name, &with_window(&text, "linear")).unwrap_or_else(|e| panic!("{e}"));
-        let indexed = Scenario::parse(&name, &with_window(&text, "indexed")).unwrap_or_else(|e| panic!("{e}"));
+        let linear = Scenario::parse(&Registry::builtin(), &name, &with_window(&text, "linear"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let indexed = Scenario::parse(&Registry::builtin(), &name, &with_window(&text, "indexed"))
+            .unwrap_or_else(|e| panic!("{e}"));
         for variant in &linear.variants {
             let mut a = Sim::new(&linear, variant).expect("builds");
             let mut b = Sim::new(&indexed, variant).expect("builds");

@@ -9,7 +9,7 @@ use racelab::report::timeline;
 /// The report of the first seed of `variant` that deadlocks: the verdict, then the timeline.
 fn deadlock_report(file: &str, variant: &str) -> String {
     let path = format!("{}/scenarios/{file}.toml", env!("CARGO_MANIFEST_DIR"));
-    let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let scenario = Scenario::load(&Registry::builtin(), &path).unwrap_or_else(|e| panic!("{e}"));
     let mut sim = Sim::new(&scenario, variant).unwrap_or_else(|e| panic!("{e}"));
     let seed = scenario
         .seeds
@@ -38,7 +38,7 @@ fn deadlock_reports() {
 }
 
 fn verdict(text: &str) -> Verdict {
-    let scenario = Scenario::parse("inline.toml", text).unwrap_or_else(|e| panic!("{e}"));
+    let scenario = Scenario::parse(&Registry::builtin(), "inline.toml", text).unwrap_or_else(|e| panic!("{e}"));
     let mut sim = Sim::new(&scenario, "default").unwrap_or_else(|e| panic!("{e}"));
     sim.seed(0).verdict
 }

@@ -12,7 +12,11 @@ fn tasks_scenarios() -> Vec<Scenario> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
-    files.iter().map(|p| Scenario::load(p).unwrap_or_else(|e| panic!("{e}"))).filter(|s| s.model == "tasks").collect()
+    files
+        .iter()
+        .map(|p| Scenario::load(&Registry::builtin(), p).unwrap_or_else(|e| panic!("{e}")))
+        .filter(|s| s.model == "tasks")
+        .collect()
 }
 
 #[test]

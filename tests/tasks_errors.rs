@@ -30,7 +30,7 @@ fn file(program: &str) -> String {
 }
 
 fn error_of(text: &str) -> ScenarioError {
-    match Scenario::parse("errors.toml", text) {
+    match Scenario::parse(&Registry::builtin(), "errors.toml", text) {
         Ok(_) => panic!("expected an error for:\n{text}"),
         Err(e) => e,
     }
@@ -69,7 +69,7 @@ fn refused(program: &str, at: &str, nth: usize, message: &str) -> ScenarioError 
 #[test]
 fn a_correct_program_is_accepted() {
     let text = file("with m {\n  read count -> c\n  write count = c + 1\n}\nspawn helper -> h\njoin h\n");
-    assert!(Scenario::parse("errors.toml", &text).is_ok());
+    assert!(Scenario::parse(&Registry::builtin(), "errors.toml", &text).is_ok());
 }
 
 #[test]
@@ -137,10 +137,10 @@ fn unlock_of_a_lock_not_held() {
     );
     // Held on one branch only: the unlock may be right, so it is accepted.
     let text = file("read count -> c\nif c > 0 {\n  lock m\n}\nunlock m\n");
-    assert!(Scenario::parse("errors.toml", &text).is_ok());
+    assert!(Scenario::parse(&Registry::builtin(), "errors.toml", &text).is_ok());
     // A lock taken in a loop may be held when the loop body starts again.
     let text = file("loop {\n  unlock m\n  lock m\n  break\n}\n");
-    assert!(Scenario::parse("errors.toml", &text).is_ok());
+    assert!(Scenario::parse(&Registry::builtin(), "errors.toml", &text).is_ok());
     // Released by the `with` block: an unlock after it is statically wrong.
     refused("with m {\n  emit x\n}\nunlock m\n", "m\n", 0, "`unlock m` where this task cannot hold `m`");
 }

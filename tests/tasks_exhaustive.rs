@@ -4,7 +4,7 @@
 
 use bevy_app::App;
 use bevy_ecs::prelude::*;
-use racelab::engine::model::{Model, StepDoc, VariantDoc};
+use racelab::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
 use racelab::engine::schedule::{SetupSchedule, SetupStage};
 use racelab::explore::exhaustive::{Bounds, explore};
 use racelab::prelude::*;
@@ -41,8 +41,8 @@ impl Model for Tree {
     fn invariants(&self, _: Option<&Scenario>) -> Vec<String> {
         Vec::new()
     }
-    fn validate(&self, _: &Scenario) -> Result<(), ScenarioError> {
-        Ok(())
+    fn configure(&self, _: &Scenario) -> Result<ModelConfig, ScenarioError> {
+        Ok(ModelConfig::none())
     }
     fn install(&self, app: &mut App, _: &Scenario, _: &str) -> Result<(), ScenarioError> {
         app.add_systems(SetupSchedule, tree_setup.in_set(SetupStage::Model));
@@ -64,7 +64,7 @@ program = "await [1, 3]"
 "#;
 
 fn tiny() -> Scenario {
-    Scenario::parse("tiny.toml", TINY).unwrap_or_else(|e| panic!("{e}"))
+    Scenario::parse(&Registry::builtin(), "tiny.toml", TINY).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn fixed_timing(file: &str) -> Scenario {
         out.push_str(&narrowed);
         out.push('\n');
     }
-    Scenario::parse(&path, &out).unwrap_or_else(|e| panic!("{e}"))
+    Scenario::parse(&Registry::builtin(), &path, &out).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn explore_variant(scenario: &Scenario, variant: &str) -> racelab::explore::exhaustive::Report {
@@ -173,7 +173,7 @@ fn lock_order_fixes_pass_every_interleaving_and_the_cycle_is_found() {
 fn single_flight_passes_every_tape_with_its_timing_windows() {
     // The file as shipped: three bots starting anywhere in [0, 6], every latency in [1, 4].
     let path = format!("{}/scenarios/token_refresh_race.toml", env!("CARGO_MANIFEST_DIR"));
-    let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let scenario = Scenario::load(&Registry::builtin(), &path).unwrap_or_else(|e| panic!("{e}"));
     let r = explore_variant(&scenario, "single_flight");
     assert_eq!(r.to_string(), "all 10404 tapes pass (search complete; deepest run made 8 choices)");
     let bug = explore_variant(&scenario, "unsynchronised");

@@ -6,7 +6,7 @@ use racelab::explore::exhaustive::{Bounds, explore};
 use racelab::prelude::*;
 
 fn scenario(text: &str) -> Scenario {
-    Scenario::parse("inline.toml", text).unwrap_or_else(|e| panic!("{e}"))
+    Scenario::parse(&Registry::builtin(), "inline.toml", text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run(text: &str, variant: &str, seed: u64) -> Verdict {

@@ -2,6 +2,7 @@
 //! diagram or a self-contained HTML report.
 
 use super::{full_run, load};
+use crate::engine::Registry;
 use crate::engine::replay::Failure;
 use crate::engine::tape::{ReplayMode, Tape};
 use crate::report::view::View;
@@ -48,8 +49,8 @@ pub struct ExplainArgs {
 }
 
 /// Explain; the exit code (1 if a failure file no longer replays to its saved verdict and hash).
-pub fn explain(args: ExplainArgs) -> i32 {
-    match explain_inner(&args) {
+pub fn explain(registry: &Registry, args: ExplainArgs) -> i32 {
+    match explain_inner(registry, &args) {
         Ok(code) => code,
         Err((code, msg)) => {
             // An empty message: the helper that failed has printed its own.
@@ -61,10 +62,10 @@ pub fn explain(args: ExplainArgs) -> i32 {
     }
 }
 
-fn explain_inner(args: &ExplainArgs) -> Result<i32, (i32, String)> {
+fn explain_inner(registry: &Registry, args: &ExplainArgs) -> Result<i32, (i32, String)> {
     let is_scenario = args.input.extension().is_some_and(|x| x == "toml");
     let (scenario_file, variant, tape, seed, failure) = if is_scenario {
-        let scenario = load(&args.input).map_err(|c| (c, String::new()))?;
+        let scenario = load(registry, &args.input).map_err(|c| (c, String::new()))?;
         let Some(variant) = args.variant.clone() else {
             return Err((2, format!("a scenario file needs --variant (one of: {})", scenario.variants.join(", "))));
         };
@@ -80,7 +81,7 @@ fn explain_inner(args: &ExplainArgs) -> Result<i32, (i32, String)> {
         let tape = Tape::replay(f.tape.clone(), ReplayMode::Strict);
         (PathBuf::from(&f.file), f.variant.clone(), tape, f.seed, Some(f))
     };
-    let scenario = load(&scenario_file).map_err(|c| (c, String::new()))?;
+    let scenario = load(registry, &scenario_file).map_err(|c| (c, String::new()))?;
     if !scenario.variants.contains(&variant) {
         return Err((
             2,

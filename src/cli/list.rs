@@ -1,11 +1,12 @@
 //! `racelab list`: what racelab knows.
 
+use crate::engine::Registry;
 use crate::scenario::Scenario;
 use std::path::PathBuf;
 
 /// List; the exit code.
-pub fn list() -> i32 {
-    for m in crate::models::all() {
+pub fn list(registry: &Registry) -> i32 {
+    for m in registry.iter() {
         println!("model {}: {}", m.name(), m.about());
         let variants = m.variant_docs(None);
         if variants.is_empty() {
@@ -32,7 +33,7 @@ pub fn list() -> i32 {
     if !files.is_empty() {
         println!("scenarios:");
         for f in files {
-            match Scenario::load(&f) {
+            match Scenario::load(registry, &f) {
                 Ok(s) => println!("  {:<40} {:<10} {}", f.display(), s.model, first_sentence(&s.about)),
                 Err(e) => println!("  {:<40} error: {}", f.display(), e.message),
             }

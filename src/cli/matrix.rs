@@ -2,6 +2,7 @@
 
 use super::sweep::{default_jobs, load_targets};
 use super::{STOP, install_ctrlc};
+use crate::engine::Registry;
 use crate::explore::matrix::{markdown, matrix};
 use crate::explore::strategy::StrategyKind;
 use crate::scenario::parse_seed_range;
@@ -47,8 +48,8 @@ fn seeds_or_count(s: &str) -> Result<Range<u64>, String> {
 }
 
 /// Print the matrix; the exit code.
-pub fn run(args: MatrixArgs) -> i32 {
-    let targets = match load_targets(&args.files, None) {
+pub fn run(registry: &Registry, args: MatrixArgs) -> i32 {
+    let targets = match load_targets(registry, &args.files, None) {
         Ok(t) => t,
         Err(code) => return code,
     };

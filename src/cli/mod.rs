@@ -17,7 +17,7 @@ pub use run::RunArgs;
 pub use shrink::ShrinkArgs;
 pub use sweep::SweepArgs;
 
-use crate::engine::{Outcome, Sim, Tape, TraceLevel};
+use crate::engine::{Outcome, Registry, Sim, Tape, TraceLevel};
 use crate::report::{jsonl, timeline};
 use crate::scenario::{Scenario, parse_seed_range};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -69,16 +69,24 @@ pub fn seeds_arg(s: &str) -> Result<Range<u64>, String> {
     parse_seed_range(s).ok_or_else(|| format!("expected A..B with A < B, found `{s}`"))
 }
 
-/// Run the CLI; the process exit code.
-pub fn main_with(cli: Cli) -> i32 {
+/// The whole command line for the models in `registry`: parse the process arguments, run
+/// the command, exit with its code. A user's crate gets every command for its own model
+/// with `racelab::cli::main(Registry::builtin().with(MyModel))`.
+pub fn main(registry: Registry) -> ! {
+    let cli = Cli::parse();
+    std::process::exit(main_with(&registry, cli))
+}
+
+/// Run one parsed command line with the models in `registry`; the process exit code.
+pub fn main_with(registry: &Registry, cli: Cli) -> i32 {
     match cli.command {
-        Command::Run(args) => run::run(args),
-        Command::Replay(args) => replay::replay(args),
-        Command::Explain(args) => explain::explain(args),
-        Command::List => list::list(),
-        Command::Sweep(args) => sweep::run(args),
-        Command::Shrink(args) => shrink::run(args),
-        Command::Matrix(args) => matrix::run(args),
+        Command::Run(args) => run::run(registry, args),
+        Command::Replay(args) => replay::replay(registry, args),
+        Command::Explain(args) => explain::explain(registry, args),
+        Command::List => list::list(registry),
+        Command::Sweep(args) => sweep::run(registry, args),
+        Command::Shrink(args) => shrink::run(registry, args),
+        Command::Matrix(args) => matrix::run(registry, args),
         Command::Merge(args) => merge::run(args),
     }
 }
@@ -97,8 +105,8 @@ pub fn install_ctrlc() {
 }
 
 /// Load a scenario, printing a located error (exit code 2) if it is bad.
-pub fn load(path: &Path) -> Result<Scenario, i32> {
-    Scenario::load(path).map_err(|e| {
+pub fn load(registry: &Registry, path: &Path) -> Result<Scenario, i32> {
+    Scenario::load(registry, path).map_err(|e| {
         eprintln!("error: {e}");
         2
     })

@@ -1,6 +1,7 @@
 //! `racelab replay`: a saved failure, run again from its tape.
 
 use super::{Format, full_run, load, print_run};
+use crate::engine::Registry;
 use crate::engine::replay::Failure;
 use crate::engine::tape::{ReplayMode, Tape};
 use clap::Args;
@@ -20,7 +21,7 @@ pub struct ReplayArgs {
 }
 
 /// Replay; the exit code.
-pub fn replay(args: ReplayArgs) -> i32 {
+pub fn replay(registry: &Registry, args: ReplayArgs) -> i32 {
     let failure = match Failure::load_all(&args.failure) {
         Ok(all) => match args.line.checked_sub(1).and_then(|i| all.get(i)) {
             Some(f) => f.clone(),
@@ -39,7 +40,7 @@ pub fn replay(args: ReplayArgs) -> i32 {
             return 2;
         }
     };
-    let scenario = match load(Path::new(&failure.file)) {
+    let scenario = match load(registry, Path::new(&failure.file)) {
         Ok(s) => s,
         Err(code) => return code,
     };

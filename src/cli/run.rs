@@ -1,6 +1,7 @@
 //! `racelab run`: variants over seeds, expectations checked.
 
 use super::{Format, full_run, load, print_run, seeds_arg};
+use crate::engine::Registry;
 use crate::engine::replay::Failure;
 use crate::engine::{Outcome, Sim, Tape};
 use crate::explore::run::{judge, run_variant};
@@ -34,10 +35,10 @@ pub struct RunArgs {
 }
 
 /// Run the scenarios; the exit code.
-pub fn run(args: RunArgs) -> i32 {
+pub fn run(registry: &Registry, args: RunArgs) -> i32 {
     let mut all_ok = true;
     for file in &args.files {
-        let scenario = match load(file) {
+        let scenario = match load(registry, file) {
             Ok(s) => s,
             Err(code) => return code,
         };

@@ -1,6 +1,7 @@
 //! `racelab shrink`: cut a failure down to its shortest explanation.
 
 use super::load;
+use crate::engine::Registry;
 use crate::engine::replay::Failure;
 use crate::explore::shrink::{ShrinkConfig, shrink_and_trace};
 use crate::report::timeline;
@@ -30,7 +31,7 @@ fn default_out(input: &Path) -> PathBuf {
 }
 
 /// Shrink; the exit code.
-pub fn run(args: ShrinkArgs) -> i32 {
+pub fn run(registry: &Registry, args: ShrinkArgs) -> i32 {
     let failures = match Failure::load_all(&args.failure) {
         Ok(f) => f,
         Err(e) => {
@@ -42,7 +43,7 @@ pub fn run(args: ShrinkArgs) -> i32 {
         eprintln!("error: {}: no failure on line {} (it holds {})", args.failure.display(), args.line, failures.len());
         return 2;
     };
-    let scenario = match load(Path::new(&failure.file)) {
+    let scenario = match load(registry, Path::new(&failure.file)) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -1,6 +1,7 @@
 //! `racelab sweep`: many seeds on a pool of workers, failures written as they are found.
 
 use super::{STOP, install_ctrlc, load, seeds_arg};
+use crate::engine::Registry;
 use crate::engine::replay::Failure;
 use crate::explore::exhaustive::Bounds;
 use crate::explore::pool;
@@ -83,11 +84,11 @@ pub fn default_jobs() -> usize {
 
 /// Load every file's targets; the exit code on a bad file or variant. With several files, a
 /// `variant` only some of them have sweeps those (`scenarios/*.toml --variant fixed`).
-pub fn load_targets(files: &[PathBuf], variant: Option<&str>) -> Result<Vec<Target>, i32> {
+pub fn load_targets(registry: &Registry, files: &[PathBuf], variant: Option<&str>) -> Result<Vec<Target>, i32> {
     let mut all = Vec::new();
     let mut missing = Vec::new();
     for file in files {
-        let scenario = load(file)?;
+        let scenario = load(registry, file)?;
         let shown = file.display().to_string();
         match targets(&shown, scenario, variant) {
             Ok(t) => all.extend(t),
@@ -191,8 +192,8 @@ impl Sink for Reporter {
 }
 
 /// Sweep; the exit code (0: no failure, 1: failures, 2: bad input, 130: interrupted).
-pub fn run(args: SweepArgs) -> i32 {
-    let targets = match load_targets(&args.files, args.variant.as_deref()) {
+pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
+    let targets = match load_targets(registry, &args.files, args.variant.as_deref()) {
         Ok(t) => t,
         Err(code) => return code,
     };

@@ -22,7 +22,7 @@ impl Id {
 
 /// The intern table of stable ids. It survives between runs of one [`crate::engine::Sim`]:
 /// interning is idempotent, so a name keeps its index, and names are never printed by index.
-#[derive(Resource, Debug)]
+#[derive(Resource, Debug, Clone)]
 pub struct Names {
     list: Vec<String>,
     index: HashMap<String, Id>,

@@ -1,6 +1,7 @@
 //! The deterministic core. It knows no model: models plug in through [`model::Model`] and the
 //! generic building blocks here (wire, timers, script, checks, trace).
 
+pub mod agenda;
 pub mod check;
 pub mod clock;
 pub mod faults;
@@ -12,6 +13,7 @@ pub mod replay;
 pub mod schedule;
 pub mod script;
 pub mod sim;
+pub mod spec;
 pub mod stats;
 pub mod tape;
 pub mod timers;
@@ -25,6 +27,7 @@ pub use check::{Monitors, RunStatus, Verdict, Violation};
 pub use clock::{Clock, Horizon};
 pub use faults::FaultPlan;
 pub use ids::{Id, Names};
+pub use model::{Model, ModelConfig, Registry, StepDoc, VariantDoc};
 pub use sim::{Outcome, Sim};
 pub use tape::{Choice, Tape};
 pub use trace::{Args, Describe, Event, EventKind, Trace, TraceLevel};
@@ -57,11 +60,14 @@ impl Plugin for EnginePlugin {
         app.init_resource::<RunStatus>();
         app.init_resource::<Monitors>();
         app.init_resource::<faults::Cuts>();
+        app.init_resource::<agenda::Agenda>();
+        app.add_reset(|w| w.resource_mut::<agenda::Agenda>().reset());
         app.add_sim_message::<Violation>();
         app.add_systems(
             TickSchedule,
             (update_messages, |mut h: ResMut<Horizon>| h.clear()).chain().in_set(Stage::Begin),
         );
+        app.add_systems(TickSchedule, agenda::deliver.in_set(Stage::Deliver));
         app.add_systems(TickSchedule, check::judge.in_set(Stage::Judge));
         app.add_systems(FinishSchedule, check::judge_final.in_set(FinishStage::Judge));
     }

@@ -1,11 +1,14 @@
-//! The contract between the engine and a modelled system.
+//! The contract between the engine and a modelled system, and the registry of models.
 //!
 //! A model is a Bevy plugin plus the knowledge of its own scenario fields. The engine never
-//! names a model; it asks the registry (`crate::models`) for the one a scenario names and
-//! talks to it through this trait.
+//! names a model: whoever parses a scenario passes a [`Registry`], the parsed scenario keeps
+//! the model it resolved, and [`crate::engine::Sim`] installs that model. A user's crate adds
+//! its own with [`Registry::with`] and gets every command of the CLI for it.
 
-use crate::scenario::{Scenario, ScenarioError};
+use crate::engine::spec::{Scenario, ScenarioError};
 use bevy_app::App;
+use std::any::Any;
+use std::sync::Arc;
 
 /// A step kind a model accepts in `[[step]]`.
 #[derive(Clone, Copy, Debug)]
@@ -27,7 +30,39 @@ pub struct VariantDoc {
     pub about: String,
 }
 
+/// A model's own scenario fields, parsed once by [`Model::configure`] and handed to
+/// [`Model::install`] through [`Scenario::config`].
+#[derive(Clone)]
+pub struct ModelConfig(Option<Arc<dyn Any + Send + Sync>>);
+
+impl ModelConfig {
+    /// Wrap a model's typed configuration.
+    pub fn new<T: Any + Send + Sync>(value: T) -> Self {
+        ModelConfig(Some(Arc::new(value)))
+    }
+
+    /// No configuration (before the model has configured the scenario).
+    pub fn none() -> Self {
+        ModelConfig(None)
+    }
+
+    /// The configuration as `T`, if it is one.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.0.as_deref().and_then(|c| c.downcast_ref::<T>())
+    }
+}
+
+impl std::fmt::Debug for ModelConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "ModelConfig(..)" } else { "ModelConfig(none)" })
+    }
+}
+
 /// A modelled system.
+///
+/// `configure` runs once when a scenario is parsed and returns the model's typed view of the
+/// file (its steps as actions, its sections as parameters); `install` reads it back with
+/// [`Scenario::config`] and adds the model's plugin. Nothing is parsed twice.
 pub trait Model: Send + Sync + 'static {
     /// The name scenarios use (`model = "signaling"`).
     fn name(&self) -> &'static str;
@@ -39,7 +74,8 @@ pub trait Model: Send + Sync + 'static {
     fn sections(&self) -> &'static [&'static str] {
         &[]
     }
-    /// Its variants as `scenario` sees them (a model may let files define their own).
+    /// Its variants; with a configured scenario, as that file sees them (a model may let
+    /// files define their own).
     fn variant_docs(&self, scenario: Option<&Scenario>) -> Vec<VariantDoc>;
     /// Names of its variants for `scenario`.
     fn variants(&self, scenario: &Scenario) -> Vec<String> {
@@ -47,8 +83,56 @@ pub trait Model: Send + Sync + 'static {
     }
     /// The invariants and liveness monitors it checks, by name.
     fn invariants(&self, scenario: Option<&Scenario>) -> Vec<String>;
-    /// Check the model's own parts of `scenario` (step fields, sections).
-    fn validate(&self, scenario: &Scenario) -> Result<(), ScenarioError>;
+    /// Parse and check the model's own parts of `scenario` (step fields, sections), once.
+    fn configure(&self, scenario: &Scenario) -> Result<ModelConfig, ScenarioError>;
     /// Add the model's plugin, configured for `scenario` and `variant`, to `app`.
     fn install(&self, app: &mut App, scenario: &Scenario, variant: &str) -> Result<(), ScenarioError>;
+}
+
+/// The models a scenario may name.
+///
+/// ```
+/// use racelab::prelude::*;
+/// let registry = Registry::builtin();
+/// assert!(registry.find("signaling").is_some());
+/// assert!(registry.names().contains(&"tasks"));
+/// ```
+#[derive(Clone, Default)]
+pub struct Registry {
+    models: Vec<Arc<dyn Model>>,
+}
+
+impl Registry {
+    /// A registry with no model.
+    pub fn empty() -> Self {
+        Registry::default()
+    }
+
+    /// This registry with `model` added (replacing a model of the same name).
+    pub fn with(mut self, model: impl Model) -> Self {
+        self.models.retain(|m| m.name() != model.name());
+        self.models.push(Arc::new(model));
+        self
+    }
+
+    /// The model named `name`.
+    pub fn find(&self, name: &str) -> Option<&Arc<dyn Model>> {
+        self.models.iter().find(|m| m.name() == name)
+    }
+
+    /// The names of every model, in registration order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.models.iter().map(|m| m.name()).collect()
+    }
+
+    /// Every model, in registration order.
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Model> {
+        self.models.iter().map(|m| &**m)
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
 }

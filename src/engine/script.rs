@@ -3,9 +3,9 @@
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::ids::Names;
 use crate::engine::schedule::{SetupSchedule, SetupStage, SimApp, Stage, TickSchedule, slot};
+use crate::engine::spec::At;
 use crate::engine::tape::Tape;
 use crate::engine::trace::{Describe, Event, EventKind, Trace};
-use crate::scenario::At;
 use bevy_app::{App, Plugin};
 use bevy_ecs::prelude::*;
 

@@ -3,17 +3,18 @@
 //! The schedules are built once and the world is reset between runs (entities cleared,
 //! resources put back), which is what makes sweeping many seeds cheap.
 
+use crate::engine::agenda::Agenda;
 use crate::engine::check::{RunStatus, Verdict};
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::faults::{Cuts, FaultPlan};
 use crate::engine::ids::Names;
 use crate::engine::model::Model;
 use crate::engine::schedule::{FinishSchedule, Resets, SetupSchedule, TickSchedule};
+use crate::engine::spec::{Scenario, ScenarioError};
 use crate::engine::stats::{Metrics, Stats};
 use crate::engine::tape::{Choice, ReplayMode, Tape};
 use crate::engine::trace::{Trace, TraceLevel};
 use crate::engine::{EnginePlugin, Limits};
-use crate::scenario::{Scenario, ScenarioError};
 use bevy_app::App;
 use bevy_ecs::prelude::*;
 use bevy_ecs::resource::IsResource;
@@ -59,12 +60,10 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Build the simulation of `scenario`'s `variant`, with the model the scenario names.
+    /// Build the simulation of `scenario`'s `variant`, with the model the scenario was
+    /// resolved to when it was parsed.
     pub fn new(scenario: &Scenario, variant: &str) -> Result<Sim, ScenarioError> {
-        let model = crate::models::find(&scenario.model).ok_or_else(|| {
-            ScenarioError::whole_file(&scenario.source.file, format!("unknown model `{}`", scenario.model))
-        })?;
-        Sim::with_model(model, scenario, variant)
+        Sim::with_model(scenario.model_impl(), scenario, variant)
     }
 
     /// Build the simulation with an explicit model.
@@ -190,12 +189,19 @@ impl Sim {
         let verdict = world.schedule_scope(TickSchedule, |world, tick| {
             loop {
                 tick.run(world);
-                visited += 1;
+                let last_step = world.resource::<Agenda>().is_last_step();
+                if last_step {
+                    visited += 1;
+                }
                 if let Some(d) = world.resource::<Tape>().divergence() {
                     break Verdict::Diverged { detail: d.to_string() };
                 }
                 if let Some(v) = world.resource_mut::<RunStatus>().verdict.take() {
                     break v;
+                }
+                if !last_step {
+                    // More batches are due on this tick: the next step hands over the next.
+                    continue;
                 }
                 if world.resource::<Stats>().messages > limits.max_messages {
                     break Verdict::Halted { limit: "max_messages".into() };

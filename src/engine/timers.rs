@@ -1,54 +1,76 @@
 //! Model timers on virtual time: timeouts, backoff, health checks, async continuations.
 //!
 //! A model keeps a [`Timers<T>`] resource, arms timers with a payload of its own type, and
-//! reads [`Fired<T>`] messages in its Model systems. Timers due on the same tick fire in
-//! the order they were armed: where a model wants that order to be a race, it says so by
-//! drawing the delays from the tape.
+//! reads [`Fired<T>`] messages in its Model systems. Timers due on a tick are handed over by
+//! the [`Agenda`], in one tape-chosen order with every message due then (calm: as armed).
 
-use crate::engine::clock::Clock;
+use crate::engine::agenda::{Agenda, Due};
 use crate::engine::clock::Horizon;
+use crate::engine::ids::Id;
 use crate::engine::queue::DueQueue;
 use crate::engine::schedule::{SimApp, Stage, TickSchedule, slot};
 use bevy_app::{App, Plugin};
+use bevy_ecs::message::Messages;
 use bevy_ecs::prelude::*;
 use std::marker::PhantomData;
 
 /// Pending timers carrying payloads of type `T`.
 #[derive(Resource)]
 pub struct Timers<T: Send + Sync + 'static> {
-    queue: DueQueue<T>,
+    /// Armed this step, stamped when the Dispatch stage files them.
+    armed: Vec<(u64, T)>,
+    /// `(stamp, payload)` by due tick.
+    queue: DueQueue<(u64, T)>,
+    /// This tick's due timers, until the agenda hands them over (`None`: cancelled).
+    ready: Vec<Option<T>>,
 }
 
 impl<T: Send + Sync + 'static> Default for Timers<T> {
     fn default() -> Self {
-        Timers { queue: DueQueue::default() }
+        Timers { armed: Vec::new(), queue: DueQueue::default(), ready: Vec::new() }
     }
 }
 
 impl<T: Send + Sync + 'static> Timers<T> {
     /// Fire `payload` `delay` ticks after `now` (at least one tick later).
     pub fn after(&mut self, now: u64, delay: u64, payload: T) {
-        self.queue.push(now + delay.max(1), payload);
+        self.armed.push((now + delay.max(1), payload));
     }
 
-    /// Cancel every timer for which `keep` is false.
-    pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
-        self.queue.retain(keep);
+    /// Cancel every timer for which `keep` is false, including one due this tick that has
+    /// not been handed over yet.
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        self.armed.retain(|(_, t)| keep(t));
+        self.queue.retain(|(_, t)| keep(t));
+        for r in &mut self.ready {
+            if r.as_ref().is_some_and(|t| !keep(t)) {
+                *r = None;
+            }
+        }
     }
 
     /// Number of pending timers.
     pub fn len(&self) -> usize {
-        self.queue.len()
+        self.armed.len() + self.queue.len()
     }
 
     /// Whether none is pending.
     pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
+        self.armed.is_empty() && self.queue.is_empty()
     }
 
     /// The pending payloads, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.queue.iter()
+        self.armed.iter().map(|(_, t)| t).chain(self.queue.iter().map(|(_, t)| t))
+    }
+
+    /// The earliest due tick.
+    fn next_due(&self) -> Option<u64> {
+        let armed = self.armed.iter().map(|(d, _)| *d).min();
+        match (armed, self.queue.next_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -67,26 +89,55 @@ impl<T> Default for TimerPlugin<T> {
 
 impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
     fn build(&self, app: &mut App) {
+        if app.world().contains_resource::<Timers<T>>() {
+            return;
+        }
+        app.world_mut().resource_mut::<Agenda>().add_source(collect::<T>, hand_over::<T>);
         app.init_resource::<Timers<T>>();
         app.add_sim_message::<Fired<T>>();
-        app.add_reset(|w| w.resource_mut::<Timers<T>>().queue.clear());
-        let fire_slot = slot(app, Stage::Deliver);
+        app.add_reset(|w| {
+            let mut t = w.resource_mut::<Timers<T>>();
+            t.armed.clear();
+            t.queue.clear();
+            t.ready.clear();
+        });
+        // Filed with the wires' envelopes, after them: the calm order of one step is its
+        // messages in wire order, then its timers in the order armed.
+        let file_slot = slot(app, Stage::Dispatch);
         let plan_slot = slot(app, Stage::Plan);
-        app.add_systems(TickSchedule, fire::<T>.in_set(fire_slot));
+        app.add_systems(TickSchedule, file::<T>.in_set(file_slot));
         app.add_systems(TickSchedule, plan::<T>.in_set(plan_slot));
     }
 }
 
-fn fire<T: Clone + Send + Sync + 'static>(
-    mut timers: ResMut<Timers<T>>,
-    clock: Res<Clock>,
-    mut fired: MessageWriter<Fired<T>>,
-) {
-    while let Some((_, _, payload)) = timers.queue.pop_due(clock.now) {
-        fired.write(Fired(payload));
+fn file<T: Send + Sync + 'static>(mut timers: ResMut<Timers<T>>, mut agenda: ResMut<Agenda>) {
+    let timers = &mut *timers;
+    for (due, payload) in timers.armed.drain(..) {
+        timers.queue.push(due, (agenda.stamp(), payload));
     }
 }
 
+fn collect<T: Send + Sync + 'static>(world: &mut World, now: u64, source: u16, out: &mut Vec<Due>) {
+    let mut timers = world.resource_mut::<Timers<T>>();
+    let timers = &mut *timers;
+    timers.ready.clear();
+    while let Some((_, _, (stamp, payload))) = timers.queue.pop_due(now) {
+        out.push(Due { stamp, source, slot: timers.ready.len() as u32, from: Id::NONE, to: Id::NONE, fifo: false });
+        timers.ready.push(Some(payload));
+    }
+}
+
+fn hand_over<T: Clone + Send + Sync + 'static>(world: &mut World, slots: &[u32]) {
+    world.resource_scope(|world, mut timers: Mut<Timers<T>>| {
+        let mut fired = world.resource_mut::<Messages<Fired<T>>>();
+        for &slot in slots {
+            if let Some(payload) = timers.ready[slot as usize].take() {
+                fired.write(Fired(payload));
+            }
+        }
+    });
+}
+
 fn plan<T: Send + Sync + 'static>(timers: Res<Timers<T>>, mut horizon: ResMut<Horizon>) {
-    horizon.at_opt(timers.queue.next_due());
+    horizon.at_opt(timers.next_due());
 }

@@ -2,21 +2,23 @@
 //!
 //! Models write [`Outbound`] messages. In the Dispatch stage each one gets its fault
 //! decisions from the tape (drop, duplicate, delay within the plan's range, hold while a
-//! partition cuts its link) and is queued; in the Deliver stage envelopes due now are
-//! handed over as [`Inbound`] messages, their order among the same tick chosen by the tape.
+//! partition cuts its link) and is queued; envelopes due now are handed over as [`Inbound`]
+//! messages by the [`Agenda`], which orders them with every other message type and timer
+//! due on the same tick.
 //! After the heal point the wire is calm: minimum delay, nothing lost, FIFO.
 
+use crate::engine::agenda::{Agenda, Due};
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::faults::{Cuts, FaultPlan};
 use crate::engine::ids::Id;
 use crate::engine::ids::Names;
-use crate::engine::order::Picker;
 use crate::engine::queue::DueQueue;
 use crate::engine::schedule::{SimApp, Stage, TickSchedule, slot};
 use crate::engine::stats::Stats;
 use crate::engine::tape::{About, Tape};
 use crate::engine::trace::{Describe, Event, EventKind, Trace};
 use bevy_app::{App, Plugin};
+use bevy_ecs::message::Messages;
 use bevy_ecs::prelude::*;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -41,27 +43,18 @@ pub struct Inbound<M: Payload> {
 /// Envelopes in flight.
 #[derive(Resource)]
 pub struct InFlight<M: Payload> {
-    queue: DueQueue<(u64, M)>,
-    batch: Vec<(u64, M)>,
+    /// `(stamp, envelope, message)` by due tick.
+    queue: DueQueue<(u64, u64, M)>,
+    /// This tick's due envelopes, until the agenda hands them over.
+    ready: Vec<Option<(u64, M)>>,
     next_env: u64,
     /// Latest due tick per link, to keep links FIFO (looked up, never iterated).
     link_due: HashMap<(Id, Id), u64>,
-    links: Vec<(Id, Id)>,
-    picker: Picker<(Id, Id)>,
-    ordered: Vec<Option<(u64, M)>>,
 }
 
 impl<M: Payload> Default for InFlight<M> {
     fn default() -> Self {
-        InFlight {
-            queue: DueQueue::default(),
-            batch: Vec::new(),
-            next_env: 1,
-            link_due: HashMap::new(),
-            links: Vec::new(),
-            picker: Picker::default(),
-            ordered: Vec::new(),
-        }
+        InFlight { queue: DueQueue::default(), ready: Vec::new(), next_env: 1, link_due: HashMap::new() }
     }
 }
 
@@ -78,7 +71,7 @@ impl<M: Payload> InFlight<M> {
 
     /// The messages in flight, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &M> {
-        self.queue.iter().map(|(_, m)| m)
+        self.queue.iter().map(|(_, _, m)| m)
     }
 }
 
@@ -93,19 +86,21 @@ impl<M> Default for WirePlugin<M> {
 
 impl<M: Payload> Plugin for WirePlugin<M> {
     fn build(&self, app: &mut App) {
+        if app.world().contains_resource::<InFlight<M>>() {
+            return;
+        }
         app.add_sim_message::<Outbound<M>>();
         app.add_sim_message::<Inbound<M>>();
+        app.world_mut().resource_mut::<Agenda>().add_source(collect::<M>, hand_over::<M>);
         app.init_resource::<InFlight<M>>();
         app.add_reset(|w| {
             let mut q = w.resource_mut::<InFlight<M>>();
             q.queue.clear();
-            q.batch.clear();
+            q.ready.clear();
             q.next_env = 1;
             q.link_due.clear();
         });
-        let deliver_slot = slot(app, Stage::Deliver);
         let dispatch_slot = slot(app, Stage::Dispatch);
-        app.add_systems(TickSchedule, deliver::<M>.in_set(deliver_slot));
         app.add_systems(TickSchedule, dispatch::<M>.in_set(dispatch_slot));
     }
 }
@@ -114,6 +109,7 @@ impl<M: Payload> Plugin for WirePlugin<M> {
 fn dispatch<M: Payload>(
     mut outbound: MessageReader<Outbound<M>>,
     mut flight: ResMut<InFlight<M>>,
+    mut agenda: ResMut<Agenda>,
     mut tape: ResMut<Tape>,
     plan: Res<FaultPlan>,
     cuts: Res<Cuts>,
@@ -163,52 +159,45 @@ fn dispatch<M: Payload>(
                 *last = due;
             }
             trace.push(&names, Event { kind, env, due, ..base.clone() });
-            flight.queue.push(due, (env, msg.clone()));
+            flight.queue.push(due, (agenda.stamp(), env, msg.clone()));
         }
     }
     // Nothing enters the queue after Dispatch: its earliest due tick is final for this tick.
     horizon.at_opt(flight.queue.next_due());
 }
 
-#[allow(clippy::too_many_arguments)]
-fn deliver<M: Payload>(
-    mut flight: ResMut<InFlight<M>>,
-    mut inbound: MessageWriter<Inbound<M>>,
-    mut tape: ResMut<Tape>,
-    plan: Res<FaultPlan>,
-    clock: Res<Clock>,
-    names: Res<Names>,
-    mut trace: ResMut<Trace>,
-    mut stats: ResMut<Stats>,
-) {
-    let now = clock.now;
+fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<Due>) {
+    let fifo = world.resource::<FaultPlan>().fifo;
+    let mut flight = world.resource_mut::<InFlight<M>>();
     let flight = &mut *flight;
-    flight.batch.clear();
-    while let Some((_, _, item)) = flight.queue.pop_due(now) {
-        flight.batch.push(item);
+    flight.ready.clear();
+    while let Some((_, _, (stamp, env, msg))) = flight.queue.pop_due(now) {
+        let (from, to) = (msg.actor(), msg.target());
+        out.push(Due { stamp, source, slot: flight.ready.len() as u32, from, to, fifo });
+        flight.ready.push(Some((env, msg)));
     }
-    let n = flight.batch.len();
-    if n > 1 && plan.reorder && plan.active(now) {
-        flight.links.clear();
-        flight.links.extend(flight.batch.iter().map(|(_, m)| (m.actor(), m.target())));
-        let links = &flight.links;
-        let order = flight.picker.order(links, plan.fifo, |k, nth| {
-            tape.choose_about("wire.order", k, About::Candidates(&|i| links[nth(i)].0))
+}
+
+fn hand_over<M: Payload>(world: &mut World, slots: &[u32]) {
+    let now = world.resource::<Clock>().now;
+    world.resource_scope(|world, mut flight: Mut<InFlight<M>>| {
+        world.resource_scope(|world, mut inbound: Mut<Messages<Inbound<M>>>| {
+            world.resource_scope(|world, mut trace: Mut<Trace>| {
+                let names = world.resource::<Names>();
+                let mut delivered = 0;
+                for &slot in slots {
+                    let Some((env, msg)) = flight.ready[slot as usize].take() else { continue };
+                    delivered += 1;
+                    if trace.on() {
+                        let e = Event::new(now, EventKind::Deliver, msg.target(), msg.label())
+                            .other(msg.actor())
+                            .args(msg.args());
+                        trace.push(names, Event { env, ..e });
+                    }
+                    inbound.write(Inbound { msg, env });
+                }
+                world.resource_mut::<Stats>().delivered += delivered;
+            });
         });
-        flight.ordered.clear();
-        flight.ordered.extend(flight.batch.drain(..).map(Some));
-        for &i in order {
-            if let Some(item) = flight.ordered[i].take() {
-                flight.batch.push(item);
-            }
-        }
-    }
-    for (env, msg) in flight.batch.drain(..) {
-        stats.delivered += 1;
-        if trace.on() {
-            let e = Event::new(now, EventKind::Deliver, msg.target(), msg.label()).other(msg.actor()).args(msg.args());
-            trace.push(&names, Event { env, ..e });
-        }
-        inbound.write(Inbound { msg, env });
-    }
+    });
 }

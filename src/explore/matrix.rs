@@ -121,9 +121,7 @@ pub fn matrix(
         let idx = match out.iter().position(|m| m.file == target.file && m.scenario == target.scenario.name) {
             Some(i) => i,
             None => {
-                let checks = crate::models::find(&target.scenario.model)
-                    .map(|m| m.invariants(Some(&target.scenario)))
-                    .unwrap_or_default();
+                let checks = target.scenario.model_impl().invariants(Some(&target.scenario));
                 out.push(Matrix {
                     scenario: target.scenario.name.clone(),
                     file: target.file.clone(),

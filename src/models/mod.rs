@@ -1,25 +1,15 @@
-//! The modelled systems, one folder each, and the registry the engine looks them up in.
+//! The shipped models, one folder each, and the registry that holds them.
 
 pub mod adapters;
 pub mod signaling;
 pub mod sse;
 pub mod tasks;
 
-use crate::engine::model::Model;
+use crate::engine::model::Registry;
 
-static MODELS: &[&dyn Model] = &[&signaling::Signaling, &sse::Sse, &adapters::Adapters, &tasks::Tasks];
-
-/// Every model.
-pub fn all() -> &'static [&'static dyn Model] {
-    MODELS
-}
-
-/// The model named `name`.
-pub fn find(name: &str) -> Option<&'static dyn Model> {
-    MODELS.iter().copied().find(|m| m.name() == name)
-}
-
-/// The names of every model.
-pub fn names() -> Vec<&'static str> {
-    MODELS.iter().map(|m| m.name()).collect()
+impl Registry {
+    /// The shipped models: signaling, sse, adapters and tasks.
+    pub fn builtin() -> Registry {
+        Registry::empty().with(signaling::Signaling).with(sse::Sse).with(adapters::Adapters).with(tasks::Tasks)
+    }
 }

@@ -4,140 +4,31 @@
 //! is parsed here; each model parses its own step fields and sections from the spanned
 //! [`Table`]s kept in the scenario, through the same error type.
 
-pub mod error;
-pub mod value;
-
-pub use error::{ScenarioError, Source};
-pub use value::{Kind, Table, Value};
+pub use crate::engine::spec::{
+    At, Expectation, Expected, Kind, ModelRef, Scenario, ScenarioError, Source, Step, Table, Value, error, value,
+};
 
 use crate::engine::faults::{FaultPlan, Partition};
-use crate::engine::model::Model;
+use crate::engine::model::{Model, ModelConfig, Registry};
 use std::ops::Range;
 use std::path::Path;
-
-/// When a step happens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum At {
-    /// On this tick.
-    Tick(u64),
-    /// On a tick in `[lo, hi]` the tape picks (0 = `lo`).
-    Window(u64, u64),
-}
-
-/// One `[[step]]`: its timing, its kind, and the rest of its fields for the model.
-#[derive(Clone, Debug)]
-pub struct Step {
-    /// When.
-    pub at: At,
-    /// The step's kind (`do = "connect"`).
-    pub kind: String,
-    /// Where `do` stands.
-    pub kind_span: Range<usize>,
-    /// The whole step table, `at` and `do` included.
-    pub table: Table,
-}
-
-impl Step {
-    /// A required string field.
-    pub fn str(&self, src: &Source, field: &str) -> Result<String, ScenarioError> {
-        match self.table.get(field) {
-            Some(v) => v.str(src, field).map(str::to_owned),
-            None => Err(src.error(self.table.span.clone(), format!("step `{}` needs a `{field}` field", self.kind))),
-        }
-    }
-
-    /// An optional string field.
-    pub fn opt_str(&self, src: &Source, field: &str) -> Result<Option<String>, ScenarioError> {
-        self.table.get(field).map(|v| v.str(src, field).map(str::to_owned)).transpose()
-    }
-
-    /// A required non-negative integer field.
-    pub fn uint(&self, src: &Source, field: &str) -> Result<u64, ScenarioError> {
-        match self.table.get(field) {
-            Some(v) => v.uint(src, field),
-            None => Err(src.error(self.table.span.clone(), format!("step `{}` needs a `{field}` field", self.kind))),
-        }
-    }
-
-    /// An optional non-negative integer field.
-    pub fn opt_uint(&self, src: &Source, field: &str) -> Result<Option<u64>, ScenarioError> {
-        self.table.get(field).map(|v| v.uint(src, field)).transpose()
-    }
-
-    /// Fail on any field other than `at`, `do` and `allowed`.
-    pub fn deny_unknown(&self, src: &Source, allowed: &[&str]) -> Result<(), ScenarioError> {
-        let mut all = vec!["at", "do"];
-        all.extend_from_slice(allowed);
-        self.table.deny_unknown(src, &format!("step `{}`", self.kind), &all)
-    }
-}
-
-/// What a scenario expects of a variant over its seeds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Expected {
-    /// Every seed passes.
-    Holds,
-    /// At least one seed fails with one of these invariants or monitors, and no seed fails
-    /// any other way.
-    Violates(Vec<String>),
-}
-
-/// One `[[expect]]`.
-#[derive(Clone, Debug)]
-pub struct Expectation {
-    /// The variants it speaks of.
-    pub variants: Vec<String>,
-    /// What they should do.
-    pub expected: Expected,
-    /// Where it stands (for reports).
-    pub span: Range<usize>,
-}
-
-/// A parsed, validated scenario.
-#[derive(Clone, Debug)]
-pub struct Scenario {
-    /// The file and its text.
-    pub source: Source,
-    /// `name`.
-    pub name: String,
-    /// `model`.
-    pub model: String,
-    /// `about`: the race it reproduces.
-    pub about: String,
-    /// The variants to run (all the model's, unless the file lists some).
-    pub variants: Vec<String>,
-    /// Default seed range for `racelab run`.
-    pub seeds: Range<u64>,
-    /// The run halts after this tick.
-    pub max_ticks: u64,
-    /// The run halts after this many dispatched messages.
-    pub max_messages: u64,
-    /// The wire's faults.
-    pub faults: FaultPlan,
-    /// The scripted steps, in file order.
-    pub steps: Vec<Step>,
-    /// The expectations.
-    pub expects: Vec<Expectation>,
-    /// The whole document, for model-specific sections.
-    pub doc: Table,
-}
 
 /// Top-level keys every scenario may have.
 pub const TOP_LEVEL: &[&str] =
     &["name", "model", "about", "variants", "seeds", "max_ticks", "max_messages", "faults", "step", "expect"];
 
 impl Scenario {
-    /// Read and parse the file at `path`.
-    pub fn load(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
+    /// Read and parse the file at `path`, resolving its model in `registry`.
+    pub fn load(registry: &Registry, path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
         let path = path.as_ref();
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| ScenarioError::whole_file(&shown, format!("cannot read the file: {e}")))?;
-        Scenario::parse(&shown, &text)
+        Scenario::parse(registry, &shown, &text)
     }
 
-    /// Parse `text` as the scenario file `file`.
-    pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    /// Parse `text` as the scenario file `file`, resolving its model in `registry`.
+    pub fn parse(registry: &Registry, file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         let src = Source::new(file, text);
         let doc = value::parse_document(&src)?;
         let whole = doc.span.start..doc.span.start;
@@ -150,12 +41,13 @@ impl Scenario {
         };
         let (name, _) = req_str("name")?;
         let (model_name, model_span) = req_str("model")?;
-        let model: &dyn Model = crate::models::find(&model_name).ok_or_else(|| {
+        let resolved = registry.find(&model_name).cloned().ok_or_else(|| {
             src.error(
                 model_span.clone(),
-                format!("unknown model `{model_name}`; expected one of: {}", crate::models::names().join(", ")),
+                format!("unknown model `{model_name}`; expected one of: {}", registry.names().join(", ")),
             )
         })?;
+        let model: &dyn Model = &*resolved;
         let mut allowed: Vec<&str> = TOP_LEVEL.to_vec();
         allowed.extend_from_slice(model.sections());
         doc.deny_unknown(&src, "the scenario", &allowed)?;
@@ -210,6 +102,8 @@ impl Scenario {
         }
 
         let mut scenario = Scenario {
+            resolved: ModelRef(resolved.clone()),
+            config: ModelConfig::none(),
             source: src.clone(),
             name,
             model: model_name,
@@ -225,7 +119,7 @@ impl Scenario {
         };
 
         // The model checks its own fields first: variants may be defined by the file itself.
-        model.validate(&scenario)?;
+        scenario.config = model.configure(&scenario)?;
         let known = model.variants(&scenario);
         scenario.variants = match doc.get("variants") {
             None => known.clone(),
@@ -303,16 +197,6 @@ impl Scenario {
             }
         }
         Ok(scenario)
-    }
-
-    /// The expectation for `variant`, if the file states one.
-    pub fn expectation(&self, variant: &str) -> Option<&Expectation> {
-        self.expects.iter().find(|e| e.variants.iter().any(|v| v == variant))
-    }
-
-    /// An error located at `span` of this scenario's file.
-    pub fn error(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
-        self.source.error(span, message)
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use racelab::engine::Registry;
 use racelab::engine::trace::{Args, Event, EventKind};
 use racelab::engine::{Names, Outcome, Sim, Trace, TraceLevel, Verdict};
 use racelab::scenario::Scenario;
@@ -20,7 +21,7 @@ pub const CASES: &[(&str, &str, &str)] = &[
 /// A scenario file of this repository.
 pub fn scenario(name: &str) -> Scenario {
     let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    Scenario::load(std::path::Path::new(&path)).unwrap_or_else(|e| panic!("{e}"))
+    Scenario::load(&Registry::builtin(), std::path::Path::new(&path)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The first seed of `seeds` whose run of `variant` violates `invariant`, run again with the

@@ -23,7 +23,7 @@ pub mod reconnect;
 pub mod variant;
 
 use crate::engine::ids::Names;
-use crate::engine::model::{Model, StepDoc, VariantDoc};
+use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
 use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule, slot};
 use crate::engine::script::ScriptPlugin;
 use crate::engine::timers::TimerPlugin;
@@ -66,25 +66,33 @@ impl Model for Adapters {
         invariants::NAMES.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    fn validate(&self, scenario: &Scenario) -> Result<(), ScenarioError> {
-        Config::parse(scenario)?;
-        actions::parse(scenario, &mut Names::default())?;
-        Ok(())
+    fn configure(&self, scenario: &Scenario) -> Result<ModelConfig, ScenarioError> {
+        let config = Config::parse(scenario)?;
+        let mut names = Names::default();
+        let steps = actions::parse(scenario, &mut names)?;
+        Ok(ModelConfig::new(Parsed { config, steps, names }))
     }
 
     fn install(&self, app: &mut App, scenario: &Scenario, variant: &str) -> Result<(), ScenarioError> {
         let switches = Switches::of(variant).ok_or_else(|| {
             ScenarioError::whole_file(&scenario.source.file, format!("unknown variant `{variant}` of model `adapters`"))
         })?;
-        let config = Config::parse(scenario)?;
-        let (steps, actors) = {
-            let mut names = app.world_mut().resource_mut::<Names>();
-            (actions::parse(scenario, &mut names)?, Actors::intern(&mut names))
-        };
+        let Parsed { config, steps, mut names } = scenario.config::<Parsed>().clone();
+        // Step ids were interned in file order while configuring; the actors come after them.
+        let actors = Actors::intern(&mut names);
+        app.insert_resource(names);
         app.insert_resource(switches).insert_resource(config).insert_resource(actors);
         app.add_plugins(AdaptersPlugin { steps });
         Ok(())
     }
+}
+
+/// The scenario as this model reads it, parsed once.
+#[derive(Clone, Debug)]
+struct Parsed {
+    config: Config,
+    steps: Vec<(At, Action)>,
+    names: Names,
 }
 
 /// The model's plugin: its script, wires, timers, state and systems.

@@ -20,12 +20,12 @@ pub mod relay;
 pub mod signal;
 pub mod webrtc;
 
-use crate::engine::model::{Model, StepDoc, VariantDoc};
+use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
 use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule};
 use crate::engine::script::{Act, ScriptPlugin};
 use crate::engine::timers::{Fired, TimerPlugin};
 use crate::engine::wire::{Inbound, WirePlugin};
-use crate::engine::{Id, Monitors, Names, Tape};
+use crate::engine::{Id, Monitors, Names};
 use crate::scenario::{Scenario, ScenarioError};
 use actions::{Action, Command};
 use bevy_app::App;
@@ -137,6 +137,15 @@ fn parse_params(scenario: &Scenario) -> Result<Params, ScenarioError> {
     Ok(p)
 }
 
+/// The scenario as this model reads it, parsed once.
+#[derive(Clone, Debug)]
+struct Config {
+    params: Params,
+    cast: Cast,
+    steps: Vec<(crate::scenario::At, Command)>,
+    names: Names,
+}
+
 /// Who takes part: the app, and every server and peer the steps name.
 #[derive(Resource, Clone, Debug, Default)]
 struct Cast {
@@ -173,38 +182,34 @@ impl Model for Signaling {
         invariants::ALL.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    fn validate(&self, scenario: &Scenario) -> Result<(), ScenarioError> {
-        parse_params(scenario)?;
+    fn configure(&self, scenario: &Scenario) -> Result<ModelConfig, ScenarioError> {
+        let params = parse_params(scenario)?;
+        let mut cast = Cast::default();
+        let mut steps = Vec::new();
         let mut names = Names::default();
+        cast.app = names.intern("app");
         for step in &scenario.steps {
-            actions::parse(scenario, step, &mut names)?;
+            let action = actions::parse(scenario, step, &mut names)?;
+            match &action {
+                Action::EnableExternal(s) | Action::SwitchServer(s) if !cast.servers.contains(s) => {
+                    cast.servers.push(*s)
+                }
+                Action::Connect(p) | Action::Disconnect(p) | Action::FailPeer(p) if !cast.peers.contains(p) => {
+                    cast.peers.push(*p)
+                }
+                _ => {}
+            }
+            steps.push((step.at, Command { by: cast.app, action }));
         }
-        Ok(())
+        Ok(ModelConfig::new(Config { params, cast, steps, names }))
     }
 
     fn install(&self, app: &mut App, scenario: &Scenario, variant: &str) -> Result<(), ScenarioError> {
         let v = Variant::parse(variant)
             .ok_or_else(|| ScenarioError::whole_file(&scenario.source.file, format!("unknown variant `{variant}`")))?;
-        let params = parse_params(scenario)?;
-        let mut cast = Cast::default();
-        let mut steps = Vec::new();
-        {
-            let mut names = app.world_mut().resource_mut::<Names>();
-            cast.app = names.intern("app");
-            for step in &scenario.steps {
-                let action = actions::parse(scenario, step, &mut names)?;
-                match &action {
-                    Action::EnableExternal(s) | Action::SwitchServer(s) if !cast.servers.contains(s) => {
-                        cast.servers.push(*s)
-                    }
-                    Action::Connect(p) | Action::Disconnect(p) | Action::FailPeer(p) if !cast.peers.contains(p) => {
-                        cast.peers.push(*p)
-                    }
-                    _ => {}
-                }
-                steps.push((step.at, Command { by: cast.app, action }));
-            }
-        }
+        let Config { params, cast, steps, names } = scenario.config::<Config>().clone();
+        // The ids were interned in file order while configuring: the app numbers them alike.
+        app.insert_resource(names);
         app.insert_resource(VariantRes(v));
         app.insert_resource(params);
         app.insert_resource(cast);
@@ -263,8 +268,9 @@ fn collect(
     inbox.signals.extend(inbound.read().map(|i| i.msg.clone()));
 }
 
-/// Handle this tick's inputs: scripted steps first, then platform events and arrived
-/// messages interleaved in an order the tape picks (0: events first).
+/// Handle this step's inputs: scripted steps first, then what the agenda handed over (one
+/// source per step, so platform events and arrived messages interleave in the order the
+/// engine's tape picks).
 fn process(world: &mut World) {
     let mut inbox = std::mem::take(&mut *world.resource_mut::<Inbox>());
     if inbox.acts.is_empty() && inbox.wakes.is_empty() && inbox.signals.is_empty() {
@@ -277,25 +283,14 @@ fn process(world: &mut World) {
         for cmd in inbox.acts.drain(..) {
             act(&mut cx, cmd.action);
         }
-        let (mut w, mut s) = (0, 0);
-        while w < inbox.wakes.len() || s < inbox.signals.len() {
-            let take_wake = if w < inbox.wakes.len() && s < inbox.signals.len() {
-                cx.world.resource_mut::<Tape>().choose("model.order", 2) == 0
-            } else {
-                w < inbox.wakes.len()
-            };
-            if take_wake {
-                wake(&mut cx, inbox.wakes[w].clone());
-                w += 1;
-            } else {
-                relay::receive(&mut cx, inbox.signals[s].clone());
-                s += 1;
-            }
+        for w in inbox.wakes.drain(..) {
+            wake(&mut cx, w);
+        }
+        for s in inbox.signals.drain(..) {
+            relay::receive(&mut cx, s);
         }
         cx.finish();
     });
-    inbox.wakes.clear();
-    inbox.signals.clear();
     *world.resource_mut::<Inbox>() = inbox;
 }
 

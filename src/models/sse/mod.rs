@@ -25,12 +25,13 @@ pub mod tracker;
 pub mod window;
 pub mod worker;
 
+use crate::engine::agenda::last_step;
 use crate::engine::ids::Names;
-use crate::engine::model::{Model, StepDoc, VariantDoc};
+use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
 use crate::engine::schedule::{SetupSchedule, SetupStage, Stage, TickSchedule, slot};
 use crate::engine::script::ScriptPlugin;
 use crate::engine::wire::WirePlugin;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::{At, Scenario, ScenarioError};
 use actions::{SessionIds, SseAction, StepSpec};
 use bevy_app::{App, Plugin};
 use bevy_ecs::prelude::*;
@@ -135,18 +136,15 @@ impl Model for Sse {
         invariants::ALL.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    fn validate(&self, scenario: &Scenario) -> Result<(), ScenarioError> {
-        SseConfig::parse(scenario)?;
-        actions::parse_steps(scenario)?;
-        Ok(())
+    fn configure(&self, scenario: &Scenario) -> Result<ModelConfig, ScenarioError> {
+        Ok(ModelConfig::new((SseConfig::parse(scenario)?, actions::parse_steps(scenario)?)))
     }
 
     fn install(&self, app: &mut App, scenario: &Scenario, variant: &str) -> Result<(), ScenarioError> {
         let variant = Variant::from_name(variant).ok_or_else(|| {
             ScenarioError::whole_file(&scenario.source.file, format!("unknown variant `{variant}` of model `sse`"))
         })?;
-        let cfg = SseConfig::parse(scenario)?;
-        let specs = actions::parse_steps(scenario)?;
+        let (cfg, specs) = scenario.config::<(SseConfig, Vec<(At, StepSpec)>)>().clone();
         // Intern every name now, in file order, so that ids (and the order of anything kept
         // by id) are the same in every run of this simulation.
         let (roster, actors, steps) = {
@@ -176,7 +174,7 @@ pub struct SsePlugin {
     design: Design,
     roster: Roster,
     actors: Actors,
-    steps: Vec<(crate::scenario::At, SseAction)>,
+    steps: Vec<(At, SseAction)>,
 }
 
 impl Plugin for SsePlugin {
@@ -196,7 +194,15 @@ impl Plugin for SsePlugin {
         app.add_systems(SetupSchedule, systems::setup.in_set(SetupStage::Model));
         app.add_systems(
             TickSchedule,
-            (systems::on_act, systems::servers, systems::store_complete, systems::worker_step, systems::proxies)
+            (
+                systems::on_act,
+                systems::servers,
+                systems::servers_emit.run_if(last_step),
+                systems::store_complete.run_if(last_step),
+                systems::worker_step.run_if(last_step),
+                systems::proxies,
+                systems::proxies_process.run_if(last_step),
+            )
                 .chain()
                 .in_set(Stage::Model),
         );

@@ -214,6 +214,19 @@ pub fn servers(
             server.on_connect(&mut env, &c, &mut frames);
         }
     }
+    out.write_batch(frames.drain(..).map(Outbound));
+}
+
+/// Servers emit their due events, once per tick (after every connect of the tick arrived).
+pub fn servers_emit(
+    mut e: EnvParam,
+    sessions: Res<Sessions>,
+    mut q: Query<(&Session, &mut Server)>,
+    mut out: MessageWriter<Outbound<Frame>>,
+    mut frames: Local<Vec<Frame>>,
+) {
+    let mut env = e.env();
+    frames.clear();
     for &(_, entity) in sessions.list() {
         let Ok((session, mut server)) = q.get_mut(entity) else { continue };
         if session.started && server.to_emit > 0 {
@@ -249,11 +262,26 @@ pub fn worker_step(
     worker.step(&mut env, &channel, &mut store);
 }
 
-/// Proxies read their streams, awaiting sends retry (oldest wait first, as a fair channel
-/// wakes them), then each session runs its queued events through `record_event`.
-#[allow(clippy::too_many_arguments)]
+/// Proxies read their streams.
 pub fn proxies(
     mut inbound: MessageReader<Inbound<Frame>>,
+    mut e: EnvParam,
+    sessions: Res<Sessions>,
+    mut q: Query<(&Session, &mut Proxy, &mut Consumer)>,
+) {
+    let mut env = e.env();
+    for msg in inbound.read() {
+        let f = msg.msg;
+        if let Some(Ok((_, mut proxy, _))) = sessions.get(f.session).map(|en| q.get_mut(en)) {
+            proxy.receive(&mut env, f);
+        }
+    }
+}
+
+/// Once per tick, after every frame of the tick arrived: awaiting sends retry (oldest wait
+/// first, as a fair channel wakes them), then each session runs its queued events through
+/// `record_event`.
+pub fn proxies_process(
     mut e: EnvParam,
     sessions: Res<Sessions>,
     mut q: Query<(&Session, &mut Proxy, &mut Consumer)>,
@@ -263,12 +291,6 @@ pub fn proxies(
     mut waiting: Local<Vec<(u64, usize)>>,
 ) {
     let mut env = e.env();
-    for msg in inbound.read() {
-        let f = msg.msg;
-        if let Some(Ok((_, mut proxy, _))) = sessions.get(f.session).map(|en| q.get_mut(en)) {
-            proxy.receive(&mut env, f);
-        }
-    }
     waiting.clear();
     for (i, &(_, entity)) in sessions.list().iter().enumerate() {
         if let Ok((_, proxy, _)) = q.get(entity)

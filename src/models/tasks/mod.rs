@@ -66,7 +66,7 @@ pub mod spec;
 pub mod value;
 
 use crate::engine::clock::{Clock, Horizon};
-use crate::engine::model::{Model, StepDoc, VariantDoc};
+use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
 use crate::engine::schedule::{
     FinishSchedule, FinishStage, SetupSchedule, SetupStage, SimApp, Stage, TickSchedule, slot,
 };
@@ -142,17 +142,21 @@ impl Model for Tasks {
         out
     }
 
-    fn validate(&self, scenario: &Scenario) -> Result<(), ScenarioError> {
+    fn configure(&self, scenario: &Scenario) -> Result<ModelConfig, ScenarioError> {
         let spec = spec::Spec::load(scenario)?;
+        let mut compiled = Vec::new();
         for v in &spec.variants {
-            compile::compile(&spec, &v.name, &scenario.source)?;
+            compiled.push((v.name.clone(), compile::compile(&spec, &v.name, &scenario.source)?));
         }
-        Ok(())
+        Ok(ModelConfig::new(Parsed { spec, compiled }))
     }
 
     fn install(&self, app: &mut App, scenario: &Scenario, variant: &str) -> Result<(), ScenarioError> {
-        let spec = spec::Spec::load(scenario)?;
-        let mut prog = compile::compile(&spec, variant, &scenario.source)?;
+        let parsed = scenario.config::<Parsed>();
+        let spec = &parsed.spec;
+        let mut prog = parsed.compiled.iter().find(|(n, _)| n == variant).map(|(_, p)| p.clone()).ok_or_else(|| {
+            ScenarioError::whole_file(&scenario.source.file, format!("unknown variant `{variant}` of model `tasks`"))
+        })?;
         let steps: Vec<_> = {
             let mut names = app.world_mut().resource_mut::<Names>();
             prog.intern(&mut names);
@@ -178,6 +182,12 @@ impl Model for Tasks {
         app.add_systems(FinishSchedule, invariants::check_finals.in_set(FinishStage::Check));
         Ok(())
     }
+}
+
+/// The scenario as this model reads it: the spec and every variant's compiled program.
+struct Parsed {
+    spec: spec::Spec,
+    compiled: Vec<(String, compile::Compiled)>,
 }
 
 /// A step with its names resolved (`Spec::load` checked that they exist).

@@ -1,0 +1,165 @@
+//! The agenda: everything due on a tick, of every message type and every timer, handed over
+//! in one order the tape chooses.
+//!
+//! Each wire and timer type is a *source*: it keeps its own pending items (so it can cancel
+//! them and tell the horizon when it needs the clock) and stamps each with a run-wide
+//! sequence number when it is sent or armed. At the start of a tick the agenda collects
+//! every source's due items, sorts them by stamp (the calm order: as sent or armed), and,
+//! before the heal point and unless the plan says `reorder = false`, lets the tape pick the
+//! order (label `deliver.order`), keeping each FIFO link in order. Consecutive items of one source form a batch; the tick
+//! runs one *step* per batch: the batch is handed over, then the model's systems react to it,
+//! then the next batch. So a message of type A, a message of type B and a timer due together
+//! can reach the model in any of their six orders, and a model sees them one source at a
+//! time, as an event loop would.
+//!
+//! Systems that do per-tick work rather than react to a message (a worker taking the next
+//! job, a proxy flushing its queue) run on the tick's last step: see [`last_step`].
+
+use crate::engine::clock::Clock;
+use crate::engine::faults::FaultPlan;
+use crate::engine::ids::Id;
+use crate::engine::order::Picker;
+use crate::engine::tape::{About, Tape};
+use bevy_ecs::prelude::*;
+
+/// One item due now: which source holds it, where, and on which link.
+#[derive(Clone, Copy, Debug)]
+pub struct Due {
+    /// Run-wide send/arm order.
+    pub stamp: u64,
+    /// Index of the source in the agenda.
+    pub source: u16,
+    /// Where the source keeps the item until it is handed over.
+    pub slot: u32,
+    /// Sender (for a timer: [`Id::NONE`]).
+    pub from: Id,
+    /// Receiver (for a timer: [`Id::NONE`]).
+    pub to: Id,
+    /// Whether the item keeps its place behind earlier items of its link.
+    pub fifo: bool,
+}
+
+/// Move every item of a source due at `now` into its hand-over slots, reporting each.
+pub type CollectFn = fn(&mut World, now: u64, source: u16, out: &mut Vec<Due>);
+/// Hand the items in `slots` over to the model (write its messages), in that order.
+pub type HandOverFn = fn(&mut World, slots: &[u32]);
+
+struct Source {
+    collect: CollectFn,
+    hand_over: HandOverFn,
+}
+
+/// The agenda of the current tick (a resource).
+#[derive(Resource, Default)]
+pub struct Agenda {
+    stamp: u64,
+    sources: Vec<Source>,
+    due: Vec<Due>,
+    sorted: Vec<Due>,
+    links: Vec<(Id, Id, u64)>,
+    picker: Picker<(Id, Id, u64)>,
+    /// (source, start, end) into `sorted`.
+    batches: Vec<(u16, usize, usize)>,
+    next_batch: usize,
+    collected_at: Option<u64>,
+    slots: Vec<u32>,
+    step: u32,
+}
+
+impl Agenda {
+    /// Register a source; its index.
+    pub fn add_source(&mut self, collect: CollectFn, hand_over: HandOverFn) -> u16 {
+        self.sources.push(Source { collect, hand_over });
+        (self.sources.len() - 1) as u16
+    }
+
+    /// The next send/arm stamp.
+    pub fn stamp(&mut self) -> u64 {
+        self.stamp += 1;
+        self.stamp
+    }
+
+    /// Whether the step that just ran handed over the tick's last batch (or there was none).
+    pub fn is_last_step(&self) -> bool {
+        self.next_batch >= self.batches.len()
+    }
+
+    /// Steps run so far in the current tick (1 on its first step).
+    pub fn step(&self) -> u32 {
+        self.step
+    }
+
+    /// Forget everything of the previous run.
+    pub fn reset(&mut self) {
+        self.stamp = 0;
+        self.due.clear();
+        self.sorted.clear();
+        self.batches.clear();
+        self.next_batch = 0;
+        self.collected_at = None;
+        self.step = 0;
+    }
+}
+
+/// Run condition: the tick's last step, after every batch was handed over. Per-tick work
+/// that is not a reaction to a message runs here, once per tick.
+pub fn last_step(agenda: Res<Agenda>) -> bool {
+    agenda.is_last_step()
+}
+
+/// The Deliver stage: on a tick's first step collect and order what is due; on every step
+/// hand over the next batch.
+pub fn deliver(world: &mut World) {
+    let now = world.resource::<Clock>().now;
+    world.resource_scope(|world, mut agenda: Mut<Agenda>| {
+        let agenda = &mut *agenda;
+        if agenda.collected_at != Some(now) {
+            agenda.collected_at = Some(now);
+            agenda.step = 0;
+            collect(agenda, world, now);
+        }
+        agenda.step += 1;
+        let Some(&(source, start, end)) = agenda.batches.get(agenda.next_batch) else {
+            return;
+        };
+        agenda.next_batch += 1;
+        agenda.slots.clear();
+        agenda.slots.extend(agenda.sorted[start..end].iter().map(|d| d.slot));
+        (agenda.sources[source as usize].hand_over)(world, &agenda.slots);
+    });
+}
+
+fn collect(agenda: &mut Agenda, world: &mut World, now: u64) {
+    agenda.due.clear();
+    agenda.sorted.clear();
+    agenda.batches.clear();
+    agenda.next_batch = 0;
+    for (i, source) in agenda.sources.iter().enumerate() {
+        (source.collect)(world, now, i as u16, &mut agenda.due);
+    }
+    if agenda.due.is_empty() {
+        return;
+    }
+    agenda.due.sort_unstable_by_key(|d| d.stamp);
+    let plan = world.resource::<FaultPlan>();
+    if agenda.due.len() > 1 && plan.reorder && plan.active(now) {
+        // A timer is on a link of its own: nothing keeps it behind another item.
+        agenda.links.clear();
+        agenda.links.extend(agenda.due.iter().map(|d| (d.from, d.to, if d.fifo { 0 } else { d.stamp })));
+        let links = &agenda.links;
+        let mut tape = world.resource_mut::<Tape>();
+        let order = agenda.picker.order(links, true, |k, nth| {
+            tape.choose_about("deliver.order", k, About::Candidates(&|i| links[nth(i)].0))
+        });
+        agenda.sorted.extend(order.iter().map(|&i| agenda.due[i]));
+    } else {
+        agenda.sorted.extend_from_slice(&agenda.due);
+    }
+    let mut start = 0;
+    for i in 1..=agenda.sorted.len() {
+        if i == agenda.sorted.len() || agenda.sorted[i].source != agenda.sorted[start].source {
+            agenda.batches.push((agenda.sorted[start].source, start, i));
+            start = i;
+        }
+    }
+}
