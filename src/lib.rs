@@ -80,8 +80,19 @@ pub mod models;
 pub mod report;
 pub mod scenario;
 
-/// The names most users need.
+/// Bevy's ECS and App crates, the versions racelab is built on: a model in another crate
+/// uses these so its systems and plugins match.
+pub use bevy_app;
+pub use bevy_ecs;
+
+/// The names most users and model authors need, Bevy's ECS prelude included.
 pub mod prelude {
+    pub use bevy_app::{App, Plugin};
+    pub use bevy_ecs::prelude::*;
+    pub use crate::engine::app::SimApp;
+    pub use crate::engine::ctx::SimCtx;
+    pub use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc, Variants};
+    pub use crate::engine::{Id, Violation};
     pub use crate::engine::{Choice, Outcome, Registry, Sim, Tape, TraceLevel, Verdict};
     pub use crate::scenario::{Scenario, ScenarioError};
 }

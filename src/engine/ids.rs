@@ -3,12 +3,60 @@
 //! Traces and replay files never contain `Entity` values (their numbering and reuse
 //! are not stable); they name things by the strings interned here.
 
+use bevy_ecs::lifecycle::HookContext;
 use bevy_ecs::prelude::*;
+use bevy_ecs::world::DeferredWorld;
 use std::collections::HashMap;
 
 /// A stable id: an index into [`Names`]. Compare and copy freely; print through [`Names`].
+///
+/// As a component it names its entity: the engine keeps [`IdIndex`] up to date whenever an
+/// `Id` is inserted or removed, so a model looks entities up by id without a map of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Component)]
+#[component(on_insert = index_id, on_discard = unindex_id)]
 pub struct Id(pub u32);
+
+/// From stable id to the entity that carries it (looked up, never iterated).
+#[derive(Resource, Debug, Default)]
+pub struct IdIndex(HashMap<Id, Entity>);
+
+impl IdIndex {
+    /// The entity carrying `id`.
+    pub fn get(&self, id: Id) -> Option<Entity> {
+        self.0.get(&id).copied()
+    }
+
+    /// How many ids name an entity.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no entity carries an id.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Forget every entry (start of a run).
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+fn index_id(mut world: DeferredWorld, cx: HookContext) {
+    let Some(&id) = world.get::<Id>(cx.entity) else { return };
+    if let Some(mut index) = world.get_resource_mut::<IdIndex>() {
+        index.0.insert(id, cx.entity);
+    }
+}
+
+fn unindex_id(mut world: DeferredWorld, cx: HookContext) {
+    let Some(&id) = world.get::<Id>(cx.entity) else { return };
+    if let Some(mut index) = world.get_resource_mut::<IdIndex>()
+        && index.0.get(&id) == Some(&cx.entity)
+    {
+        index.0.remove(&id);
+    }
+}
 
 impl Id {
     /// "No actor": index 0 is reserved for the empty name.

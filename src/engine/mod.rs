@@ -2,8 +2,11 @@
 //! generic building blocks here (wire, timers, script, checks, trace).
 
 pub mod agenda;
+pub mod app;
 pub mod check;
 pub mod clock;
+pub mod ctx;
+pub mod determinism;
 pub mod faults;
 pub mod ids;
 pub mod model;
@@ -23,10 +26,12 @@ pub mod wire;
 use bevy_app::{App, Plugin};
 use bevy_ecs::prelude::*;
 
+pub use app::SimApp;
 pub use check::{Monitors, RunStatus, Verdict, Violation};
 pub use clock::{Clock, Horizon};
 pub use faults::FaultPlan;
-pub use ids::{Id, Names};
+pub use ctx::SimCtx;
+pub use ids::{Id, IdIndex, Names};
 pub use model::{Model, ModelConfig, Registry, StepDoc, VariantDoc};
 pub use sim::{Outcome, Sim};
 pub use tape::{Choice, Tape};
@@ -46,6 +51,7 @@ pub struct EnginePlugin;
 
 impl Plugin for EnginePlugin {
     fn build(&self, app: &mut App) {
+        use app::SimApp;
         use schedule::*;
         init_schedules(app);
         app.init_resource::<Resets>();
@@ -53,6 +59,8 @@ impl Plugin for EnginePlugin {
         app.init_resource::<Clock>();
         app.init_resource::<Horizon>();
         app.init_resource::<Names>();
+        app.init_resource::<IdIndex>();
+        app.add_reset(|w| w.resource_mut::<IdIndex>().clear());
         app.init_resource::<Tape>();
         app.init_resource::<Trace>();
         app.init_resource::<stats::Stats>();

@@ -30,6 +30,66 @@ pub struct VariantDoc {
     pub about: String,
 }
 
+/// A model's fixed variants: each a value of the model's own type, a name and a line on it.
+///
+/// ```
+/// use racelab::prelude::*;
+///
+/// #[derive(Clone, Copy, Debug, PartialEq)]
+/// enum Fix { Bug, Guard }
+///
+/// const VARIANTS: Variants<Fix> = Variants::new("socket", &[
+///     (Fix::Bug, "bug", "the close callback of the old socket clears the new one"),
+///     (Fix::Guard, "guard", "the callback checks that its socket is still current"),
+/// ]);
+/// assert_eq!(VARIANTS.get("guard"), Some(Fix::Guard));
+/// assert_eq!(VARIANTS.names(), vec!["bug", "guard"]);
+/// ```
+pub struct Variants<V: 'static> {
+    model: &'static str,
+    list: &'static [(V, &'static str, &'static str)],
+}
+
+impl<V: Copy + 'static> Variants<V> {
+    /// The variants of `model`: `(value, name, about)` in the order `racelab list` shows.
+    pub const fn new(model: &'static str, list: &'static [(V, &'static str, &'static str)]) -> Self {
+        Variants { model, list }
+    }
+
+    /// The value named `name`.
+    pub fn get(&self, name: &str) -> Option<V> {
+        self.list.iter().find(|v| v.1 == name).map(|v| v.0)
+    }
+
+    /// The value named `name`, or an error for `scenario` listing the known names.
+    pub fn parse(&self, scenario: &Scenario, name: &str) -> Result<V, ScenarioError> {
+        self.get(name).ok_or_else(|| {
+            ScenarioError::whole_file(
+                &scenario.source.file,
+                format!("unknown variant `{name}` of model `{}`; expected one of: {}", self.model, self.names().join(", ")),
+            )
+        })
+    }
+
+    /// The names, in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.list.iter().map(|v| v.1).collect()
+    }
+
+    /// The names with their descriptions, for [`Model::variant_docs`].
+    pub fn docs(&self) -> Vec<VariantDoc> {
+        self.list.iter().map(|v| VariantDoc { name: v.1.to_owned(), about: v.2.to_owned() }).collect()
+    }
+
+    /// The name of `value`.
+    pub fn name_of(&self, value: V) -> &'static str
+    where
+        V: PartialEq,
+    {
+        self.list.iter().find(|v| v.0 == value).map_or("", |v| v.1)
+    }
+}
+
 /// A model's own scenario fields, parsed once by [`Model::configure`] and handed to
 /// [`Model::install`] through [`Scenario::config`].
 #[derive(Clone)]

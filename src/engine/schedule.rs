@@ -1,7 +1,6 @@
 //! The schedules and the fixed order of one tick.
 
 use bevy_app::App;
-use bevy_ecs::message::{Message, Messages};
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel, SingleThreadedExecutor};
 
@@ -106,34 +105,6 @@ pub fn slot(app: &mut App, stage: Stage) -> Slot {
         app.configure_sets(TickSchedule, this.after(Slot { stage, n: n - 1 }));
     }
     this
-}
-
-/// Building blocks for plugins.
-pub trait SimApp {
-    /// Register message type `M` with the tick: its buffers turn over every tick and are
-    /// emptied between runs.
-    fn add_sim_message<M: Message>(&mut self) -> &mut Self;
-    /// Register a function run at the start of every run.
-    fn add_reset(&mut self, reset: fn(&mut World)) -> &mut Self;
-}
-
-impl SimApp for App {
-    fn add_sim_message<M: Message>(&mut self) -> &mut Self {
-        if !self.world().contains_resource::<Messages<M>>() {
-            self.add_message::<M>();
-            self.add_reset(|w| w.resource_mut::<Messages<M>>().clear());
-            self.world_mut()
-                .get_resource_or_init::<MessageUpdates>()
-                .0
-                .push(|w| w.resource_mut::<Messages<M>>().update());
-        }
-        self
-    }
-
-    fn add_reset(&mut self, reset: fn(&mut World)) -> &mut Self {
-        self.world_mut().get_resource_or_init::<Resets>().0.push(reset);
-        self
-    }
 }
 
 /// Create the three schedules with the single-threaded executor, ambiguity detection at

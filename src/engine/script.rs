@@ -2,7 +2,8 @@
 
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::ids::Names;
-use crate::engine::schedule::{SetupSchedule, SetupStage, SimApp, Stage, TickSchedule, slot};
+use crate::engine::app::SimApp;
+use crate::engine::schedule::{SetupSchedule, SetupStage, Stage, TickSchedule, slot};
 use crate::engine::spec::At;
 use crate::engine::tape::Tape;
 use crate::engine::trace::{Describe, Event, EventKind, Trace};

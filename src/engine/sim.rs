@@ -57,6 +57,9 @@ pub struct Sim {
     record: bool,
     /// Names interned while building; later ones are forgotten at the start of each run.
     base_names: usize,
+    /// Whether to look for resources a run changed that nothing reset (see [`Sim::audit_resets`]).
+    audit: bool,
+    unreset: Vec<String>,
 }
 
 impl Sim {
@@ -128,6 +131,8 @@ impl Sim {
             level: TraceLevel::Hash,
             record: true,
             base_names,
+            audit: false,
+            unreset: Vec::new(),
         })
     }
 
@@ -156,7 +161,9 @@ impl Sim {
     /// Run with any tape; `seed` is reported in the outcome.
     pub fn run(&mut self, mut tape: Tape, seed: u64) -> Outcome {
         tape.set_recording(self.record);
+        let audit = self.audit;
         let world = self.app.world_mut();
+        let run_start = world.increment_change_tick();
         // Resources live on entities too: despawn every entity that is not one.
         let mut query = world.query_filtered::<Entity, Without<IsResource>>();
         let doomed: Vec<Entity> = query.iter(world).collect();
@@ -172,6 +179,7 @@ impl Sim {
         world.insert_resource(tape);
         world.resource_mut::<Trace>().reset(self.level);
         *world.resource_mut::<Clock>() = Clock::default();
+        world.resource_mut::<Horizon>().clear();
         *world.resource_mut::<RunStatus>() = RunStatus::default();
         *world.resource_mut::<Stats>() = Stats::default();
         world.resource_mut::<Metrics>().0.clear();
@@ -182,6 +190,8 @@ impl Sim {
         };
         world.insert_resource(cuts);
         world.run_schedule(SetupSchedule);
+        let setup_done = world.increment_change_tick();
+        let touched = if audit { resources_changed_since(world, run_start, setup_done) } else { Vec::new() };
 
         let limits = *world.resource::<Limits>();
         let mut visited = 0u64;
@@ -225,6 +235,17 @@ impl Sim {
                 }
             }
         });
+        if audit {
+            let now = world.increment_change_tick();
+            let world = &*world;
+            for (id, name) in resources_changed_since(world, setup_done, now) {
+                if !touched.iter().any(|(t, _)| *t == id) && !IGNORED.iter().any(|i| name.ends_with(i)) {
+                    if !self.unreset.contains(&name) {
+                        self.unreset.push(name);
+                    }
+                }
+            }
+        }
         let stats = *world.resource::<Stats>();
         let mut metrics: BTreeMap<String, u64> =
             world.resource::<Metrics>().0.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
@@ -248,6 +269,31 @@ impl Sim {
             trace_hash: format!("{:016x}", world.resource::<Trace>().hash()),
             metrics,
         }
+    }
+
+    /// Check that every seed in `seeds` runs the same on a reused simulation of `scenario`'s
+    /// `variant` as on a fresh one, and that no run leaves state that nothing resets
+    /// (see [`crate::engine::determinism::check`]). Returns the number of seeds checked.
+    pub fn check_determinism(
+        scenario: &Scenario,
+        variant: &str,
+        seeds: std::ops::Range<u64>,
+    ) -> Result<u64, crate::engine::determinism::Nondeterminism> {
+        crate::engine::determinism::check(|| Sim::new(scenario, variant), seeds)
+    }
+
+    /// Look for model state that leaks from one run into the next: a resource that a run
+    /// changes although neither a reset nor a setup system touched it at the start of the
+    /// run. What is found is listed by [`Sim::unreset_resources`]. Off by default (it costs a
+    /// scan of the resources per run); [`crate::engine::determinism::check`] turns it on.
+    pub fn audit_resets(&mut self, on: bool) -> &mut Self {
+        self.audit = on;
+        self
+    }
+
+    /// Resources found by [`Sim::audit_resets`] (type names), in the order found.
+    pub fn unreset_resources(&self) -> &[String] {
+        &self.unreset
     }
 
     /// The trace of the last run.
@@ -274,4 +320,19 @@ impl Sim {
     pub fn variant(&self) -> &str {
         &self.variant
     }
+}
+
+/// Engine resources that change during a run by design and need no reset.
+const IGNORED: &[&str] = &["Schedules", "MessageUpdates"];
+
+/// Resources whose value changed after `since` (up to `now`), with their type names.
+fn resources_changed_since(
+    world: &World,
+    since: bevy_ecs::change_detection::Tick,
+    now: bevy_ecs::change_detection::Tick,
+) -> Vec<(bevy_ecs::component::ComponentId, String)> {
+    let ids: Vec<_> = world.iter_resources().map(|(id, info, _)| (id, info.name().to_string())).collect();
+    ids.into_iter()
+        .filter(|(id, _)| world.get_resource_change_ticks_by_id(*id).is_some_and(|t| t.is_changed(since, now)))
+        .collect()
 }

@@ -65,10 +65,11 @@ pub mod source_map;
 pub mod spec;
 pub mod value;
 
+use crate::engine::app::SimApp;
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
 use crate::engine::schedule::{
-    FinishSchedule, FinishStage, SetupSchedule, SetupStage, SimApp, Stage, TickSchedule, slot,
+    FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule, slot,
 };
 use crate::engine::script::{Act, ScriptPlugin};
 use crate::engine::{Monitors, Names};

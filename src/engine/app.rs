@@ -1,0 +1,100 @@
+//! `App` extensions: what a model's plugin calls to get the engine's building blocks.
+//!
+//! ```
+//! use racelab::prelude::*;
+//! use racelab::engine::trace::Describe;
+//!
+//! #[derive(Clone, Debug)]
+//! struct Ping;
+//! impl Describe for Ping {
+//!     fn label(&self) -> &'static str { "ping" }
+//! }
+//!
+//! #[derive(Clone, Debug)]
+//! struct Retry;
+//!
+//! let mut app = App::empty();
+//! app.add_plugins(racelab::engine::EnginePlugin);
+//! // A faulty wire for `Ping`, timers carrying `Retry`: both ordered by the one agenda.
+//! app.add_wire::<Ping>().add_timers::<Retry>();
+//! ```
+
+use crate::engine::schedule::{MessageUpdates, Resets};
+use crate::engine::script::ScriptPlugin;
+use crate::engine::spec::At;
+use crate::engine::timers::TimerPlugin;
+use crate::engine::trace::Describe;
+use crate::engine::wire::{Payload, WirePlugin};
+use bevy_app::App;
+use bevy_ecs::message::{Message, Messages};
+use bevy_ecs::prelude::*;
+
+/// Building blocks for plugins.
+pub trait SimApp {
+    /// Register message type `M` with the tick: its buffers turn over every tick and are
+    /// emptied between runs.
+    fn add_sim_message<M: Message>(&mut self) -> &mut Self;
+    /// Register a function run at the start of every run, before setup.
+    fn add_reset(&mut self, reset: fn(&mut World)) -> &mut Self;
+    /// Insert `value` as a resource that every run starts from: the engine puts a fresh
+    /// clone back at the start of each run, so the model cannot forget to reset it.
+    fn insert_sim_resource<R: Resource + Clone>(&mut self, value: R) -> &mut Self;
+    /// [`SimApp::insert_sim_resource`] with the resource's default value.
+    fn init_sim_resource<R: Resource + Clone + Default>(&mut self) -> &mut Self {
+        self.insert_sim_resource(R::default())
+    }
+    /// A faulty wire for message type `M`: models write `Outbound<M>` and read `Inbound<M>`.
+    fn add_wire<M: Payload>(&mut self) -> &mut Self;
+    /// Timers carrying payloads of type `T`: arm with `Timers<T>`, read `Fired<T>`.
+    fn add_timers<T: Clone + Send + Sync + 'static>(&mut self) -> &mut Self;
+    /// The scenario's scripted steps as actions of type `A`, read as `Act<A>`.
+    fn add_script<A: Describe + Clone + Send + Sync + 'static>(&mut self, steps: Vec<(At, A)>) -> &mut Self;
+}
+
+/// The initial value of a resource inserted with [`SimApp::insert_sim_resource`].
+#[derive(Resource)]
+struct Initial<R: Resource + Clone>(R);
+
+impl SimApp for App {
+    fn add_sim_message<M: Message>(&mut self) -> &mut Self {
+        if !self.world().contains_resource::<Messages<M>>() {
+            self.add_message::<M>();
+            self.add_reset(|w| w.resource_mut::<Messages<M>>().clear());
+            self.world_mut()
+                .get_resource_or_init::<MessageUpdates>()
+                .0
+                .push(|w| w.resource_mut::<Messages<M>>().update());
+        }
+        self
+    }
+
+    fn add_reset(&mut self, reset: fn(&mut World)) -> &mut Self {
+        self.world_mut().get_resource_or_init::<Resets>().0.push(reset);
+        self
+    }
+
+    fn insert_sim_resource<R: Resource + Clone>(&mut self, value: R) -> &mut Self {
+        let first = !self.world().contains_resource::<Initial<R>>();
+        self.insert_resource(value.clone());
+        self.insert_resource(Initial(value));
+        if first {
+            self.add_reset(|w| {
+                let fresh = w.resource::<Initial<R>>().0.clone();
+                w.insert_resource(fresh);
+            });
+        }
+        self
+    }
+
+    fn add_wire<M: Payload>(&mut self) -> &mut Self {
+        self.add_plugins(WirePlugin::<M>::default())
+    }
+
+    fn add_timers<T: Clone + Send + Sync + 'static>(&mut self) -> &mut Self {
+        self.add_plugins(TimerPlugin::<T>::default())
+    }
+
+    fn add_script<A: Describe + Clone + Send + Sync + 'static>(&mut self, steps: Vec<(At, A)>) -> &mut Self {
+        self.add_plugins(ScriptPlugin::new(steps))
+    }
+}
