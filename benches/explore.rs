@@ -240,6 +240,7 @@ fn shrink_table(known: &[Known], jobs: usize, md: &mut String) {
             seed,
             strategy: "random".into(),
             params: serde_json::Value::Null,
+            also: Failure::also_of(&out),
             verdict: out.verdict,
             trace_hash: out.trace_hash,
             tape: sim.choices().to_vec(),

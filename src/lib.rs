@@ -87,12 +87,12 @@ pub use bevy_ecs;
 
 /// The names most users and model authors need, Bevy's ECS prelude included.
 pub mod prelude {
-    pub use bevy_app::{App, Plugin};
-    pub use bevy_ecs::prelude::*;
     pub use crate::engine::app::SimApp;
     pub use crate::engine::ctx::SimCtx;
     pub use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc, Variants};
-    pub use crate::engine::{Id, Violation};
     pub use crate::engine::{Choice, Outcome, Registry, Sim, Tape, TraceLevel, Verdict};
+    pub use crate::engine::{Id, Violation};
     pub use crate::scenario::{Scenario, ScenarioError};
+    pub use bevy_app::{App, Plugin};
+    pub use bevy_ecs::prelude::*;
 }

@@ -35,8 +35,11 @@ fn one_seed_prints_the_timeline_up_to_the_violation() {
     assert_eq!(o.status.code(), Some(0));
     let head = format!("dispose_during_ice / flag_callback / seed {seed}: violates no_send_on_disposed_client");
     assert!(out.starts_with(&head), "{out}");
-    let last = out.lines().last().expect("lines");
-    assert!(last.starts_with(">>") && last.contains("violation no_send_on_disposed_client"), "{last}");
+    // The run goes on past its first violation: every break is marked, the timeline ends at
+    // the last one, and the header names the later ones.
+    assert!(out.lines().any(|l| l.starts_with(">>") && l.contains("violation no_send_on_disposed_client")), "{out}");
+    assert!(out.lines().last().is_some_and(|l| l.starts_with(">>")), "{out}");
+    assert!(out.contains("the run went on and also broke: no_callback_leak at tick"), "{out}");
     let jsonl = racelab(&[
         "run",
         "scenarios/dispose_during_ice.toml",
@@ -141,4 +144,21 @@ fn list_shows_models_variants_steps_invariants_and_scenarios() {
     ] {
         assert!(out.contains(needle), "missing {needle}:\n{out}");
     }
+}
+
+#[test]
+fn check_determinism_passes_on_every_shipped_scenario() {
+    let mut files: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
+        .expect("scenarios")
+        .map(|e| e.expect("entry").path().display().to_string())
+        .filter(|p| p.ends_with(".toml"))
+        .collect();
+    files.sort();
+    let mut args = vec!["run", "--check-determinism", "--seeds", "0..3"];
+    args.extend(files.iter().map(String::as_str));
+    let o = racelab(&args);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(!out.contains("NOT DETERMINISTIC"), "{out}");
+    assert!(out.lines().filter(|l| l.contains(": deterministic: 3 seeds")).count() > 100, "{out}");
 }

@@ -136,7 +136,7 @@ fn dispose_during_ice_report_shows_the_violation_in_chromium() {
         &format!("<code>{}</code>", out.trace_hash),
         "racelab run scenarios/dispose_during_ice.toml --variant flag_callback --seed",
         "violates no_send_on_disposed_client",
-        "<g id=\"violation\">",
+        "<g class=\"violation\" id=\"violation\">",
     ] {
         assert!(report.contains(needle), "report lacks {needle}");
     }
@@ -187,6 +187,6 @@ fn a_run_beyond_the_cap_keeps_its_end_and_says_so() {
     let (trace, names, out) = synthetic(n);
     let report = html::render(&View::new(trace.events(), &names, &out));
     assert!(report.contains(&format!("the last {} events; 5000 earlier ones are left out", html::MAX_EVENTS)));
-    assert!(report.contains("<g id=\"violation\">"), "the end, where the violation is, is kept");
-    assert_eq!(report.matches("<g id=\"violation\">").count(), 1);
+    assert!(report.contains("<g class=\"violation\" id=\"violation\">"), "the end, where the violation is, is kept");
+    assert_eq!(report.matches("<g class=\"violation\" id=\"violation\">").count(), 1);
 }

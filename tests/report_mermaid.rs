@@ -40,6 +40,7 @@ fn awkward() -> (Trace, Names, Outcome) {
     v.detail = Some("sent #3; 100% <bad> \"quoted\" & more: yes".into());
     trace.push(&names, v);
     let outcome = Outcome {
+        violations: Vec::new(),
         scenario: "awkward".into(),
         variant: "ids".into(),
         seed: 0,

@@ -99,7 +99,10 @@ fn expectations_are_checked() {
     let e = err(&format!("{HEAD}[[expect]]\nvariant = \"streams\"\nholds = true\n"));
     assert!(e.starts_with("bad.toml:4:11: unknown variant `streams`"), "{e}");
     let e = err(&format!("{HEAD}[[expect]]\nvariant = \"stream\"\n"));
-    assert_eq!(e, "bad.toml:3:1: `[[expect]]` needs exactly one of `holds = true` or `violates = \"invariant\"`");
+    assert_eq!(
+        e,
+        "bad.toml:3:1: `[[expect]]` needs exactly one of `holds = true`, `violates = [...]` (exactly these break) or `includes = [...]` (at least these break)"
+    );
 }
 
 #[test]

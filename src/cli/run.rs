@@ -32,6 +32,10 @@ pub struct RunArgs {
     /// Save each variant's first failure (tape included) as a JSON file in DIR.
     #[arg(long, value_name = "DIR")]
     pub save_failures: Option<PathBuf>,
+    /// Instead of judging expectations, check that every seed runs the same on a reused
+    /// simulation as on a fresh one and that no run leaves state that nothing resets.
+    #[arg(long, conflicts_with_all = ["seed", "save_failures"])]
+    pub check_determinism: bool,
 }
 
 /// Run the scenarios; the exit code.
@@ -54,6 +58,22 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
             }
             None => scenario.variants.clone(),
         };
+        if args.check_determinism {
+            let seeds = args.seeds.clone().unwrap_or_else(|| scenario.seeds.clone());
+            for v in &variants {
+                match Sim::check_determinism(&scenario, v, seeds.clone()) {
+                    Ok(n) => println!(
+                        "{} / {v}: deterministic: {n} seeds run the same on a reused and a fresh simulation",
+                        scenario.name
+                    ),
+                    Err(e) => {
+                        println!("{} / {v}: NOT DETERMINISTIC: {e}", scenario.name);
+                        all_ok = false;
+                    }
+                }
+            }
+            continue;
+        }
         if let Some(seed) = args.seed {
             for v in &variants {
                 let (outcome, sim) = match full_run(&scenario, v, Tape::seeded(seed), seed) {
@@ -102,7 +122,9 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
                     let first = report.first_failure.as_ref().map_or("-".to_owned(), |f| format!("seed {}", f.seed));
                     let expect = match (&verdict, scenario.expectation(v).map(|e| &e.expected)) {
                         (Ok(()), Some(Expected::Holds)) => "as expected: holds".to_owned(),
-                        (Ok(()), Some(Expected::Violates(_))) => "as expected: violates".to_owned(),
+                        (Ok(()), Some(Expected::Violates(_) | Expected::Includes(_))) => {
+                            "as expected: violates".to_owned()
+                        }
                         (Err(why), _) => format!("UNEXPECTED: {why}"),
                         (Ok(()), None) => String::new(),
                     };
@@ -133,7 +155,8 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
                 // Point at the race the file names first, not just any failure.
                 if verdict.is_ok()
                     && first_expected.is_none()
-                    && let Some(Expected::Violates(names)) = scenario.expectation(v).map(|e| &e.expected)
+                    && let Some(Expected::Violates(names) | Expected::Includes(names)) =
+                        scenario.expectation(v).map(|e| &e.expected)
                 {
                     let seed = names.iter().find_map(|n| report.failures.get(n)).map_or(f.seed, |(_, s)| *s);
                     first_expected = Some((v.clone(), seed));
@@ -171,6 +194,7 @@ pub fn save_failure(dir: &Path, file: &Path, outcome: &Outcome, sim: &Sim) {
         strategy: "random".into(),
         params: serde_json::Value::Null,
         verdict: outcome.verdict.clone(),
+        also: Failure::also_of(outcome),
         trace_hash: outcome.trace_hash.clone(),
         tape: sim.choices().to_vec(),
         shrunk: None,

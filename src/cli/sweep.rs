@@ -52,6 +52,10 @@ pub struct SweepArgs {
     /// Stop after N failures (the same N failures whatever --jobs is).
     #[arg(long, value_name = "N")]
     pub stop_after: Option<u64>,
+    /// Stop each run at its first broken invariant: faster, but the later invariants a run
+    /// breaks go unseen (by default a run goes on and reports every one).
+    #[arg(long)]
+    pub first_only: bool,
     /// After the sweep, shrink the first failure of each (scenario, variant, invariant) and
     /// write them to FILE.shrunk.jsonl beside --out.
     #[arg(long, requires = "out")]
@@ -206,6 +210,7 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
     cfg.jobs = args.jobs.unwrap_or_else(default_jobs).max(1);
     cfg.shard = args.shard.unwrap_or(Shard::ALL);
     cfg.stop_after = args.stop_after;
+    cfg.first_only = args.first_only;
     let out = match create_out(&args) {
         Ok(o) => o,
         Err(code) => return code,

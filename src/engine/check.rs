@@ -1,9 +1,11 @@
 //! Invariants, liveness monitors and verdicts.
 //!
-//! An invariant is any model system that writes a [`Violation`]; the engine's judge turns
-//! the first one into the run's verdict and stops the run. A liveness monitor is a
-//! condition that turns hot (a connect pending) and must turn cold within a deadline
-//! counted from the later of when it turned hot and the heal point.
+//! An invariant is any model system that writes a [`Violation`]; the engine's judge records
+//! the first break of each distinct invariant (its tick, detail and ids) and the run goes on
+//! to quiescence or a limit, so one run shows every invariant it breaks. The first break is
+//! the verdict. Stopping at the first break is an explicit option ([`RunStatus::stop_at_first`]).
+//! A liveness monitor is a condition that turns hot (a connect pending) and must turn cold
+//! within a deadline counted from the later of when it turned hot and the heal point.
 
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::faults::FaultPlan;
@@ -81,6 +83,11 @@ impl Verdict {
         }
     }
 
+    /// Whether this is a broken invariant or monitor (not a pass, a limit or a divergence).
+    pub fn is_break(&self) -> bool {
+        matches!(self, Verdict::Violation { .. } | Verdict::Liveness { .. })
+    }
+
     /// One line for humans.
     pub fn summary(&self) -> String {
         match self {
@@ -97,11 +104,31 @@ impl Verdict {
     }
 }
 
-/// The verdict of the current run, once there is one.
+/// What the current run has broken so far.
 #[derive(Resource, Default, Debug)]
 pub struct RunStatus {
-    /// Set by the judge; the run stops after the tick that set it.
-    pub verdict: Option<Verdict>,
+    /// The first break of each distinct invariant or monitor, in the order they broke
+    /// (each a [`Verdict::Violation`] or [`Verdict::Liveness`]).
+    pub broken: Vec<Verdict>,
+    /// Stop the run after the tick of its first break (set per simulation, kept across runs).
+    pub stop_at_first: bool,
+}
+
+impl RunStatus {
+    /// Whether the run should stop now.
+    pub fn stop(&self) -> bool {
+        self.stop_at_first && !self.broken.is_empty()
+    }
+
+    /// Whether `check` has broken already.
+    pub fn has(&self, check: &str) -> bool {
+        self.broken.iter().any(|v| v.failed_check() == Some(check))
+    }
+
+    /// Forget the previous run's breaks.
+    pub fn reset(&mut self) {
+        self.broken.clear();
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -142,7 +169,7 @@ impl Monitors {
     }
 }
 
-/// The first of `violations` becomes the verdict (if there is none yet) and is traced.
+/// Record the first break of each distinct invariant among `violations`, and trace it.
 fn record_violations<'a>(
     violations: impl Iterator<Item = &'a Violation>,
     status: &mut RunStatus,
@@ -151,10 +178,10 @@ fn record_violations<'a>(
     trace: &mut Trace,
 ) {
     for v in violations {
-        if status.verdict.is_some() {
+        if status.has(v.invariant) {
             continue;
         }
-        status.verdict = Some(Verdict::Violation {
+        status.broken.push(Verdict::Violation {
             invariant: v.invariant.to_owned(),
             tick: now,
             detail: v.detail.clone(),
@@ -166,7 +193,7 @@ fn record_violations<'a>(
     }
 }
 
-/// `monitor` hot for `key` since `hot.since` becomes a liveness verdict, traced with `detail`.
+/// `monitor` hot for `key` since `hot.since` is recorded as a liveness break, traced with `detail`.
 fn record_liveness(
     status: &mut RunStatus,
     (monitor, key): (&'static str, Id),
@@ -176,7 +203,7 @@ fn record_liveness(
     trace: &mut Trace,
     detail: String,
 ) {
-    status.verdict = Some(Verdict::Liveness {
+    status.broken.push(Verdict::Liveness {
         monitor: monitor.to_owned(),
         since: hot.since,
         tick: now,
@@ -187,8 +214,8 @@ fn record_liveness(
     trace.push(names, e);
 }
 
-/// Judge: the first violation of the tick becomes the verdict; an overdue monitor becomes a
-/// liveness verdict; pending deadlines ask the horizon to visit them.
+/// Judge: record this tick's violations; an overdue monitor is a liveness break; deadlines
+/// still pending ask the horizon to visit them.
 #[allow(clippy::too_many_arguments)]
 pub fn judge(
     mut violations: MessageReader<Violation>,
@@ -201,23 +228,23 @@ pub fn judge(
     mut horizon: ResMut<Horizon>,
 ) {
     record_violations(violations.read(), &mut status, clock.now, &names, &mut trace);
-    if status.verdict.is_some() {
-        return;
-    }
     for (&(monitor, key), &hot) in &monitors.hot {
+        if status.has(monitor) {
+            continue;
+        }
         let deadline = monitors.deadlines.get(monitor).copied().unwrap_or(u64::MAX / 4);
         let due = hot.since.max(plan.heal_at).saturating_add(deadline);
         if clock.now >= due {
             let detail = format!("hot since tick {}, deadline {deadline} ticks after heal", hot.since);
             record_liveness(&mut status, (monitor, key), hot, clock.now, &names, &mut trace, detail);
-            return;
+        } else {
+            horizon.at(due);
         }
-        horizon.at(due);
     }
 }
 
-/// Judge at quiescence: violations from finish checks, then any monitor still hot (nothing
-/// will ever cool it now).
+/// Judge at quiescence: violations from finish checks, then every monitor still hot
+/// (nothing will ever cool it now), the first key of each.
 pub fn judge_final(
     mut violations: MessageReader<Violation>,
     mut status: ResMut<RunStatus>,
@@ -227,10 +254,10 @@ pub fn judge_final(
     mut trace: ResMut<Trace>,
 ) {
     record_violations(violations.read(), &mut status, clock.now, &names, &mut trace);
-    if status.verdict.is_some() {
-        return;
-    }
-    if let Some((&(monitor, key), &hot)) = monitors.hot.iter().next() {
+    for (&(monitor, key), &hot) in &monitors.hot {
+        if status.has(monitor) {
+            continue;
+        }
         let detail = format!("still hot at quiescence, since tick {}", hot.since);
         record_liveness(&mut status, (monitor, key), hot, clock.now, &names, &mut trace, detail);
     }

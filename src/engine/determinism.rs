@@ -52,7 +52,10 @@ impl std::error::Error for Nondeterminism {}
 /// Run every seed in `seeds` on one reused simulation (after a warm-up run of a different
 /// seed, so that state left over by a run would show) and on a fresh one from `build`.
 /// Returns the number of seeds checked.
-pub fn check<E: fmt::Display>(mut build: impl FnMut() -> Result<Sim, E>, seeds: Range<u64>) -> Result<u64, Nondeterminism> {
+pub fn check<E: fmt::Display>(
+    mut build: impl FnMut() -> Result<Sim, E>,
+    seeds: Range<u64>,
+) -> Result<u64, Nondeterminism> {
     let mut fresh = || build().map_err(|e| Nondeterminism::Build(e.to_string()));
     let mut reused = fresh()?;
     reused.audit_resets(true);
@@ -68,7 +71,8 @@ pub fn check<E: fmt::Display>(mut build: impl FnMut() -> Result<Sim, E>, seeds: 
             return Err(Nondeterminism::Differs { seed, what });
         }
         if a_tape != f.choices() {
-            let at = a_tape.iter().zip(f.choices()).position(|(x, y)| x != y).unwrap_or(a_tape.len().min(f.choices().len()));
+            let at =
+                a_tape.iter().zip(f.choices()).position(|(x, y)| x != y).unwrap_or(a_tape.len().min(f.choices().len()));
             return Err(Nondeterminism::Differs { seed, what: format!("the choices differ from choice {at} on") });
         }
         n += 1;

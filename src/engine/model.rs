@@ -66,7 +66,11 @@ impl<V: Copy + 'static> Variants<V> {
         self.get(name).ok_or_else(|| {
             ScenarioError::whole_file(
                 &scenario.source.file,
-                format!("unknown variant `{name}` of model `{}`; expected one of: {}", self.model, self.names().join(", ")),
+                format!(
+                    "unknown variant `{name}` of model `{}`; expected one of: {}",
+                    self.model,
+                    self.names().join(", ")
+                ),
             )
         })
     }

@@ -23,6 +23,9 @@ pub struct Failure {
     pub params: serde_json::Value,
     /// How the run ended.
     pub verdict: Verdict,
+    /// The invariants and monitors the run broke after the verdict's, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
     /// Trace hash of the run.
     pub trace_hash: String,
     /// Every choice of the run.
@@ -53,6 +56,16 @@ fn default_strategy() -> String {
 }
 
 impl Failure {
+    /// The breaks of `outcome` after its first, for [`Failure::also`].
+    pub fn also_of(outcome: &crate::engine::Outcome) -> Vec<String> {
+        outcome.checks().iter().skip(1).map(|c| (*c).to_owned()).collect()
+    }
+
+    /// Every check the run failed: the verdict's, then the later ones.
+    pub fn checks(&self) -> Vec<&str> {
+        self.verdict.failed_check().into_iter().chain(self.also.iter().map(String::as_str)).collect()
+    }
+
     /// Read a failure file.
     pub fn load(path: &std::path::Path) -> Result<Failure, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;

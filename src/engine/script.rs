@@ -1,8 +1,8 @@
 //! Scripted steps: the scenario's `[[step]]`s, due on a tick or in a window the tape picks.
 
+use crate::engine::app::SimApp;
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::ids::Names;
-use crate::engine::app::SimApp;
 use crate::engine::schedule::{SetupSchedule, SetupStage, Stage, TickSchedule, slot};
 use crate::engine::spec::At;
 use crate::engine::tape::Tape;

@@ -31,8 +31,13 @@ pub struct Outcome {
     pub variant: String,
     /// Seed (for a replayed tape: the seed it was recorded with, if known).
     pub seed: u64,
-    /// How it ended.
+    /// How it ended: the first invariant or monitor it broke, else pass, a limit, or a
+    /// replay that diverged.
     pub verdict: Verdict,
+    /// Every distinct invariant and monitor the run broke, with the first tick and detail of
+    /// each, in the order they broke.
+    #[serde(default)]
+    pub violations: Vec<Verdict>,
     /// The last tick simulated.
     pub ticks: u64,
     /// Messages that entered the wire.
@@ -41,6 +46,18 @@ pub struct Outcome {
     pub trace_hash: String,
     /// Engine and model counters.
     pub metrics: BTreeMap<String, u64>,
+}
+
+impl Outcome {
+    /// The name of every check the run failed: each invariant and monitor it broke, or else
+    /// the limit that halted it or `diverged`. Empty for a pass.
+    pub fn checks(&self) -> Vec<&str> {
+        if self.violations.is_empty() {
+            self.verdict.failed_check().into_iter().collect()
+        } else {
+            self.violations.iter().filter_map(Verdict::failed_check).collect()
+        }
+    }
 }
 
 enum BuildError {
@@ -142,6 +159,13 @@ impl Sim {
         self
     }
 
+    /// Stop each run at the tick of its first broken invariant (default: no, a run goes on
+    /// to quiescence or a limit and reports every invariant it breaks).
+    pub fn stop_at_first(&mut self, on: bool) -> &mut Self {
+        self.app.world_mut().resource_mut::<RunStatus>().stop_at_first = on;
+        self
+    }
+
     /// Whether to keep the list of choices (default: yes; sweeps turn it off).
     pub fn record_tape(&mut self, on: bool) -> &mut Self {
         self.record = on;
@@ -180,7 +204,7 @@ impl Sim {
         world.resource_mut::<Trace>().reset(self.level);
         *world.resource_mut::<Clock>() = Clock::default();
         world.resource_mut::<Horizon>().clear();
-        *world.resource_mut::<RunStatus>() = RunStatus::default();
+        world.resource_mut::<RunStatus>().reset();
         *world.resource_mut::<Stats>() = Stats::default();
         world.resource_mut::<Metrics>().0.clear();
         world.resource_mut::<crate::engine::check::Monitors>().reset();
@@ -196,7 +220,7 @@ impl Sim {
         let limits = *world.resource::<Limits>();
         let mut visited = 0u64;
         // Take the tick schedule out once per run, not once per tick.
-        let verdict = world.schedule_scope(TickSchedule, |world, tick| {
+        let end = world.schedule_scope(TickSchedule, |world, tick| {
             loop {
                 tick.run(world);
                 let last_step = world.resource::<Agenda>().is_last_step();
@@ -206,8 +230,8 @@ impl Sim {
                 if let Some(d) = world.resource::<Tape>().divergence() {
                     break Verdict::Diverged { detail: d.to_string() };
                 }
-                if let Some(v) = world.resource_mut::<RunStatus>().verdict.take() {
-                    break v;
+                if world.resource::<RunStatus>().stop() {
+                    break Verdict::Pass;
                 }
                 if !last_step {
                     // More batches are due on this tick: the next step hands over the next.
@@ -223,7 +247,7 @@ impl Sim {
                         if let Some(d) = world.resource::<Tape>().divergence() {
                             break Verdict::Diverged { detail: d.to_string() };
                         }
-                        break world.resource_mut::<RunStatus>().verdict.take().unwrap_or(Verdict::Pass);
+                        break Verdict::Pass;
                     }
                     Some(next) => {
                         let next = next.max(now + 1);
@@ -235,14 +259,22 @@ impl Sim {
                 }
             }
         });
+        // The first break is the verdict; a replay that diverged says so whatever it broke.
+        let violations = std::mem::take(&mut world.resource_mut::<RunStatus>().broken);
+        let verdict = match (end, violations.first()) {
+            (d @ Verdict::Diverged { .. }, _) => d,
+            (_, Some(first)) => first.clone(),
+            (end, None) => end,
+        };
         if audit {
             let now = world.increment_change_tick();
             let world = &*world;
             for (id, name) in resources_changed_since(world, setup_done, now) {
-                if !touched.iter().any(|(t, _)| *t == id) && !IGNORED.iter().any(|i| name.ends_with(i)) {
-                    if !self.unreset.contains(&name) {
-                        self.unreset.push(name);
-                    }
+                if !touched.iter().any(|(t, _)| *t == id)
+                    && !IGNORED.iter().any(|i| name.ends_with(i))
+                    && !self.unreset.contains(&name)
+                {
+                    self.unreset.push(name);
                 }
             }
         }
@@ -264,6 +296,7 @@ impl Sim {
             variant: self.variant.clone(),
             seed,
             verdict,
+            violations,
             ticks: world.resource::<Clock>().now,
             messages: stats.messages,
             trace_hash: format!("{:016x}", world.resource::<Trace>().hash()),

@@ -5,10 +5,10 @@
 //! the [`Agenda`], in one tape-chosen order with every message due then (calm: as armed).
 
 use crate::engine::agenda::{Agenda, Due};
+use crate::engine::app::SimApp;
 use crate::engine::clock::Horizon;
 use crate::engine::ids::Id;
 use crate::engine::queue::DueQueue;
-use crate::engine::app::SimApp;
 use crate::engine::schedule::{Stage, TickSchedule, slot};
 use bevy_app::{App, Plugin};
 use bevy_ecs::message::Messages;

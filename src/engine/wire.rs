@@ -8,12 +8,12 @@
 //! After the heal point the wire is calm: minimum delay, nothing lost, FIFO.
 
 use crate::engine::agenda::{Agenda, Due};
+use crate::engine::app::SimApp;
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::faults::{Cuts, FaultPlan};
 use crate::engine::ids::Id;
 use crate::engine::ids::Names;
 use crate::engine::queue::DueQueue;
-use crate::engine::app::SimApp;
 use crate::engine::schedule::{Stage, TickSchedule, slot};
 use crate::engine::stats::Stats;
 use crate::engine::tape::{About, Tape};

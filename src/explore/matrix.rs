@@ -112,8 +112,10 @@ pub fn matrix(
     let mut any: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     for (t, f) in &found.failures {
         let pos = f.seed - seeds.start;
-        let check = f.verdict.failed_check().unwrap_or("?").to_owned();
-        fails.entry((*t, check)).or_default().push(pos);
+        // Every invariant the run broke counts in its column, not only the first.
+        for check in f.checks() {
+            fails.entry((*t, check.to_owned())).or_default().push(pos);
+        }
         any.entry(*t).or_default().push(pos);
     }
     let mut out: Vec<Matrix> = Vec::new();

@@ -43,6 +43,7 @@ pub fn failure_of(target: &Target, report: &Report) -> Option<Failure> {
             "max_depth": report.bounds.max_depth,
         }),
         verdict: f.outcome.verdict.clone(),
+        also: Failure::also_of(&f.outcome),
         trace_hash: f.outcome.trace_hash.clone(),
         tape: f.tape.clone(),
         shrunk: None,

@@ -281,6 +281,7 @@ pub fn shrink(scenario: &Scenario, failure: &Failure, cfg: ShrinkConfig) -> Resu
         strategy: failure.strategy.clone(),
         params: failure.params.clone(),
         verdict: outcome.verdict.clone(),
+        also: Failure::also_of(&outcome),
         trace_hash: outcome.trace_hash.clone(),
         tape: best,
         shrunk: Some(Shrunk {

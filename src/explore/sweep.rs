@@ -116,6 +116,8 @@ pub struct SweepConfig {
     pub tapes: bool,
     /// Seeds per job.
     pub chunk: u64,
+    /// Stop each run at its first broken invariant (faster; later breaks go unseen).
+    pub first_only: bool,
 }
 
 impl SweepConfig {
@@ -130,6 +132,7 @@ impl SweepConfig {
             stop_after: None,
             tapes: true,
             chunk: 16,
+            first_only: false,
         }
     }
 
@@ -327,7 +330,7 @@ fn work(cfg: &SweepConfig, jobs: Receiver<Job>, done: Sender<Report>, stop: &Ato
             match Sim::new(&target.scenario, &target.variant) {
                 Ok(mut sim) => {
                     let explorer = Explorer::calibrate(cfg.strategy, &mut sim);
-                    sim.trace_level(TraceLevel::Hash).record_tape(false);
+                    sim.trace_level(TraceLevel::Hash).record_tape(false).stop_at_first(cfg.first_only);
                     sims[job.target] = Some((sim, explorer));
                 }
                 Err(e) => {
@@ -357,6 +360,7 @@ fn work(cfg: &SweepConfig, jobs: Receiver<Job>, done: Sender<Report>, stop: &Ato
                 seed,
                 strategy: cfg.strategy.name().to_owned(),
                 params: serde_json::Value::Null,
+                also: Failure::also_of(&outcome),
                 verdict: outcome.verdict,
                 trace_hash: outcome.trace_hash,
                 tape: Vec::new(),
@@ -405,7 +409,9 @@ fn collect(
             }
             let t = &mut progress.targets[d.target];
             t.failures += 1;
-            *t.by_check.entry(f.verdict.failed_check().unwrap_or("?").to_owned()).or_insert(0) += 1;
+            for check in f.checks() {
+                *t.by_check.entry(check.to_owned()).or_insert(0) += 1;
+            }
             *committed += 1;
             progress.elapsed = start.elapsed();
             sink.failure(d.target, f, progress);

@@ -71,8 +71,8 @@ svg .state.named { fill: #c4001a; font-weight: bold; }
 svg .call { fill: #666; }
 svg .act { fill: #111; font-weight: bold; }
 svg .note { fill: #7b3294; }
-svg #violation rect { fill: #ffd6d6; fill-opacity: 0.75; stroke: #c4001a; stroke-width: 1; }
-svg #violation text { fill: #8a0012; font-weight: bold; font-size: 12px; }
+svg .violation rect { fill: #ffd6d6; fill-opacity: 0.75; stroke: #c4001a; stroke-width: 1; }
+svg .violation text { fill: #8a0012; font-weight: bold; font-size: 12px; }
 "#;
 
 /// The report of `view` as one HTML document.
@@ -126,11 +126,12 @@ pub fn render(view: &View) -> String {
     let mut arrows = String::new();
     let mut marks = String::new();
     let mut violation_y = None;
+    let verdict_event = view.violation();
     for (&i, &y) in rows.iter().zip(&ys) {
         let e = &view.events[i];
         if e.kind == EventKind::Violation {
             violation_y = Some(y);
-            violation(view, e, y, width, lane_x(e.actor), &mut marks);
+            violation(view, e, y, width, lane_x(e.actor), verdict_event == Some(i), &mut marks);
             continue;
         }
         // An event without an actor (a scripted step of the whole world) goes on its other
@@ -378,12 +379,15 @@ fn mark(view: &View, e: &Event, x: u64, y: u64, marks: &mut String) {
     );
 }
 
-fn violation(view: &View, e: &Event, y: u64, width: u64, x: Option<u64>, marks: &mut String) {
+/// A violation's band; the verdict's own (the run's first break) carries the element id.
+#[allow(clippy::too_many_arguments)]
+fn violation(view: &View, e: &Event, y: u64, width: u64, x: Option<u64>, first: bool, marks: &mut String) {
+    let id = if first { format!(r#" id="{VIOLATION_ID}""#) } else { String::new() };
     let text = format!("tick {}: VIOLATION {}: {}", e.tick, e.what, e.detail.as_deref().unwrap_or(""));
     let dot = x.map(|x| format!(r##"<circle cx="{x}" cy="{y}" r="5" fill="#c4001a"/>"##)).unwrap_or_default();
     let _ = writeln!(
         marks,
-        r#"<g id="{VIOLATION_ID}"><title>{}</title><rect x="2" y="{}" width="{}" height="{}"/>{dot}<text x="{}" y="{}">{}</text></g>"#,
+        r#"<g class="violation"{id}><title>{}</title><rect x="2" y="{}" width="{}" height="{}"/>{dot}<text x="{}" y="{}">{}</text></g>"#,
         esc(&event_title(view, e)),
         y - ROW_H / 2 - 2,
         width - 4,

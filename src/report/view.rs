@@ -29,13 +29,32 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    /// A view of every event.
+    /// A view of the run up to its last broken invariant (the whole run if it broke none):
+    /// what came after is not part of any race it shows. Every break after the first is
+    /// named in a header line.
     pub fn new(events: &'a [Event], names: &'a Names, outcome: &'a Outcome) -> View<'a> {
         let named_strs: &[String] = match &outcome.verdict {
             Verdict::Violation { ids, .. } | Verdict::Liveness { ids, .. } => ids,
             _ => &[],
         };
         let named = named_strs.iter().filter_map(|s| names.get(s)).collect();
+        let mut remarks = Vec::new();
+        if outcome.violations.len() > 1 {
+            let others: Vec<String> = outcome.violations[1..]
+                .iter()
+                .map(|v| match v {
+                    Verdict::Violation { invariant, tick, .. } => format!("{invariant} at tick {tick}"),
+                    Verdict::Liveness { monitor, tick, .. } => format!("{monitor} at tick {tick}"),
+                    other => other.summary(),
+                })
+                .collect();
+            remarks.push(format!("the run went on and also broke: {}", others.join(", ")));
+        }
+        let end = events.iter().rposition(|e| e.kind == EventKind::Violation).map_or(events.len(), |i| i + 1);
+        if end < events.len() {
+            remarks.push(format!("{} events after the last violation are not shown", events.len() - end));
+        }
+        let events = &events[..end];
         View {
             outcome,
             names,
@@ -45,7 +64,7 @@ impl<'a> View<'a> {
             named,
             focus: Vec::new(),
             reproduce: None,
-            remarks: Vec::new(),
+            remarks,
         }
     }
 
@@ -80,9 +99,13 @@ impl<'a> View<'a> {
         self.names.name(id)
     }
 
-    /// The index of the violation event (the last one, as a run stops at its first).
+    /// The index of the event of the verdict's violation (the run's first break).
     pub fn violation(&self) -> Option<usize> {
-        self.events.iter().rposition(|e| e.kind == EventKind::Violation)
+        let check = self.outcome.verdict.failed_check();
+        self.events
+            .iter()
+            .position(|e| e.kind == EventKind::Violation && Some(e.what) == check)
+            .or_else(|| self.events.iter().position(|e| e.kind == EventKind::Violation))
     }
 
     /// Whether `e` is a state change of an id the verdict names.

@@ -145,7 +145,7 @@ impl Scenario {
             let invariants = model.invariants(Some(&scenario));
             for item in v.array(&src, "expect")? {
                 let t = item.table(&src, "expect")?;
-                t.deny_unknown(&src, "`[[expect]]`", &["variant", "holds", "violates", "why"])?;
+                t.deny_unknown(&src, "`[[expect]]`", &["variant", "holds", "violates", "includes", "why"])?;
                 let variants = match t.get("variant") {
                     Some(v) => v.strings(&src, "variant")?,
                     None => {
@@ -160,8 +160,23 @@ impl Scenario {
                         ));
                     }
                 }
-                let expected = match (t.get("holds"), t.get("violates")) {
-                    (Some(h), None) => {
+                let checked = |v: &Value, key: &str| -> Result<Vec<String>, ScenarioError> {
+                    let names = v.strings(&src, key)?;
+                    if names.is_empty() {
+                        return Err(src.error(v.span.clone(), format!("`{key}` names no invariant")));
+                    }
+                    for (name, span) in &names {
+                        if !invariants.contains(name) {
+                            return Err(src.error(
+                                span.clone(),
+                                format!("unknown invariant `{name}`; expected one of: {}", invariants.join(", ")),
+                            ));
+                        }
+                    }
+                    Ok(names.into_iter().map(|(n, _)| n).collect())
+                };
+                let expected = match (t.get("holds"), t.get("violates"), t.get("includes")) {
+                    (Some(h), None, None) => {
                         if !h.bool(&src, "holds")? {
                             return Err(src.error(
                                 h.span.clone(),
@@ -170,22 +185,13 @@ impl Scenario {
                         }
                         Expected::Holds
                     }
-                    (None, Some(v)) => {
-                        let names = v.strings(&src, "violates")?;
-                        for (name, span) in &names {
-                            if !invariants.contains(name) {
-                                return Err(src.error(
-                                    span.clone(),
-                                    format!("unknown invariant `{name}`; expected one of: {}", invariants.join(", ")),
-                                ));
-                            }
-                        }
-                        Expected::Violates(names.into_iter().map(|(n, _)| n).collect())
-                    }
+                    (None, Some(v), None) => Expected::Violates(checked(v, "violates")?),
+                    (None, None, Some(v)) => Expected::Includes(checked(v, "includes")?),
                     _ => {
                         return Err(src.error(
                             t.span.clone(),
-                            "`[[expect]]` needs exactly one of `holds = true` or `violates = \"invariant\"`",
+                            "`[[expect]]` needs exactly one of `holds = true`, `violates = [...]` (exactly these \
+                             break) or `includes = [...]` (at least these break)",
                         ));
                     }
                 };

@@ -115,16 +115,18 @@ pub fn synthetic(n: usize) -> (Trace, Names, Outcome) {
     let mut v = Event::new(tick, EventKind::Violation, ids[1], "no_send_after_close");
     v.detail = Some("heartbeat sent through node:1#3 after it closed".into());
     trace.push(&names, v);
+    let verdict = Verdict::Violation {
+        invariant: "no_send_after_close".into(),
+        tick,
+        detail: "heartbeat sent through node:1#3 after it closed".into(),
+        ids: vec!["node:1#3".into()],
+    };
     let outcome = Outcome {
         scenario: "synthetic".into(),
         variant: "long".into(),
         seed: 0,
-        verdict: Verdict::Violation {
-            invariant: "no_send_after_close".into(),
-            tick,
-            detail: "heartbeat sent through node:1#3 after it closed".into(),
-            ids: vec!["node:1#3".into()],
-        },
+        violations: vec![verdict.clone()],
+        verdict,
         ticks: tick,
         messages: env,
         trace_hash: format!("{:016x}", trace.hash()),

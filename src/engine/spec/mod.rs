@@ -75,9 +75,11 @@ impl Step {
 pub enum Expected {
     /// Every seed passes.
     Holds,
-    /// At least one seed fails with one of these invariants or monitors, and no seed fails
-    /// any other way.
+    /// `violates = [...]`: over the file's seeds, exactly these invariants and monitors are
+    /// broken: each by some seed, and nothing else by any seed.
     Violates(Vec<String>),
+    /// `includes = [...]`: each of these is broken by some seed; others may be too.
+    Includes(Vec<String>),
 }
 
 /// One `[[expect]]`.

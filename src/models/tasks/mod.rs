@@ -68,9 +68,7 @@ pub mod value;
 use crate::engine::app::SimApp;
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
-use crate::engine::schedule::{
-    FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule, slot,
-};
+use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule, slot};
 use crate::engine::script::{Act, ScriptPlugin};
 use crate::engine::{Monitors, Names};
 use crate::scenario::{Scenario, ScenarioError};
@@ -218,9 +216,6 @@ fn run(mut rt: runtime::Rt, mut acts: MessageReader<Act<Action>>) {
 }
 
 fn plan(sched: Res<runtime::Sched>, clock: Res<Clock>, mut horizon: ResMut<Horizon>) {
-    if sched.halted {
-        return;
-    }
     horizon.at_opt(sched.next_wakeup());
     if !sched.runnable.is_empty() {
         horizon.at(clock.now + 1);

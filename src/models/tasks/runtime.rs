@@ -177,8 +177,6 @@ pub struct Sched {
     pub joiners: Vec<u32>,
     /// Steps run this tick.
     pub steps: u64,
-    /// A violation was found: run nothing more.
-    pub halted: bool,
     /// Tasks that started (true) or ended (false) since the last check, for the liveness
     /// monitor (told of changes only, not of every task on every tick).
     pub liveness: Vec<(Id, bool)>,
@@ -215,8 +213,6 @@ enum Flow {
     Suspend,
     /// Finished.
     End,
-    /// A violation: stop everything.
-    Halt,
 }
 
 /// Everything a slice touches.
@@ -294,7 +290,7 @@ impl Rt<'_, '_> {
     pub fn tick(&mut self, acts: impl Iterator<Item = super::actions::Action>) {
         self.sched.steps = 0;
         let now = self.clock.now;
-        while self.sched.next_wakeup().is_some_and(|t| t <= now) && !self.sched.halted {
+        while self.sched.next_wakeup().is_some_and(|t| t <= now) {
             if let Some((_, w)) = self.sched.wakeups.pop_first() {
                 self.wake(w);
             }
@@ -302,7 +298,7 @@ impl Rt<'_, '_> {
         for a in acts {
             self.act(a);
         }
-        while !self.sched.runnable.is_empty() && !self.sched.halted {
+        while !self.sched.runnable.is_empty() {
             let n = self.sched.runnable.len() as u32;
             let k = self.tape.choose("task.pick", n) as usize;
             let k = k.min(self.sched.runnable.len() - 1);
@@ -352,10 +348,17 @@ impl Rt<'_, '_> {
         args.with("value", v).u("line", line.into())
     }
 
-    fn violation(&mut self, invariant: &'static str, detail: String, ids: Vec<Id>) -> Flow {
+    /// Report a broken invariant; the run goes on.
+    fn violation(&mut self, invariant: &'static str, detail: String, ids: Vec<Id>) {
         self.violations.write(Violation { invariant, detail, ids });
-        self.sched.halted = true;
-        Flow::Halt
+    }
+
+    /// Report a broken invariant that stops `task` where it stands (an assertion, a loop that
+    /// never awaits): the task ends as failed with `invariant` as its message, and that
+    /// failure is not reported a second time as `task_failed`.
+    fn stop(&mut self, task: &mut Task, invariant: &'static str, detail: String, ids: Vec<Id>) -> Flow {
+        self.violation(invariant, detail, ids);
+        self.end(task, End::Failed(invariant.to_owned()), false)
     }
 
     fn new_instance(&mut self, def: u16, start: u64) -> u32 {
@@ -414,9 +417,6 @@ impl Rt<'_, '_> {
                 let svc = prog.services[service as usize].named.id;
                 let caller = self.id(t);
                 let result = self.serve(&prog, service, arg, caller);
-                if self.sched.halted {
-                    return;
-                }
                 let ok = result.is_ok();
                 self.event(EventKind::Call, svc, "serve", caller, Args::EMPTY.b("ok", ok));
                 let (lo, hi) = prog.services[service as usize].latency;
@@ -509,7 +509,7 @@ impl Rt<'_, '_> {
                 "{} ran {STEP_BUDGET} steps in one tick without waiting (line {line}): a loop with no `await` blocks the event loop",
                 self.names.name(me)
             );
-            return self.violation("event_loop_blocked", detail, vec![me]);
+            return self.stop(task, "event_loop_blocked", detail, vec![me]);
         }
         task.pc += 1;
         let cancel = self.sched.tasks[t as usize].cancel;
@@ -739,7 +739,7 @@ impl Rt<'_, '_> {
                 } else {
                     let text = code.texts[pc].as_deref().unwrap_or("");
                     let detail = format!("{} line {line}: {message} (`{text}` is false)", self.names.name(me));
-                    return self.violation("assert", detail, vec![me]);
+                    return self.stop(task, "assert", detail, vec![me]);
                 }
             }
             Instr::Emit(e) => {
@@ -894,6 +894,11 @@ impl Rt<'_, '_> {
     /// End `task`: leave every `with` block (releasing its lock), record how it ended,
     /// and wake the tasks joining it.
     fn finish(&mut self, task: &mut Task, end: End) -> Flow {
+        self.end(task, end, true)
+    }
+
+    /// End `task`; with `report`, a failure is the violation `task_failed`.
+    fn end(&mut self, task: &mut Task, end: End, report: bool) -> Flow {
         let t = task.ix;
         let me = self.id(t);
         while let Some(h) = task.handlers.pop() {
@@ -942,10 +947,11 @@ impl Rt<'_, '_> {
             }
         }
         if let Some(m) = failed
+            && report
             && !self.prog.0.options.allow_failures
         {
             let detail = format!("{} ended in fail: {m}", self.names.name(me));
-            return self.violation("task_failed", detail, vec![me]);
+            self.violation("task_failed", detail, vec![me]);
         }
         Flow::End
     }
