@@ -1,23 +1,27 @@
-//! Exploration, measured: how many seeds each strategy needs to hit the known races, how
-//! sweep throughput scales from one worker to two, and what shrinking does to each failure.
+//! Exploration, measured: how many seeds each seeded strategy needs to hit the known races and
+//! how many runs the bounded search needs (with how many deviations), what bound the bounded
+//! search certifies for each fix, how sweep throughput scales from one worker to two, and what
+//! shrinking does to each failure.
 //!
-//! `cargo bench --bench explore` prints three Markdown tables (also written to
-//! `target/explore-bench.md`), then times a sweep on one and on two workers with criterion.
-//! Every (scenario, variant) whose file expects a violation is measured, whatever model it
-//! belongs to. Seeds-to-failure are counts, not times: they do not depend on the machine.
+//! `cargo bench --bench explore` prints Markdown tables (also written to
+//! `target/explore-bench.md`, and to `docs/explore-bench.md` when every table is computed),
+//! then times a sweep on one and on two workers with criterion. Every (scenario, variant)
+//! of every model is measured. Seeds and runs to failure are counts, not times: they do not
+//! depend on the machine.
 //!
-//! Set `RACELAB_BENCH_RANGES` (default 21), `RACELAB_BENCH_CAP` (default 1000 seeds) and
-//! `RACELAB_BENCH_TABLES` (default `strategies,throughput,shrink`) to choose what to print.
+//! Set `RACELAB_BENCH_RANGES` (default 21), `RACELAB_BENCH_CAP` (default 1000 seeds),
+//! `RACELAB_BENCH_BUDGET` (default 100000 runs of a bounded search) and
+//! `RACELAB_BENCH_TABLES` (default `strategies,certificates,throughput,shrink`).
 
 use criterion::{Criterion, Throughput};
 use racelab::engine::Registry;
 use racelab::engine::replay::Failure;
 use racelab::engine::tape::non_calm;
 use racelab::engine::{Sim, TraceLevel};
-use racelab::explore::exhaustive::{Bounds, explore};
-use racelab::explore::pool;
+use racelab::explore::pool::{self, drive_one};
 use racelab::explore::shrink::{ShrinkConfig, shrink};
-use racelab::explore::strategy::{Explorer, StrategyKind};
+use racelab::explore::strategy::bounded::{self, Bounded, Conclusion};
+use racelab::explore::strategy::{Seeds, Spec, StrategyKind};
 use racelab::explore::sweep::{Collect, SweepConfig, Target, sweep, targets};
 use racelab::scenario::{Expected, Scenario};
 use std::fmt::Write as _;
@@ -38,41 +42,41 @@ fn scenario_files() -> Vec<PathBuf> {
     files
 }
 
-/// A (scenario, variant, invariant) the scenario file says fails.
-#[derive(Clone)]
-struct Known {
-    target: Target,
-    check: String,
-}
-
-fn known_failures() -> Vec<Known> {
+/// Every shipped (scenario, variant), with what its file expects.
+fn pairs() -> Vec<(Target, Expected)> {
     let mut out = Vec::new();
     for file in scenario_files() {
         let Ok(scenario) = Scenario::load(&Registry::builtin(), &file) else { continue };
         let rel = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&file).display().to_string();
         let rel = rel.trim_start_matches('/').to_owned();
         for t in targets(&rel, scenario.clone(), None).unwrap_or_default() {
-            if let Some(Expected::Violates(names)) = scenario.expectation(&t.variant).map(|e| &e.expected) {
-                for check in names {
-                    out.push(Known { target: t.clone(), check: check.clone() });
-                }
+            if let Some(e) = scenario.expectation(&t.variant) {
+                out.push((t, e.expected.clone()));
             }
         }
     }
     out
 }
 
-/// Seeds from `start` until the first run failing `check` (counting that run), or `None` past `cap`.
-fn seeds_to_failure(sim: &mut Sim, explorer: &Explorer, check: &str, start: u64, cap: u64) -> Option<u64> {
-    (0..cap).find(|i| sim.run(explorer.tape(start + i), start + i).verdict.failed_check() == Some(check)).map(|i| i + 1)
+/// Seeds of `kind` from `start` until the first failing run (counting that run), or `None`
+/// past `cap`.
+fn seeds_to_failure(sim: &mut Sim, kind: StrategyKind, start: u64, cap: u64) -> Option<u64> {
+    let mut strategy = Spec::new(kind).over(Seeds::range(start..start + cap));
+    let mut found = None;
+    drive_one(sim, strategy.as_mut(), |ran| {
+        if ran.failed() {
+            found = Some(ran.seed - start + 1);
+        }
+        found.is_none()
+    });
+    found
 }
 
-/// Tapes an exhaustive search runs up to its first failure, if that failure is `check` and
-/// comes within `cap` tapes.
-fn tapes_to_failure(sim: &mut Sim, check: &str, cap: u64) -> Option<u64> {
-    let report = explore(sim, Bounds { max_tapes: cap, max_depth: Bounds::default().max_depth });
-    let f = report.failure?;
-    (f.outcome.verdict.failed_check() == Some(check)).then_some(f.index)
+/// A bounded search within `budget` runs.
+fn bounded_search(sim: &mut Sim, budget: u64) -> Bounded {
+    let mut search = Bounded::new(bounded::Bounds { budget, ..bounded::Bounds::default() });
+    drive_one(sim, &mut search, |_| true);
+    search
 }
 
 fn median(mut v: Vec<Option<u64>>) -> Option<u64> {
@@ -84,46 +88,69 @@ fn show(m: Option<u64>, cap: u64) -> String {
     m.map_or(format!(">{cap}"), |m| m.to_string())
 }
 
-fn strategy_table(known: &[Known], ranges: u64, cap: u64, jobs: usize, md: &mut String) -> StrategyKind {
-    let rows: Vec<Vec<Option<u64>>> = pool::map(known, jobs, |k| {
-        let mut sim = Sim::new(&k.target.scenario, &k.target.variant).expect("a shipped scenario builds");
-        let mut row: Vec<Option<u64>> = StrategyKind::ALL
+struct FailingRow {
+    medians: Vec<Option<u64>>,
+    runs: u64,
+    conclusion: Conclusion,
+    check: String,
+}
+
+fn strategy_table(
+    failing: &[(Target, Expected)],
+    ranges: u64,
+    cap: u64,
+    budget: u64,
+    jobs: usize,
+    md: &mut String,
+) -> StrategyKind {
+    let rows: Vec<FailingRow> = pool::map(failing, jobs, |(t, _)| {
+        let mut sim = Sim::new(&t.scenario, &t.variant).expect("a shipped scenario builds");
+        sim.trace_level(TraceLevel::Hash);
+        let medians = StrategyKind::SEEDED
             .iter()
             .map(|&kind| {
-                let explorer = Explorer::calibrate(kind, &mut sim);
-                sim.trace_level(TraceLevel::Hash).record_tape(false);
-                let counts: Vec<Option<u64>> = (0..ranges)
-                    .map(|r| seeds_to_failure(&mut sim, &explorer, &k.check, 1_000_000 * (r + 1), cap))
-                    .collect();
-                median(counts)
+                median((0..ranges).map(|r| seeds_to_failure(&mut sim, kind, 1_000_000 * (r + 1), cap)).collect())
             })
             .collect();
-        row.push(tapes_to_failure(&mut sim, &k.check, cap));
-        row
+        let search = bounded_search(&mut sim, budget);
+        FailingRow {
+            medians,
+            runs: search.runs(),
+            conclusion: search.conclusion_kind(),
+            check: search.found().map_or("-".to_owned(), |f| f.check.clone()),
+        }
     });
-    let _ =
-        writeln!(md, "### Median seeds to the first failure ({ranges} independent seed ranges of up to {cap} seeds)\n");
-    let _ = write!(md, "| scenario / variant | invariant |");
-    for k in StrategyKind::ALL {
+    let _ = writeln!(
+        md,
+        "### Failing variants: median seeds to the first failure ({ranges} independent seed ranges of up to {cap} seeds), and the bounded search\n"
+    );
+    let _ = write!(md, "| scenario / variant |");
+    for k in StrategyKind::SEEDED {
         let _ = write!(md, " {k} |");
     }
-    let _ = writeln!(md, " exhaustive (tapes) |\n|---|---|{}", "---:|".repeat(StrategyKind::ALL.len() + 1));
+    let _ = writeln!(
+        md,
+        " bounded: runs | deviations | first failure found |\n|---|{}---:|---:|---|",
+        "---:|".repeat(StrategyKind::SEEDED.len())
+    );
     // Score: geometric mean of the medians (a miss counts as twice the cap) and wins, over
-    // every row and over the rows where the strategy matters (some seeded strategy needs > 1 seed:
-    // most rows fail on nearly every seed, whatever decides the choices).
-    let n = StrategyKind::ALL.len() + 1;
-    let mut log_all = vec![0f64; n];
-    let mut log_hard = vec![0f64; n];
-    let mut wins_all = vec![0u32; n];
-    let mut wins_hard = vec![0u32; n];
+    // every row and over the rows where the strategy matters (some seeded strategy needs
+    // more than one seed: many rows fail on the calm run, whatever decides the choices).
+    let n = StrategyKind::SEEDED.len();
+    let (mut log_all, mut log_hard) = (vec![0f64; n], vec![0f64; n]);
+    let (mut wins_all, mut wins_hard) = (vec![0u32; n], vec![0u32; n]);
     let mut hard = 0usize;
-    for (k, row) in known.iter().zip(&rows) {
-        let _ = write!(md, "| {} | {} |", k.target.name(), k.check);
-        let values: Vec<u64> = row.iter().map(|m| m.unwrap_or(2 * cap)).collect();
+    let mut hard_rows = Vec::new();
+    for ((t, _), row) in failing.iter().zip(&rows) {
+        let _ = write!(md, "| {} |", t.name());
+        let values: Vec<u64> = row.medians.iter().map(|m| m.unwrap_or(2 * cap)).collect();
         let best = values.iter().copied().min().unwrap_or(0);
-        let is_hard = values[..StrategyKind::ALL.len()].iter().any(|&v| v > 1);
+        let is_hard = values.iter().any(|&v| v > 1);
         hard += usize::from(is_hard);
-        for (i, (m, &v)) in row.iter().zip(&values).enumerate() {
+        if is_hard {
+            hard_rows.push(values.clone());
+        }
+        for (i, (m, &v)) in row.medians.iter().zip(&values).enumerate() {
             log_all[i] += (v as f64).ln();
             if is_hard {
                 log_hard[i] += (v as f64).ln();
@@ -137,9 +164,14 @@ fn strategy_table(known: &[Known], ranges: u64, cap: u64, jobs: usize, md: &mut 
                 let _ = write!(md, " {text} |");
             }
         }
-        md.push('\n');
+        let devs = match row.conclusion {
+            Conclusion::Fails { deviations, .. } => deviations.to_string(),
+            Conclusion::Certified { bound, .. } => format!("none within {bound}"),
+            Conclusion::Nothing => "-".into(),
+        };
+        let _ = writeln!(md, " {} | {devs} | {} |", row.runs, row.check);
     }
-    let rows_all = known.len().max(1) as f64;
+    let rows_all = failing.len().max(1) as f64;
     let rows_hard = hard.max(1) as f64;
     let summary = [
         (
@@ -154,24 +186,64 @@ fn strategy_table(known: &[Known], ranges: u64, cap: u64, jobs: usize, md: &mut 
         (format!("rows where fastest, the {hard}"), wins_hard.iter().map(u32::to_string).collect()),
     ];
     for (name, cells) in summary {
-        let _ = writeln!(md, "| {name} | | {} |", cells.join(" | "));
+        let _ = writeln!(md, "| {name} | {} | | | |", cells.join(" | "));
     }
     md.push('\n');
-    let seeded = StrategyKind::ALL.len();
-    let best = (0..seeded).min_by(|&a, &b| log_hard[a].total_cmp(&log_hard[b])).unwrap_or(0);
-    let _ = writeln!(
-        md,
-        "Exhaustive is one deterministic depth-first search (calm tapes first), counted in tapes, \
-         not a median over seed ranges; it stops at its first failure of any invariant, so a row \
-         whose invariant another failure masks counts as a miss.\n"
-    );
+    let best = (0..n).min_by(|&a, &b| log_hard[a].total_cmp(&log_hard[b])).unwrap_or(0);
+    let base = StrategyKind::SEEDED.iter().position(|&k| k == StrategyKind::Random).unwrap_or(0);
+    let ratios: Vec<String> = StrategyKind::SEEDED
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("{k} {:.2}", ((log_hard[i] - log_hard[base]) / rows_hard).exp()))
+        .collect();
+    let _ =
+        writeln!(md, "Seeds needed relative to random, geometric mean over the {hard} rows: {}.\n", ratios.join(", "));
     let _ = writeln!(
         md,
         "Fastest seeded strategy where it matters (lowest geometric mean over the {hard} rows): **{}**; the default is **{}**.\n",
-        StrategyKind::ALL[best],
+        StrategyKind::SEEDED[best],
         StrategyKind::DEFAULT
     );
-    StrategyKind::ALL[best]
+    let _ = writeln!(
+        md,
+        "The bounded search is one deterministic search (the calm run, then every run with 1, 2, ... \
+         deviations), counted in runs, not a median over seed ranges; it stops at its first failure \
+         of any invariant, which has the fewest deviations any failure has. Budget: {budget} runs.\n"
+    );
+    StrategyKind::SEEDED[best]
+}
+
+fn certificate_table(holding: &[(Target, Expected)], budget: u64, jobs: usize, md: &mut String) {
+    let rows: Vec<(Bounded, f64)> = pool::map(holding, jobs, |(t, _)| {
+        let mut sim = Sim::new(&t.scenario, &t.variant).expect("a shipped scenario builds");
+        sim.trace_level(TraceLevel::Hash);
+        let start = Instant::now();
+        let search = bounded_search(&mut sim, budget);
+        (search, start.elapsed().as_secs_f64())
+    });
+    let _ =
+        writeln!(md, "### Variants expected to hold: the bound the bounded search certifies ({budget} runs at most)\n");
+    let _ = writeln!(
+        md,
+        "| scenario / variant | certified: no violation within | runs | distinct traces | next level: runs passed of | seconds |\n|---|---:|---:|---:|---|---:|"
+    );
+    for ((t, _), (search, secs)) in holding.iter().zip(&rows) {
+        let (level, size, seen) = search.level();
+        let (bound, next) = match search.conclusion_kind() {
+            Conclusion::Certified { bound, everything: true } => {
+                (format!("{bound} deviations (every run)"), "none: no run has more".to_owned())
+            }
+            Conclusion::Certified { bound, .. } => {
+                let next = if level > bound { format!("{seen} of {size}") } else { "-".to_owned() };
+                (format!("{bound} deviations"), next)
+            }
+            Conclusion::Fails { deviations, .. } => (format!("FAILS with {deviations}"), "-".to_owned()),
+            Conclusion::Nothing => ("-".to_owned(), "-".to_owned()),
+        };
+        let _ =
+            writeln!(md, "| {} | {bound} | {} | {} | {next} | {secs:.1} |", t.name(), search.runs(), search.distinct());
+    }
+    md.push('\n');
 }
 
 /// CPU seconds this process has used (user + system), from /proc on Linux (`None` elsewhere);
@@ -228,8 +300,23 @@ fn throughput_table(md: &mut String) {
     md.push('\n');
 }
 
-fn shrink_table(known: &[Known], jobs: usize, md: &mut String) {
-    let rows = pool::map(known, jobs, |k| {
+/// A (scenario, variant, invariant) the scenario file says fails.
+struct Known {
+    target: Target,
+    check: String,
+}
+
+fn shrink_table(failing: &[(Target, Expected)], jobs: usize, md: &mut String) {
+    let known: Vec<Known> = failing
+        .iter()
+        .flat_map(|(t, e)| match e {
+            Expected::Violates(names) | Expected::Includes(names) => {
+                names.iter().map(|c| Known { target: t.clone(), check: c.clone() }).collect()
+            }
+            Expected::Holds => Vec::new(),
+        })
+        .collect();
+    let rows = pool::map(&known, jobs, |k| {
         let mut sim = Sim::new(&k.target.scenario, &k.target.variant).expect("builds");
         let seed = (0..5000u64).find(|&s| sim.seed(s).verdict.failed_check() == Some(k.check.as_str()))?;
         let out = sim.seed(seed);
@@ -301,30 +388,49 @@ fn criterion_sweeps(c: &mut Criterion) {
     group.finish();
 }
 
+const HEADER: &str = "# Exploration benchmark tables
+
+Generated by `cargo bench --bench explore` (it writes this file when it computes every table),
+on a two-core machine shared with other work; seed and run counts do not depend on the machine,
+times do. The strategies table counts a run as failing when it breaks any invariant or monitor
+(for these variants every failure is one their scenario file expects).
+
+";
+
 fn main() {
     let benching = std::env::args().any(|a| a == "--bench");
     if benching {
         let ranges = env_u64("RACELAB_BENCH_RANGES", 21).max(1);
         let cap = env_u64("RACELAB_BENCH_CAP", 1000).max(1);
+        let budget = env_u64("RACELAB_BENCH_BUDGET", bounded::Bounds::default().budget).max(1);
         let jobs = 2;
-        let known = known_failures();
-        let tables = std::env::var("RACELAB_BENCH_TABLES").unwrap_or_else(|_| "strategies,throughput,shrink".into());
+        let all = pairs();
+        let (holding, failing): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, e)| matches!(e, Expected::Holds));
+        let tables = std::env::var("RACELAB_BENCH_TABLES")
+            .unwrap_or_else(|_| "strategies,certificates,throughput,shrink".into());
         let mut md = String::new();
         let start = Instant::now();
         let mut best = StrategyKind::DEFAULT;
         if tables.contains("strategies") {
-            best = strategy_table(&known, ranges, cap, jobs, &mut md);
+            best = strategy_table(&failing, ranges, cap, budget, jobs, &mut md);
+        }
+        if tables.contains("certificates") {
+            certificate_table(&holding, budget, jobs, &mut md);
         }
         if tables.contains("throughput") {
             throughput_table(&mut md);
         }
         if tables.contains("shrink") {
-            shrink_table(&known, jobs, &mut md);
+            shrink_table(&failing, jobs, &mut md);
         }
         let _ = writeln!(md, "(tables computed in {:.0}s on {jobs} threads)", start.elapsed().as_secs_f64());
         print!("{md}");
         let out = concat!(env!("CARGO_MANIFEST_DIR"), "/target/explore-bench.md");
         let _ = std::fs::write(out, &md);
+        if ["strategies", "certificates", "throughput", "shrink"].iter().all(|t| tables.contains(t)) {
+            let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/explore-bench.md");
+            let _ = std::fs::write(docs, format!("{HEADER}{md}"));
+        }
         if best != StrategyKind::DEFAULT {
             println!("NOTE: {best} beat the default {} in this run", StrategyKind::DEFAULT);
         }

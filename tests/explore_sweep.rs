@@ -5,7 +5,7 @@ use racelab::engine::Registry;
 use racelab::engine::replay::Failure;
 use racelab::engine::{Sim, Tape};
 use racelab::explore::merge::merge;
-use racelab::explore::strategy::{Explorer, StrategyKind};
+use racelab::explore::strategy::{Spec, StrategyKind};
 use racelab::explore::sweep::{Collect, Ended, Shard, SweepConfig, Target, sweep, targets};
 use racelab::scenario::{Expected, Scenario};
 use std::path::PathBuf;
@@ -48,7 +48,6 @@ fn sweeps_find_the_known_failures() {
             let mut cfg = SweepConfig::new(vec![t.clone()], scenario.seeds.clone());
             cfg.strategy = StrategyKind::Random;
             cfg.stop_after = Some(1);
-            cfg.tapes = false;
             let (found, ended) = run(&cfg);
             assert_eq!(ended, Ended::StoppedAfter, "{}: no failure in seeds {:?}", t.name(), scenario.seeds);
             let check = found[0].1.verdict.failed_check().unwrap_or_default().to_owned();
@@ -59,11 +58,11 @@ fn sweeps_find_the_known_failures() {
     assert!(checked >= 10, "the shipped scenarios have failing variants ({checked})");
 }
 
-/// Each strategy finds the disposed-client race of seed 004 within a few hundred seeds.
+/// Each seeded strategy finds the disposed-client race of seed 004 within a few hundred seeds.
 #[test]
 fn every_strategy_finds_the_dispose_race() {
     let t: Vec<Target> = load("dispose_during_ice").into_iter().filter(|t| t.variant == "flag_callback").collect();
-    for kind in StrategyKind::ALL {
+    for kind in StrategyKind::SEEDED {
         let mut cfg = SweepConfig::new(t.clone(), 0..400);
         cfg.strategy = kind;
         let (found, _) = run(&cfg);
@@ -76,8 +75,9 @@ fn every_strategy_finds_the_dispose_race() {
         let again = sim.tape(f.tape.clone());
         assert_eq!((&again.verdict, &again.trace_hash), (&f.verdict, &f.trace_hash), "{kind} seed {}", f.seed);
         // And so does the seed with the strategy.
-        let explorer = Explorer::calibrate(kind, &mut sim);
-        assert_eq!(sim.run(explorer.tape(f.seed), f.seed).trace_hash, f.trace_hash);
+        let again = Spec::new(kind).run_seed(&mut sim, f.seed).expect("a seeded strategy has every seed");
+        assert_eq!(again.outcome.trace_hash, f.trace_hash);
+        assert_eq!(again.choices.as_deref(), Some(&f.tape[..]));
     }
 }
 
@@ -87,7 +87,7 @@ fn every_strategy_finds_the_dispose_race() {
 fn the_failure_set_does_not_depend_on_jobs() {
     let mut t = load("rapid_reconnect");
     t.extend(load("flag_reset_timing"));
-    for kind in [StrategyKind::Random, StrategyKind::Swarm, StrategyKind::Pct] {
+    for kind in StrategyKind::ALL {
         for stop_after in [None, Some(7)] {
             let results: Vec<Vec<(usize, Failure)>> = [1, 2, 3]
                 .into_iter()
@@ -97,13 +97,18 @@ fn the_failure_set_does_not_depend_on_jobs() {
                     cfg.strategy = kind;
                     cfg.stop_after = stop_after;
                     cfg.chunk = 5;
+                    // Searches run in parallel within a level, and stop at their first failure.
+                    cfg.bounded.budget = 300;
+                    cfg.exhaustive.max_tapes = 100;
                     run(&cfg).0
                 })
                 .collect();
-            assert!(!results[0].is_empty(), "{kind}: the sweep finds failures");
+            if kind != StrategyKind::Exhaustive {
+                assert!(!results[0].is_empty(), "{kind}: the sweep finds failures");
+            }
             assert_eq!(results[0], results[1], "{kind} {stop_after:?}: 1 vs 2 jobs");
             assert_eq!(results[0], results[2], "{kind} {stop_after:?}: 1 vs 3 jobs");
-            if let Some(n) = stop_after {
+            if let Some(n) = stop_after.filter(|_| kind.is_seeded()) {
                 assert_eq!(results[0].len() as u64, n);
             }
         }

@@ -1,14 +1,14 @@
 //! `racelab explain`: one failing run drawn for people: a text timeline, a Mermaid sequence
 //! diagram or a self-contained HTML report.
 
-use super::{full_run, load};
+use super::{full_replay, load, seed_run, strategy_arg};
 use crate::engine::Registry;
 use crate::engine::replay::Failure;
-use crate::engine::tape::{ReplayMode, Tape};
+use crate::explore::strategy::{Spec, StrategyKind, reproduce_command, shell_word};
 use crate::report::view::View;
 use crate::report::{html, mermaid, timeline};
 use clap::{Args, ValueEnum};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What `explain` draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -33,6 +33,10 @@ pub struct ExplainArgs {
     /// The seed to run (scenario files only).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// The strategy the seed is run under (scenario files only; the same default as every
+    /// command, so `--seed N` is the run `racelab run --seed N` shows).
+    #[arg(long, value_parser = strategy_arg)]
+    pub strategy: Option<StrategyKind>,
     /// What to draw.
     #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
     pub format: ExplainFormat,
@@ -64,6 +68,7 @@ pub fn explain(registry: &Registry, args: ExplainArgs) -> i32 {
 
 fn explain_inner(registry: &Registry, args: &ExplainArgs) -> Result<i32, (i32, String)> {
     let is_scenario = args.input.extension().is_some_and(|x| x == "toml");
+    let kind = args.strategy.unwrap_or(StrategyKind::DEFAULT);
     let (scenario_file, variant, tape, seed, failure) = if is_scenario {
         let scenario = load(registry, &args.input).map_err(|c| (c, String::new()))?;
         let Some(variant) = args.variant.clone() else {
@@ -72,14 +77,17 @@ fn explain_inner(registry: &Registry, args: &ExplainArgs) -> Result<i32, (i32, S
         let Some(seed) = args.seed else {
             return Err((2, "a scenario file needs --seed N".to_owned()));
         };
-        (args.input.clone(), variant, Tape::seeded(seed), seed, None)
+        (args.input.clone(), variant, None, seed, None)
     } else {
-        if args.variant.is_some() || args.seed.is_some() {
-            return Err((2, "--variant and --seed are for scenario files; a failure file names its own".to_owned()));
+        if args.variant.is_some() || args.seed.is_some() || args.strategy.is_some() {
+            return Err((
+                2,
+                "--variant and --seed are for scenario files, as is --strategy; a failure file names its own"
+                    .to_owned(),
+            ));
         }
         let f = Failure::load(&args.input).map_err(|e| (2, e))?;
-        let tape = Tape::replay(f.tape.clone(), ReplayMode::Strict);
-        (PathBuf::from(&f.file), f.variant.clone(), tape, f.seed, Some(f))
+        (PathBuf::from(&f.file), f.variant.clone(), Some(f.tape.clone()), f.seed, Some(f))
     };
     let scenario = load(registry, &scenario_file).map_err(|c| (c, String::new()))?;
     if !scenario.variants.contains(&variant) {
@@ -92,14 +100,21 @@ fn explain_inner(registry: &Registry, args: &ExplainArgs) -> Result<i32, (i32, S
             ),
         ));
     }
-    let (outcome, sim) = full_run(&scenario, &variant, tape, seed).map_err(|c| (c, String::new()))?;
+    let (outcome, sim) = match tape {
+        Some(tape) => full_replay(&scenario, &variant, tape, seed).map_err(|c| (c, String::new()))?,
+        None => {
+            let (_, outcome, sim) =
+                seed_run(&scenario, &variant, &Spec::new(kind), seed).map_err(|c| (c, String::new()))?;
+            (outcome, sim)
+        }
+    };
 
     let mut view = View::new(sim.trace().events(), sim.names(), &outcome);
     let mut code = 0;
     view = match &failure {
-        None => view.reproduce(format!("racelab run {} --variant {variant} --seed {seed}", shell_path(&scenario_file))),
+        None => view.reproduce(reproduce_command(&scenario_file.display().to_string(), &variant, seed, kind.name())),
         Some(f) => {
-            let mut v = view.reproduce(format!("racelab replay {}", shell_path(&args.input)));
+            let mut v = view.reproduce(format!("racelab replay {}", shell_word(&args.input.display().to_string())));
             v = v.remark(format!(
                 "replayed from the tape of {} (found by strategy {})",
                 args.input.display(),
@@ -137,14 +152,4 @@ fn explain_inner(registry: &Registry, args: &ExplainArgs) -> Result<i32, (i32, S
         }
     }
     Ok(code)
-}
-
-/// A path as it would be typed in a shell (quoted if it needs to be).
-fn shell_path(p: &Path) -> String {
-    let s = p.display().to_string();
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
-        s
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }

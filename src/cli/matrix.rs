@@ -1,7 +1,7 @@
 //! `racelab matrix`: variants against invariants, per scenario.
 
 use super::sweep::{default_jobs, load_targets};
-use super::{STOP, install_ctrlc};
+use super::{STOP, install_ctrlc, strategy_arg};
 use crate::engine::Registry;
 use crate::explore::matrix::{markdown, matrix};
 use crate::explore::strategy::StrategyKind;
@@ -32,8 +32,9 @@ pub struct MatrixArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = MatrixFormat::Markdown)]
     pub format: MatrixFormat,
-    /// How each run's choices are decided.
-    #[arg(long, value_parser = clap::builder::ValueParser::new(str::parse::<StrategyKind>), default_value = StrategyKind::DEFAULT.name())]
+    /// How each run's choices are decided (the same default as every command; under
+    /// bounded or exhaustive, the runs numbered 0..N of the search).
+    #[arg(long, value_parser = strategy_arg, default_value = StrategyKind::DEFAULT.name())]
     pub strategy: StrategyKind,
     /// Worker threads (default: the number of cores).
     #[arg(long)]
@@ -53,6 +54,10 @@ pub fn run(registry: &Registry, args: MatrixArgs) -> i32 {
         Ok(t) => t,
         Err(code) => return code,
     };
+    if !args.strategy.is_seeded() && args.seeds.start > 0 {
+        eprintln!("error: --strategy {} numbers its runs from 0: give --seeds N, not a range", args.strategy);
+        return 2;
+    }
     install_ctrlc();
     let jobs = args.jobs.unwrap_or_else(default_jobs).max(1);
     let (matrices, _) = match matrix(targets, args.seeds.clone(), args.strategy, jobs, &STOP) {

@@ -17,7 +17,10 @@ pub use run::RunArgs;
 pub use shrink::ShrinkArgs;
 pub use sweep::SweepArgs;
 
-use crate::engine::{Outcome, Registry, Sim, Tape, TraceLevel};
+use crate::engine::{Outcome, Registry, Sim, TraceLevel};
+use crate::explore::pool::drive_one;
+use crate::explore::strategy::replay::Replay;
+use crate::explore::strategy::{Ran, Spec, StrategyKind};
 use crate::report::{jsonl, timeline};
 use crate::scenario::{Scenario, parse_seed_range};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -112,15 +115,55 @@ pub fn load(registry: &Registry, path: &Path) -> Result<Scenario, i32> {
     })
 }
 
-/// Run one tape with the full trace kept.
-pub fn full_run(scenario: &Scenario, variant: &str, tape: Tape, seed: u64) -> Result<(Outcome, Sim), i32> {
-    let mut sim = Sim::new(scenario, variant).map_err(|e| {
+/// Parse `--strategy`.
+pub fn strategy_arg(s: &str) -> Result<StrategyKind, String> {
+    s.parse()
+}
+
+/// Build the simulation of `variant`, printing a located error (exit code 2) if it is bad.
+pub fn build(scenario: &Scenario, variant: &str) -> Result<Sim, i32> {
+    Sim::new(scenario, variant).map_err(|e| {
         eprintln!("error: {e}");
         2
-    })?;
+    })
+}
+
+/// Replay `tape` (strictly, through the replay strategy) with the full trace kept; `seed`
+/// names the run.
+pub fn full_replay(
+    scenario: &Scenario,
+    variant: &str,
+    tape: Vec<crate::engine::Choice>,
+    seed: u64,
+) -> Result<(Outcome, Sim), i32> {
+    let mut sim = build(scenario, variant)?;
     sim.trace_level(TraceLevel::Full);
-    let outcome = sim.run(tape, seed);
+    let mut replay = Replay::new(tape, seed);
+    let mut last = None;
+    drive_one(&mut sim, &mut replay, |ran| {
+        last = Some(ran.outcome.clone());
+        true
+    });
+    let outcome = last.ok_or_else(|| {
+        eprintln!("error: the replay made no run");
+        2
+    })?;
     Ok((outcome, sim))
+}
+
+/// Run `seed` of `strategy` and re-run it with the full trace kept. Exit code 2 (with a
+/// message) if the strategy has no such run.
+pub fn seed_run(scenario: &Scenario, variant: &str, strategy: &Spec, seed: u64) -> Result<(Ran, Outcome, Sim), i32> {
+    let mut sim = build(scenario, variant)?;
+    let Some(ran) = strategy.run_seed(&mut sim, seed) else {
+        eprintln!(
+            "error: strategy {} has no run {seed} for {} / {variant} (its search is smaller)",
+            strategy.kind, scenario.name
+        );
+        return Err(2);
+    };
+    let (outcome, sim) = full_replay(scenario, variant, ran.choices.clone().unwrap_or_default(), seed)?;
+    Ok((ran, outcome, sim))
 }
 
 /// Print a run's timeline or JSONL trace.

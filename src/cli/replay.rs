@@ -1,9 +1,8 @@
 //! `racelab replay`: a saved failure, run again from its tape.
 
-use super::{Format, full_run, load, print_run};
+use super::{Format, full_replay, load, print_run};
 use crate::engine::Registry;
 use crate::engine::replay::Failure;
-use crate::engine::tape::{ReplayMode, Tape};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -44,12 +43,7 @@ pub fn replay(registry: &Registry, args: ReplayArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let (outcome, sim) = match full_run(
-        &scenario,
-        &failure.variant,
-        Tape::replay(failure.tape.clone(), ReplayMode::Strict),
-        failure.seed,
-    ) {
+    let (outcome, sim) = match full_replay(&scenario, &failure.variant, failure.tape.clone(), failure.seed) {
         Ok(x) => x,
         Err(code) => return code,
     };

@@ -1,10 +1,11 @@
 //! `racelab run`: variants over seeds, expectations checked.
 
-use super::{Format, full_run, load, print_run, seeds_arg};
+use super::{Format, load, print_run, seed_run, seeds_arg, strategy_arg};
 use crate::engine::Registry;
 use crate::engine::replay::Failure;
-use crate::engine::{Outcome, Sim, Tape};
-use crate::explore::run::{judge, run_variant};
+use crate::engine::{Outcome, Sim};
+use crate::explore::run::{judge, run_variant_with};
+use crate::explore::strategy::{Ran, Spec, StrategyKind, reproduce_command};
 use crate::report::timeline;
 use crate::scenario::Expected;
 use clap::Args;
@@ -26,6 +27,11 @@ pub struct RunArgs {
     /// Run the seeds A..B (default: the file's `seeds`).
     #[arg(long, value_parser = seeds_arg)]
     pub seeds: Option<Range<u64>>,
+    /// How each run's choices are decided: random, swarm or pct draw a run from its seed;
+    /// under bounded or exhaustive, seed N is the N-th run of the search (0: the calm run).
+    /// The default is the same for every command, so a seed means one run everywhere.
+    #[arg(long, value_parser = strategy_arg, default_value = StrategyKind::DEFAULT.name())]
+    pub strategy: StrategyKind,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -74,9 +80,10 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
             }
             continue;
         }
+        let spec = Spec::new(args.strategy);
         if let Some(seed) = args.seed {
             for v in &variants {
-                let (outcome, sim) = match full_run(&scenario, v, Tape::seeded(seed), seed) {
+                let (ran, outcome, sim) = match seed_run(&scenario, v, &spec, seed) {
                     Ok(x) => x,
                     Err(code) => return code,
                 };
@@ -84,7 +91,7 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
                 if let Some(dir) = &args.save_failures
                     && !outcome.verdict.is_pass()
                 {
-                    save_failure(dir, file, &outcome, &sim);
+                    save_failure(dir, file, &ran, spec.kind.name());
                 }
             }
             continue;
@@ -100,7 +107,7 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
         let mut unexpected: Option<(String, u64)> = None;
         let mut first_expected: Option<(String, u64)> = None;
         for v in &variants {
-            let report = match run_variant(&scenario, v, seeds.clone()) {
+            let report = match run_variant_with(&scenario, v, seeds.clone(), &spec) {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -162,44 +169,39 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
                     first_expected = Some((v.clone(), seed));
                 }
                 if let Some(dir) = &args.save_failures
-                    && let Ok((outcome, sim)) = full_run(&scenario, v, Tape::seeded(f.seed), f.seed)
+                    && let Ok((ran, _, _)) = seed_run(&scenario, v, &spec, f.seed)
                 {
-                    save_failure(dir, file, &outcome, &sim);
+                    save_failure(dir, file, &ran, spec.kind.name());
                 }
             }
         }
+        let shown = file.display().to_string();
         if let Some((v, seed)) = unexpected {
             if args.format == Format::Text
-                && let Ok((outcome, sim)) = full_run(&scenario, &v, Tape::seeded(seed), seed)
+                && let Ok((_, outcome, sim)) = seed_run(&scenario, &v, &spec, seed)
             {
-                println!("\nfirst unexpected failure:");
+                println!("\nfirst unexpected failure: {}", reproduce_command(&shown, &v, seed, spec.kind.name()));
                 print!("{}", timeline::render(sim.trace(), sim.names(), &outcome));
             }
         } else if args.format == Format::Text
             && let Some((v, seed)) = first_expected
         {
-            println!("\n  see the race: racelab run {} --variant {v} --seed {seed}", file.display());
+            println!("\n  see the race: {}", reproduce_command(&shown, &v, seed, spec.kind.name()));
         }
     }
     if all_ok { 0 } else { 1 }
 }
 
-/// Save a failure file for `replay`.
-pub fn save_failure(dir: &Path, file: &Path, outcome: &Outcome, sim: &Sim) {
-    let failure = Failure {
-        file: file.display().to_string(),
-        scenario: outcome.scenario.clone(),
-        variant: outcome.variant.clone(),
-        seed: outcome.seed,
-        strategy: "random".into(),
-        params: serde_json::Value::Null,
-        verdict: outcome.verdict.clone(),
-        also: Failure::also_of(outcome),
-        trace_hash: outcome.trace_hash.clone(),
-        tape: sim.choices().to_vec(),
-        shrunk: None,
+/// Save a failure file for `replay`: run `ran` (its choices kept) of `strategy`.
+pub fn save_failure(dir: &Path, file: &Path, ran: &Ran, strategy: &str) {
+    let failure: Failure = ran.failure(&file.display().to_string(), strategy);
+    let outcome: &Outcome = &ran.outcome;
+    let name = if strategy == StrategyKind::DEFAULT.name() {
+        format!("{}.{}.seed{}.json", outcome.scenario, outcome.variant, outcome.seed)
+    } else {
+        format!("{}.{}.{strategy}.seed{}.json", outcome.scenario, outcome.variant, outcome.seed)
     };
-    let path = dir.join(format!("{}.{}.seed{}.json", outcome.scenario, outcome.variant, outcome.seed));
+    let path = dir.join(name);
     let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, failure.to_json()));
     match written {
         Ok(()) => eprintln!("saved {}", path.display()),

@@ -1,13 +1,11 @@
 //! `racelab sweep`: many seeds on a pool of workers, failures written as they are found.
 
-use super::{STOP, install_ctrlc, load, seeds_arg};
+use super::{STOP, install_ctrlc, load, seeds_arg, strategy_arg};
 use crate::engine::Registry;
 use crate::engine::replay::Failure;
-use crate::explore::exhaustive::Bounds;
 use crate::explore::pool;
-use crate::explore::search::search;
 use crate::explore::shrink::{ShrinkConfig, shrink};
-use crate::explore::strategy::StrategyKind;
+use crate::explore::strategy::{StrategyKind, bounded, exhaustive, reproduce_command};
 use crate::explore::sweep::{Ended, Progress, Shard, Sink, SweepConfig, Target, sweep, targets};
 use clap::Args;
 use std::collections::BTreeSet;
@@ -27,21 +25,32 @@ pub struct SweepArgs {
     /// Sweep only this variant (default: every variant each file lists); files without it are skipped.
     #[arg(long)]
     pub variant: Option<String>,
-    /// The seeds A..B (default 0..1000).
+    /// The seeds A..B (default 0..1000) of random, swarm or pct.
     #[arg(long, value_parser = seeds_arg)]
     pub seeds: Option<Range<u64>>,
     /// Worker threads (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// How each run's choices are decided: random, swarm or pct over seeds, or exhaustive
-    /// (every tape of each variant, depth-first, within --max-tapes and --max-depth).
-    #[arg(long, value_parser = clap::builder::ValueParser::new(str::parse::<Search>), default_value = StrategyKind::DEFAULT.name())]
-    pub strategy: Search,
+    /// How runs are chosen: random, swarm or pct over seeds; bounded (the calm run, then
+    /// every run with 1, 2, ... deviations from it, up to --max-deviations and --budget) or
+    /// exhaustive (every tape, depth-first, within --max-tapes and --max-depth).
+    #[arg(long, value_parser = strategy_arg, default_value = StrategyKind::DEFAULT.name())]
+    pub strategy: StrategyKind,
+    /// Bounded: the most deviations from the calm run a run may have.
+    #[arg(long, value_name = "K", default_value_t = bounded::Bounds::default().max_deviations)]
+    pub max_deviations: u32,
+    /// Bounded: the most runs per variant.
+    #[arg(long, value_name = "RUNS", default_value_t = bounded::Bounds::default().budget)]
+    pub budget: u64,
+    /// Stop handing out runs after this many seconds (any strategy). Runs under way finish;
+    /// what is reported is what a run budget alone would report, cut short.
+    #[arg(long, value_name = "SECS")]
+    pub time: Option<f64>,
     /// Exhaustive: stop a variant's search after this many tapes.
-    #[arg(long, default_value_t = Bounds::default().max_tapes)]
+    #[arg(long, default_value_t = exhaustive::Bounds::default().max_tapes)]
     pub max_tapes: u64,
     /// Exhaustive: branch only on the first this many choices of a run.
-    #[arg(long, default_value_t = Bounds::default().max_depth)]
+    #[arg(long, default_value_t = exhaustive::Bounds::default().max_depth)]
     pub max_depth: usize,
     /// Run only every N-th seed of the range from its K-th (K counts from 0).
     #[arg(long, value_name = "K/N", value_parser = clap::builder::ValueParser::new(str::parse::<Shard>))]
@@ -62,22 +71,12 @@ pub struct SweepArgs {
     pub shrink: bool,
 }
 
-/// What a sweep searches: seeds under a strategy, or every tape.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Search {
-    /// Seeds, each run's choices decided by this strategy.
-    Seeds(StrategyKind),
-    /// Every tape of each variant, depth-first ([`crate::explore::exhaustive`]).
-    Exhaustive,
-}
-
-impl std::str::FromStr for Search {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s == "exhaustive" {
-            return Ok(Search::Exhaustive);
-        }
-        s.parse().map(Search::Seeds).map_err(|e: String| format!("{e}, exhaustive"))
+/// A time budget in seconds as a deadline from now; `Err` for a negative or absurd number.
+pub fn deadline(secs: Option<f64>) -> Result<Option<Instant>, String> {
+    match secs {
+        None => Ok(None),
+        Some(s) if (0.0..1e9).contains(&s) => Ok(Some(Instant::now() + Duration::from_secs_f64(s))),
+        Some(s) => Err(format!("--time expects seconds (a number from 0), found {s}")),
     }
 }
 
@@ -168,13 +167,13 @@ impl Sink for Reporter {
             STOP.store(true, Ordering::Relaxed);
         }
         self.clear();
-        println!(
-            "FAIL {} seed {} ({}): {}",
-            self.names[target],
-            failure.seed,
-            failure.strategy,
-            failure.verdict.summary()
-        );
+        let how = match failure.params.get("deviations").and_then(serde_json::Value::as_array) {
+            Some(d) if d.len() == 1 => format!("{}, 1 deviation", failure.strategy),
+            Some(d) => format!("{}, {} deviations", failure.strategy, d.len()),
+            None => failure.strategy.clone(),
+        };
+        println!("FAIL {} seed {} ({how}): {}", self.names[target], failure.seed, failure.verdict.summary());
+        println!("     {}", reproduce_command(&failure.file, &failure.variant, failure.seed, &failure.strategy));
         self.progress(progress);
     }
 
@@ -201,16 +200,30 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
         Ok(t) => t,
         Err(code) => return code,
     };
-    let strategy = match args.strategy {
-        Search::Seeds(kind) => kind,
-        Search::Exhaustive => return exhaustive(&args, targets),
+    let kind = args.strategy;
+    if !kind.is_seeded() && (args.seeds.is_some() || args.shard.is_some()) {
+        eprintln!(
+            "error: --seeds and --shard do not apply to --strategy {kind}: it searches runs in its own order, not seeds (use --budget{})",
+            if kind == StrategyKind::Exhaustive { " or --max-tapes" } else { "" }
+        );
+        return 2;
+    }
+    let deadline = match deadline(args.time) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
     };
     let mut cfg = SweepConfig::new(targets, args.seeds.clone().unwrap_or(0..1000));
-    cfg.strategy = strategy;
+    cfg.strategy = kind;
+    cfg.bounded = bounded::Bounds { max_deviations: args.max_deviations, budget: args.budget, stop_at_failure: true };
+    cfg.exhaustive = exhaustive::Bounds { max_tapes: args.max_tapes, max_depth: args.max_depth };
     cfg.jobs = args.jobs.unwrap_or_else(default_jobs).max(1);
     cfg.shard = args.shard.unwrap_or(Shard::ALL);
     cfg.stop_after = args.stop_after;
     cfg.first_only = args.first_only;
+    cfg.deadline = deadline;
     let out = match create_out(&args) {
         Ok(o) => o,
         Err(code) => return code,
@@ -237,26 +250,42 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
     let ended = match summary.ended {
         Ended::Complete => "complete".to_owned(),
         Ended::StoppedAfter => format!("stopped after {} failures", p.failures()),
-        Ended::Interrupted => "INTERRUPTED (Ctrl-C), not every seed ran".to_owned(),
+        Ended::Interrupted => "INTERRUPTED (Ctrl-C), not every run was made".to_owned(),
+        Ended::OutOfTime => "stopped by the time budget (--time), not every run was made".to_owned(),
     };
-    let shard =
-        if cfg.shard.count > 1 { format!(" shard {}/{}", cfg.shard.index, cfg.shard.count) } else { String::new() };
+    let what = match kind {
+        StrategyKind::Bounded => {
+            format!("strategy bounded (at most {} deviations, {} runs per variant)", args.max_deviations, args.budget)
+        }
+        StrategyKind::Exhaustive => format!(
+            "strategy exhaustive (at most {} tapes per variant, branching on {} choices)",
+            args.max_tapes, args.max_depth
+        ),
+        _ => {
+            let shard = if cfg.shard.count > 1 {
+                format!(" shard {}/{}", cfg.shard.index, cfg.shard.count)
+            } else {
+                String::new()
+            };
+            format!("strategy {kind}, seeds {}..{}{shard}", cfg.seeds.start, cfg.seeds.end)
+        }
+    };
     println!(
-        "sweep {ended}: {} runs in {:.2}s ({:.0} runs/s on {} jobs), strategy {}, seeds {}..{}{shard}: {} failures",
+        "sweep {ended}: {} runs in {:.2}s ({:.0} runs/s on {} jobs), {what}: {} failures",
         p.runs(),
         p.elapsed.as_secs_f64(),
         p.runs_per_sec(),
         cfg.jobs,
-        cfg.strategy,
-        cfg.seeds.start,
-        cfg.seeds.end,
         p.failures()
     );
     let width = reporter.names.iter().map(String::len).max().unwrap_or(0);
-    for (name, t) in reporter.names.iter().zip(&p.targets) {
+    for ((name, t), conclusion) in reporter.names.iter().zip(&p.targets).zip(&summary.conclusions) {
         let checks: Vec<String> = t.by_check.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        let result =
-            if checks.is_empty() { "pass".to_owned() } else { format!("FAIL {}: {}", t.failures, checks.join(", ")) };
+        let result = match conclusion {
+            Some(c) => c.clone(),
+            None if checks.is_empty() => "pass".to_owned(),
+            None => format!("FAIL {}: {}", t.failures, checks.join(", ")),
+        };
         println!("  {name:<width$}  {:>8} runs  {:>7.0} runs/s  {result}", t.runs, t.runs_per_sec());
     }
     if let Some((path, _)) = &reporter.out {
@@ -266,6 +295,7 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
         eprintln!("error: {e}");
         return 2;
     }
+    drop(reporter.out.take());
     if args.shrink
         && let Some(path) = &args.out
         && summary.ended != Ended::Interrupted
@@ -277,6 +307,7 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
     }
     match summary.ended {
         Ended::Interrupted => 130,
+        _ if summary.abandoned.iter().any(|a| *a) => 2,
         _ if p.failures() > 0 => 1,
         _ => 0,
     }
@@ -292,98 +323,6 @@ fn create_out(args: &SweepArgs) -> Result<Option<(PathBuf, File)>, i32> {
                 Err(2)
             }
         },
-    }
-}
-
-/// `--strategy exhaustive`: every tape of each variant; the exit code.
-fn exhaustive(args: &SweepArgs, targets: Vec<Target>) -> i32 {
-    if args.seeds.is_some() || args.shard.is_some() {
-        eprintln!("error: --seeds and --shard do not apply to --strategy exhaustive: it runs every tape, not seeds");
-        return 2;
-    }
-    let mut out = match create_out(args) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
-    install_ctrlc();
-    let bounds = Bounds { max_tapes: args.max_tapes, max_depth: args.max_depth };
-    let jobs = args.jobs.unwrap_or_else(default_jobs).max(1);
-    let width = targets.iter().map(|t| t.name().len()).max().unwrap_or(0);
-    let (mut failures, mut cut, mut broken) = (0u64, 0u64, 0u64);
-    let mut write_error = None;
-    let searched = search(&targets, bounds, jobs, &STOP, |s| {
-        let name = targets[s.target].name();
-        let secs = s.elapsed.as_secs_f64();
-        match (&s.failure, &s.report.nondeterministic) {
-            (_, Some(why)) => {
-                broken += 1;
-                println!("ERROR {name:<width$}  search abandoned after {} tapes: {why}", s.report.tapes);
-            }
-            (Some(f), None) => {
-                failures += 1;
-                if let Some((path, file)) = &mut out
-                    && let Err(e) = writeln!(file, "{}", f.to_line()).and_then(|_| file.flush())
-                {
-                    write_error.get_or_insert(format!("cannot write {}: {e}", path.display()));
-                }
-                println!(
-                    "FAIL  {name:<width$}  tape {} of the search ({} choices, {secs:.1}s): {}",
-                    f.seed,
-                    f.tape.len(),
-                    f.verdict.summary()
-                );
-            }
-            (None, None) if s.report.complete() => {
-                println!("pass  {name:<width$}  {} ({secs:.1}s)", s.report);
-            }
-            (None, None) => {
-                cut += 1;
-                println!("CUT   {name:<width$}  {}", s.report.to_string().trim_end_matches(';'));
-            }
-        }
-    });
-    let searched = match searched {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
-    let tapes: u64 = searched.iter().map(|s| s.report.tapes).sum();
-    let interrupted = STOP.load(Ordering::Relaxed);
-    println!(
-        "exhaustive search {}: {} of {} variants searched, {tapes} tapes; {failures} failing, {cut} cut by the bound (--max-tapes {}, --max-depth {})",
-        if interrupted { "INTERRUPTED (Ctrl-C)" } else { "complete" },
-        searched.len(),
-        targets.len(),
-        bounds.max_tapes,
-        bounds.max_depth
-    );
-    if let Some((path, _)) = &out {
-        println!("failures written to {}", path.display());
-    }
-    if let Some(e) = write_error {
-        eprintln!("error: {e}");
-        return 2;
-    }
-    drop(out);
-    if args.shrink
-        && let Some(path) = &args.out
-        && !interrupted
-    {
-        let code = shrink_firsts(path, &targets, jobs);
-        if code != 0 {
-            return code;
-        }
-    }
-    if interrupted {
-        130
-    } else if broken > 0 {
-        2
-    } else if failures > 0 {
-        1
-    } else {
-        0
     }
 }
 

@@ -102,8 +102,8 @@ pub fn matrix(
 ) -> Result<(Vec<Matrix>, Summary), SweepError> {
     let mut cfg = SweepConfig::new(targets, seeds.clone());
     cfg.strategy = strategy;
+    cfg.hunt = false;
     cfg.jobs = jobs;
-    cfg.tapes = false;
     let mut found = Collect::default();
     let summary = sweep(&cfg, stop, &mut found)?;
     let seed_list: Vec<u64> = seeds.clone().collect();
@@ -111,7 +111,7 @@ pub fn matrix(
     let mut fails: BTreeMap<(usize, String), Vec<u64>> = BTreeMap::new();
     let mut any: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     for (t, f) in &found.failures {
-        let pos = f.seed - seeds.start;
+        let Some(pos) = f.seed.checked_sub(seeds.start) else { continue };
         // Every invariant the run broke counts in its column, not only the first.
         for check in f.checks() {
             fails.entry((*t, check.to_owned())).or_default().push(pos);

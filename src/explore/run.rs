@@ -1,6 +1,8 @@
 //! Run a scenario's variants over a range of seeds and judge its expectations.
 
 use crate::engine::{Outcome, Sim, TraceLevel};
+use crate::explore::pool::drive_one;
+use crate::explore::strategy::{Seeds, Spec, StrategyKind};
 use crate::scenario::{Expected, Scenario, ScenarioError};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -33,10 +35,22 @@ impl VariantReport {
     }
 }
 
-/// Run `variant` of `scenario` over `seeds`.
+/// Run `variant` of `scenario` over `seeds` under the default strategy (what `racelab run`
+/// does without `--strategy`).
 pub fn run_variant(scenario: &Scenario, variant: &str, seeds: Range<u64>) -> Result<VariantReport, ScenarioError> {
+    run_variant_with(scenario, variant, seeds, &Spec::new(StrategyKind::DEFAULT))
+}
+
+/// Run `variant` of `scenario` over `seeds` under `strategy` (for a search: its runs
+/// numbered `seeds`).
+pub fn run_variant_with(
+    scenario: &Scenario,
+    variant: &str,
+    seeds: Range<u64>,
+    strategy: &Spec,
+) -> Result<VariantReport, ScenarioError> {
     let mut sim = Sim::new(scenario, variant)?;
-    sim.trace_level(TraceLevel::Hash).record_tape(false);
+    sim.trace_level(TraceLevel::Hash);
     let start = Instant::now();
     let mut report = VariantReport {
         variant: variant.to_owned(),
@@ -47,8 +61,12 @@ pub fn run_variant(scenario: &Scenario, variant: &str, seeds: Range<u64>) -> Res
         first_hash: String::new(),
         runs_per_sec: 0.0,
     };
-    for seed in seeds {
-        let out = sim.seed(seed);
+    let mut runs = strategy.over(Seeds::range(seeds.clone()));
+    drive_one(&mut sim, runs.as_mut(), |ran| {
+        if ran.seed < seeds.start {
+            return true;
+        }
+        let out = &ran.outcome;
         if report.runs == 0 {
             report.first_hash = out.trace_hash.clone();
         }
@@ -57,13 +75,14 @@ pub fn run_variant(scenario: &Scenario, variant: &str, seeds: Range<u64>) -> Res
         if !checks.is_empty() {
             report.failed_seeds += 1;
             for check in checks {
-                report.failures.entry(check.to_owned()).or_insert((0, seed)).0 += 1;
+                report.failures.entry(check.to_owned()).or_insert((0, ran.seed)).0 += 1;
             }
             if report.first_failure.is_none() {
-                report.first_failure = Some(out);
+                report.first_failure = Some(out.clone());
             }
         }
-    }
+        true
+    });
     let secs = start.elapsed().as_secs_f64();
     report.runs_per_sec = if secs > 0.0 { report.runs as f64 / secs } else { 0.0 };
     Ok(report)

@@ -11,16 +11,17 @@
 //! least 1 / (n k^(d-1)) per run, for n senders and k steps. Every other choice (drops,
 //! duplicates, windows, model choices) is uniform within the fault plan, as in `random`.
 
-use crate::engine::Sim;
+use super::{Decide, Execution, Flow, Next, Ran, SeedRuns, Seeds, Strategy};
+use crate::engine::Tape;
 use crate::engine::ids::Id;
-use crate::engine::tape::{About, Hint, Strategy, Tape};
+use crate::engine::tape::{About, Hint};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// The bug depth used unless told otherwise: two change points.
 pub const DEFAULT_DEPTH: u32 = 3;
 
-/// The PCT strategy of one run.
+/// The PCT decider of one run.
 pub struct Pct {
     rng: ChaCha8Rng,
     depth: u32,
@@ -82,7 +83,7 @@ impl Pct {
     }
 }
 
-impl Strategy for Pct {
+impl Decide for Pct {
     fn decide(&mut self, _label: &str, n: u32, hint: Hint) -> u32 {
         match hint {
             Hint::Uniform => self.rng.random_range(0..n),
@@ -124,16 +125,61 @@ impl Strategy for Pct {
     }
 }
 
-/// How many sender-related choices runs of `sim` make: the most of three probe runs.
-pub fn probe_steps(sim: &mut Sim) -> u64 {
-    (0..3)
-        .map(|seed| {
-            sim.run(Tape::with_strategy(Box::new(Pct::new(seed, 1, 0))), seed);
-            let params = sim.world().resource::<Tape>().strategy_params();
-            params.get("steps_seen").and_then(serde_json::Value::as_u64).unwrap_or(0)
-        })
-        .max()
-        .unwrap_or(0)
+/// How many probe runs PCT makes to learn how many sender-related choices a run makes.
+pub const PROBES: u64 = 3;
+
+/// PCT over seeds. It first makes [`PROBES`] probe runs (seeds `0..PROBES`, depth 1, so no
+/// change point) and takes the most sender-related choices any of them made as the range
+/// its change points are drawn from; then one run per seed.
+pub struct PctRuns {
+    runs: SeedRuns,
+    depth: u32,
+    probes_out: u64,
+    probes_seen: u64,
+    steps: u64,
+}
+
+impl PctRuns {
+    /// PCT with bug depth `depth` over `seeds`.
+    pub fn new(seeds: Seeds, depth: u32) -> PctRuns {
+        PctRuns { runs: SeedRuns::new(seeds), depth, probes_out: 0, probes_seen: 0, steps: 0 }
+    }
+}
+
+impl Strategy for PctRuns {
+    fn name(&self) -> &'static str {
+        "pct"
+    }
+
+    fn new_execution(&mut self) -> Next {
+        if self.probes_out < PROBES {
+            let seed = self.probes_out;
+            self.probes_out += 1;
+            return Next::Run(Execution::new(seed, Tape::with_strategy(Box::new(Pct::new(seed, 1, 0)))).probe());
+        }
+        if self.probes_seen < PROBES {
+            return Next::Wait;
+        }
+        match self.runs.next_seed() {
+            Some(seed) => {
+                Next::Run(Execution::new(seed, Tape::with_strategy(Box::new(Pct::new(seed, self.depth, self.steps)))))
+            }
+            None => Next::Done,
+        }
+    }
+
+    fn observe(&mut self, ran: &Ran) -> Flow {
+        if ran.probe {
+            self.probes_seen += 1;
+            let seen = ran.params.get("steps_seen").and_then(serde_json::Value::as_u64).unwrap_or(0);
+            self.steps = self.steps.max(seen);
+        }
+        Flow::Continue
+    }
+
+    fn planned(&self) -> Option<u64> {
+        Some(self.runs.planned())
+    }
 }
 
 #[cfg(test)]

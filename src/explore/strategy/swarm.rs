@@ -8,8 +8,9 @@
 //! `wire.order`, `step.at`, and each model's own. The mode of a label comes from a stream
 //! seeded by (seed, label), so it does not depend on the order labels are met in.
 
-use super::fnv1a;
-use crate::engine::tape::{Hint, Strategy};
+use super::{Decide, Execution, Flow, Next, Ran, SeedRuns, Seeds, Strategy, fnv1a};
+use crate::engine::Tape;
+use crate::engine::tape::Hint;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -40,7 +41,7 @@ impl Mode {
     }
 }
 
-/// The swarm strategy of one run.
+/// The swarm decider of one run.
 pub struct Swarm {
     seed: u64,
     rng: ChaCha8Rng,
@@ -79,7 +80,7 @@ impl Swarm {
     }
 }
 
-impl Strategy for Swarm {
+impl Decide for Swarm {
     fn decide(&mut self, label: &str, n: u32, hint: Hint) -> u32 {
         // A label asked once as a chance and once as a range keeps its first mode; map it.
         let skewed = |rng: &mut ChaCha8Rng| {
@@ -102,6 +103,39 @@ impl Strategy for Swarm {
         let mut modes: Vec<&(String, Mode)> = self.modes.iter().collect();
         modes.sort_by(|a, b| a.0.cmp(&b.0));
         serde_json::Value::Object(modes.into_iter().map(|(l, m)| (l.clone(), m.json())).collect())
+    }
+}
+
+/// One swarm run per seed.
+pub struct SwarmRuns {
+    runs: SeedRuns,
+}
+
+impl SwarmRuns {
+    /// The runs of `seeds`.
+    pub fn new(seeds: Seeds) -> SwarmRuns {
+        SwarmRuns { runs: SeedRuns::new(seeds) }
+    }
+}
+
+impl Strategy for SwarmRuns {
+    fn name(&self) -> &'static str {
+        "swarm"
+    }
+
+    fn new_execution(&mut self) -> Next {
+        match self.runs.next_seed() {
+            Some(seed) => Next::Run(Execution::new(seed, Tape::with_strategy(Box::new(Swarm::new(seed))))),
+            None => Next::Done,
+        }
+    }
+
+    fn observe(&mut self, _: &Ran) -> Flow {
+        Flow::Continue
+    }
+
+    fn planned(&self) -> Option<u64> {
+        Some(self.runs.planned())
     }
 }
 
