@@ -8,6 +8,7 @@ mod replay;
 mod run;
 mod shrink;
 mod sweep;
+mod verify;
 
 pub use explain::{ExplainArgs, ExplainFormat};
 pub use matrix::MatrixArgs;
@@ -16,6 +17,7 @@ pub use replay::ReplayArgs;
 pub use run::RunArgs;
 pub use shrink::ShrinkArgs;
 pub use sweep::SweepArgs;
+pub use verify::VerifyArgs;
 
 use crate::engine::{Outcome, Registry, Sim, TraceLevel};
 use crate::explore::pool::drive_one;
@@ -56,6 +58,9 @@ pub enum Command {
     Matrix(MatrixArgs),
     /// Join the outputs of sharded sweeps (sorted, duplicates removed).
     Merge(MergeArgs),
+    /// Certify fixes and measure failures: a bounded search of every variant, judged
+    /// against the file's expectations.
+    Verify(VerifyArgs),
 }
 
 /// Output format.
@@ -91,6 +96,7 @@ pub fn main_with(registry: &Registry, cli: Cli) -> i32 {
         Command::Shrink(args) => shrink::run(registry, args),
         Command::Matrix(args) => matrix::run(registry, args),
         Command::Merge(args) => merge::run(args),
+        Command::Verify(args) => verify::run(registry, args),
     }
 }
 
