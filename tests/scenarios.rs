@@ -1,10 +1,11 @@
-//! Every shipped scenario: each variant's expectation over the file's seeds, an insta
-//! snapshot of its outcome table, and the canonical trace of the first failing seed of
-//! every failing (scenario, variant) pair.
+//! Every shipped scenario: each variant's expectation over the file's seeds (under the
+//! default strategy, as `racelab run` judges them), an insta snapshot of its outcome table,
+//! and the canonical trace of the first failing seed of every failing (scenario, variant) pair.
 
 use racelab::engine::Registry;
 use racelab::engine::{Sim, TraceLevel};
 use racelab::explore::run::{VariantReport, judge, run_variant};
+use racelab::explore::strategy::{Spec, StrategyKind};
 use racelab::report::jsonl;
 use racelab::scenario::Scenario;
 use std::fmt::Write as _;
@@ -91,7 +92,11 @@ fn every_scenario_meets_its_expectations_and_snapshots() {
                 let Some(first) = &r.first_failure else { continue };
                 let mut sim = Sim::new(&c.scenario, &r.variant).expect("builds");
                 sim.trace_level(TraceLevel::Full);
-                let out = sim.seed(first.seed);
+                // The seed as every command means it: under the default strategy.
+                let out = Spec::new(StrategyKind::DEFAULT)
+                    .run_seed(&mut sim, first.seed)
+                    .expect("a seeded strategy has every seed")
+                    .outcome;
                 assert_eq!(out.trace_hash, first.trace_hash, "a full-trace re-run gives the same hash");
                 assert_eq!(out.verdict, first.verdict);
                 insta::assert_snapshot!(
