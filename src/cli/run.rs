@@ -144,6 +144,10 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
                             report.failures.iter().map(|(k, (n, s))| format!("{k} {n} (seed {s})")).collect();
                         println!("  {:<15} {}", "", parts.join(", "));
                     }
+                    if let Some(f) = &report.first_failure {
+                        let shown = file.display().to_string();
+                        println!("  {:<15} {}", "", reproduce_command(&shown, v, f.seed, spec.kind.name()));
+                    }
                 }
                 Format::Jsonl => {
                     let line = serde_json::json!({

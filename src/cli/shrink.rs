@@ -4,6 +4,7 @@ use super::load;
 use crate::engine::Registry;
 use crate::engine::replay::Failure;
 use crate::explore::shrink::{ShrinkConfig, shrink_and_trace};
+use crate::explore::strategy::shell_word;
 use crate::report::timeline;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -77,7 +78,11 @@ pub fn run(registry: &Registry, args: ShrinkArgs) -> i32 {
         eprintln!("error: cannot write {}: {e}", out.display());
         return 2;
     }
-    println!("wrote {} (racelab replay {} replays it exactly)\n", out.display(), out.display());
+    println!(
+        "wrote {} (racelab replay {} replays it exactly)\n",
+        out.display(),
+        shell_word(&out.display().to_string())
+    );
     print!("{}", timeline::render(sim.trace(), sim.names(), &report.outcome));
     0
 }

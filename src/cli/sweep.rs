@@ -5,7 +5,7 @@ use crate::engine::Registry;
 use crate::engine::replay::Failure;
 use crate::explore::pool;
 use crate::explore::shrink::{ShrinkConfig, shrink};
-use crate::explore::strategy::{StrategyKind, bounded, exhaustive, reproduce_command};
+use crate::explore::strategy::{StrategyKind, bounded, exhaustive, reproduce_command, shell_word};
 use crate::explore::sweep::{Ended, Progress, Shard, Sink, SweepConfig, Target, sweep, targets};
 use clap::Args;
 use std::collections::BTreeSet;
@@ -349,7 +349,9 @@ fn shrink_firsts(out: &Path, targets: &[Target], jobs: usize) -> i32 {
         .filter_map(|f| targets.iter().position(|t| t.file == f.file && t.variant == f.variant).map(|t| (t, f)))
         .collect();
     let shrunk = pool::map(&firsts, jobs, |(t, f)| shrink(&targets[*t].scenario, f, ShrinkConfig::default()));
+    let path = shrunk_path(out);
     let mut text = String::new();
+    let mut line = 0;
     for ((t, f), r) in firsts.iter().zip(shrunk) {
         let name = targets[*t].name();
         match r {
@@ -367,11 +369,12 @@ fn shrink_firsts(out: &Path, targets: &[Target], jobs: usize) -> i32 {
                 );
                 text.push_str(&r.failure.to_line());
                 text.push('\n');
+                line += 1;
+                println!("       racelab replay {} --line {line}", shell_word(&path.display().to_string()));
             }
             Err(e) => eprintln!("warning: cannot shrink {name} seed {}: {e}", f.seed),
         }
     }
-    let path = shrunk_path(out);
     if let Err(e) = std::fs::write(&path, text) {
         eprintln!("error: cannot write {}: {e}", path.display());
         return 2;
