@@ -229,13 +229,14 @@ fn certificate_table(holding: &[(Target, Expected)], budget: u64, jobs: usize, m
     );
     for ((t, _), (search, secs)) in holding.iter().zip(&rows) {
         let (level, size, seen) = search.level();
+        let devs = |k: u32| if k == 1 { "1 deviation".to_owned() } else { format!("{k} deviations") };
         let (bound, next) = match search.conclusion_kind() {
             Conclusion::Certified { bound, everything: true } => {
-                (format!("{bound} deviations (every run)"), "none: no run has more".to_owned())
+                (format!("{} (every run)", devs(bound)), "none: no run has more".to_owned())
             }
             Conclusion::Certified { bound, .. } => {
                 let next = if level > bound { format!("{seen} of {size}") } else { "-".to_owned() };
-                (format!("{bound} deviations"), next)
+                (devs(bound), next)
             }
             Conclusion::Fails { deviations, .. } => (format!("FAILS with {deviations}"), "-".to_owned()),
             Conclusion::Nothing => ("-".to_owned(), "-".to_owned()),
