@@ -367,9 +367,7 @@ impl Spec {
             _ => self.over(Seeds::range(seed..seed.saturating_add(1))),
         }
     }
-}
 
-impl Spec {
     /// Make run `seed` of this strategy on `sim` (after whatever runs a search needs to know
     /// what run `seed` is), and return it with its choices. `None` if the strategy has no
     /// such run (a search with fewer runs).
@@ -391,7 +389,7 @@ impl Spec {
     }
 }
 
-/// Hands out one run per seed, each deciding with the decider `make` builds for its seed.
+/// The seeds a seeded strategy has still to hand out, in order.
 pub(crate) struct SeedRuns {
     seeds: Seeds,
     next: u64,
