@@ -90,6 +90,7 @@ pub mod prelude {
     pub use crate::engine::app::SimApp;
     pub use crate::engine::ctx::SimCtx;
     pub use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc, Variants};
+    pub use crate::engine::world::SimWorld;
     pub use crate::engine::{Choice, Outcome, Registry, Sim, Tape, TraceLevel, Verdict};
     pub use crate::engine::{Id, Violation};
     pub use crate::scenario::{Scenario, ScenarioError};

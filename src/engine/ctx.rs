@@ -29,7 +29,7 @@ use crate::engine::faults::FaultPlan;
 use crate::engine::ids::{Id, IdIndex, Names};
 use crate::engine::stats::Metrics;
 use crate::engine::tape::Tape;
-use crate::engine::trace::{Args, Event, EventKind, Trace};
+use crate::engine::trace::{Args, EventKind, Trace};
 use bevy_ecs::message::MessageWriter;
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
@@ -78,10 +78,7 @@ impl SimCtx<'_> {
 
     /// Record that `actor` did `what` (to `other`, with `args`) now.
     pub fn trace(&mut self, kind: EventKind, actor: Id, what: &'static str, other: Id, args: Args) {
-        if self.trace.on() {
-            let e = Event::new(self.clock.now, kind, actor, what).other(other).args(args);
-            self.trace.push(&self.names, e);
-        }
+        self.trace.record(&self.names, self.clock.now, kind, actor, what, other, args);
     }
 
     /// Add `n` to the counter `name`.

@@ -1,16 +1,14 @@
-//! The context model code runs in: the world, the manager, and helpers for the things every
-//! handler does (look up an entity by id, await, send, trace, change a connection's state).
+//! The context model code runs in: the world, the manager, and the handlers' shorthand for
+//! what every Dart method does (await, send, trace, change a connection's state), on top of
+//! the engine's [`SimWorld`].
 
 use super::components::{Client, ClientState, Pc, PcState};
 use super::invariants::{Facts, SendFact};
 use super::manager::Manager;
 use super::signal::{SigKind, Signal, Wake};
 use super::{Params, Variant};
-use crate::engine::stats::Metrics;
-use crate::engine::timers::Timers;
-use crate::engine::trace::{Args, Event, EventKind, Trace};
-use crate::engine::wire::Outbound;
-use crate::engine::{Clock, Id, Names, Tape};
+use crate::engine::trace::{Args, EventKind};
+use crate::engine::{Id, SimWorld, Tape};
 use bevy_ecs::prelude::*;
 
 /// Everything a handler needs. The manager is taken out of the world for the duration.
@@ -25,43 +23,23 @@ pub struct Cx<'a> {
     pub params: Params,
     /// The current tick.
     pub now: u64,
-    /// Whether the trace records anything (checked once per tick).
-    tracing: bool,
-    /// Events of this tick, pushed to the trace together in [`Cx::finish`].
-    events: Vec<Event>,
 }
 
 impl<'a> Cx<'a> {
     /// A context over `world` and `mgr`.
     pub fn new(world: &'a mut World, mgr: &'a mut Manager, variant: Variant, params: Params) -> Self {
-        let now = world.resource::<Clock>().now;
-        let tracing = world.resource::<Trace>().on();
-        Cx { world, mgr, variant, params, now, tracing, events: Vec::new() }
-    }
-
-    /// Push this tick's events to the trace, in the order they happened.
-    pub fn finish(self) {
-        if self.events.is_empty() {
-            return;
-        }
-        let events = self.events;
-        self.world.resource_scope(|world, mut trace: Mut<Trace>| {
-            let names = world.resource::<Names>();
-            for e in events {
-                trace.push(names, e);
-            }
-        });
+        let now = world.now();
+        Cx { world, mgr, variant, params, now }
     }
 
     /// The tape.
     pub fn tape(&mut self) -> Mut<'_, Tape> {
-        self.world.resource_mut::<Tape>()
+        self.world.tape()
     }
 
     /// Arm a timer `delay` ticks from now.
     pub fn timer(&mut self, delay: u64, wake: Wake) {
-        let now = self.now;
-        self.world.resource_mut::<Timers<Wake>>().after(now, delay, wake);
+        self.world.arm(delay, wake);
     }
 
     /// How long an awaited platform future takes: a tape choice in the `await` range.
@@ -72,26 +50,22 @@ impl<'a> Cx<'a> {
 
     /// Record a trace event.
     pub fn trace(&mut self, kind: EventKind, actor: Id, what: &'static str, other: Id, args: Args) {
-        if self.tracing {
-            self.events.push(Event::new(self.now, kind, actor, what).other(other).args(args));
-        }
+        self.world.trace_event(kind, actor, what, other, args);
     }
 
     /// Count `name`.
     pub fn count(&mut self, name: &'static str) {
-        self.world.resource_mut::<Metrics>().add(name, 1);
+        self.world.count(name, 1);
     }
 
     /// A client by id (None while its spawn is pending: it cannot be, see `spawn_client`).
     pub fn client(&mut self, id: Id) -> Option<Mut<'_, Client>> {
-        let e = *self.mgr.entities.get(&id)?;
-        self.world.get_mut::<Client>(e)
+        self.world.by_id::<Client>(id)
     }
 
     /// A peer connection by id.
     pub fn pc(&mut self, id: Id) -> Option<Mut<'_, Pc>> {
-        let e = *self.mgr.entities.get(&id)?;
-        self.world.get_mut::<Pc>(e)
+        self.world.by_id::<Pc>(id)
     }
 
     /// A copy of a peer connection's state.
@@ -104,15 +78,15 @@ impl<'a> Cx<'a> {
         client.and_then(|c| self.client(c)).is_some_and(|c| c.state == ClientState::Connected)
     }
 
-    /// Spawn an entity with `component` under stable id `id` (immediately visible).
+    /// Spawn an entity with `component` under stable id `id` (immediately visible, and
+    /// found by id through the engine's index).
     pub fn spawn<C: Component>(&mut self, id: Id, component: C) {
-        let e = self.world.spawn((id, component)).id();
-        self.mgr.entities.insert(id, e);
+        self.world.spawn((id, component));
     }
 
     /// Intern a name.
     pub fn intern(&mut self, name: &str) -> Id {
-        self.world.resource_mut::<Names>().intern(name)
+        self.world.intern(name)
     }
 
     /// `client._send(...)`: a send on a disposed client is recorded for the invariants; a
@@ -134,7 +108,7 @@ impl<'a> Cx<'a> {
         });
         self.trace(EventKind::Call, client, "send", peer, Args::EMPTY.s("kind", kind.name()).id("pc", pc));
         if c.state == ClientState::Connected {
-            self.world.write_message(Outbound(Signal { from: client, to: c.server, kind, peer, pc, via: client }));
+            self.world.send(Signal { from: client, to: c.server, kind, peer, pc, via: client });
         } else {
             self.count("signaling.sends_dropped_not_connected");
         }

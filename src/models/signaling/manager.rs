@@ -60,8 +60,6 @@ pub struct Op {
 /// State of the ConnectionManager and the WebRTCService (one app).
 #[derive(Resource, Debug, Default)]
 pub struct Manager {
-    /// Stable id -> entity, for the entities of this run.
-    pub entities: BTreeMap<Id, Entity>,
     /// The app's id.
     pub app: Id,
     /// `_signalingClient`.

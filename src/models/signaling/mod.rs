@@ -20,11 +20,12 @@ pub mod relay;
 pub mod signal;
 pub mod webrtc;
 
-use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
+use crate::engine::app::SimApp;
+use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc, Variants};
 use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule};
-use crate::engine::script::{Act, ScriptPlugin};
-use crate::engine::timers::{Fired, TimerPlugin};
-use crate::engine::wire::{Inbound, WirePlugin};
+use crate::engine::script::Act;
+use crate::engine::timers::Fired;
+use crate::engine::wire::Inbound;
 use crate::engine::{Id, Monitors, Names};
 use crate::scenario::{Scenario, ScenarioError};
 use actions::{Action, Command};
@@ -48,40 +49,37 @@ pub enum Variant {
     SessionBound,
 }
 
-const VARIANTS: &[(Variant, &str, &str)] = &[
-    (
-        Variant::FlagCallback,
-        "flag_callback",
-        "current code: one callback guarded by _signalingCallbackConfigured, reading the current client",
-    ),
-    (
-        Variant::PerPeerMap,
-        "per_peer_map",
-        "Solution 1: per-peer callbacks registered on connect, removed on disconnectPeer",
-    ),
-    (
-        Variant::Stream,
-        "stream",
-        "Solution 2: one signalingMessages subscription per enable, cancelled on disable and dispose",
-    ),
-    (
-        Variant::VersionToken,
-        "version_token",
-        "Solution 3: callback captures version and client; disable bumps the version",
-    ),
-    (
-        Variant::SessionBound,
-        "session_bound",
-        "reference design: each connection bound to the session it started under, closed with it",
-    ),
-];
-
-impl Variant {
-    /// The variant named `name`.
-    pub fn parse(name: &str) -> Option<Variant> {
-        VARIANTS.iter().find(|v| v.1 == name).map(|v| v.0)
-    }
-}
+/// The variants, by name, each with what it models.
+pub const VARIANTS: Variants<Variant> = Variants::new(
+    "signaling",
+    &[
+        (
+            Variant::FlagCallback,
+            "flag_callback",
+            "current code: one callback guarded by _signalingCallbackConfigured, reading the current client",
+        ),
+        (
+            Variant::PerPeerMap,
+            "per_peer_map",
+            "Solution 1: per-peer callbacks registered on connect, removed on disconnectPeer",
+        ),
+        (
+            Variant::Stream,
+            "stream",
+            "Solution 2: one signalingMessages subscription per enable, cancelled on disable and dispose",
+        ),
+        (
+            Variant::VersionToken,
+            "version_token",
+            "Solution 3: callback captures version and client; disable bumps the version",
+        ),
+        (
+            Variant::SessionBound,
+            "session_bound",
+            "reference design: each connection bound to the session it started under, closed with it",
+        ),
+    ],
+);
 
 /// The variant in force (a resource).
 #[derive(Resource, Clone, Copy, Debug)]
@@ -175,7 +173,7 @@ impl Model for Signaling {
     }
 
     fn variant_docs(&self, _scenario: Option<&Scenario>) -> Vec<VariantDoc> {
-        VARIANTS.iter().map(|(_, n, a)| VariantDoc { name: (*n).into(), about: (*a).into() }).collect()
+        VARIANTS.docs()
     }
 
     fn invariants(&self, _scenario: Option<&Scenario>) -> Vec<String> {
@@ -205,8 +203,7 @@ impl Model for Signaling {
     }
 
     fn install(&self, app: &mut App, scenario: &Scenario, variant: &str) -> Result<(), ScenarioError> {
-        let v = Variant::parse(variant)
-            .ok_or_else(|| ScenarioError::whole_file(&scenario.source.file, format!("unknown variant `{variant}`")))?;
+        let v = VARIANTS.parse(scenario, variant)?;
         let Config { params, cast, steps, names } = scenario.config::<Config>().clone();
         // The ids were interned in file order while configuring: the app numbers them alike.
         app.insert_resource(names);
@@ -216,9 +213,7 @@ impl Model for Signaling {
         app.init_resource::<manager::Manager>();
         app.init_resource::<invariants::Facts>();
         app.init_resource::<Inbox>();
-        app.add_plugins(ScriptPlugin::new(steps));
-        app.add_plugins(WirePlugin::<Signal>::default());
-        app.add_plugins(TimerPlugin::<Wake>::default());
+        app.add_script(steps).add_wire::<Signal>().add_timers::<Wake>();
         app.add_systems(SetupSchedule, setup.in_set(SetupStage::Model));
         app.add_systems(TickSchedule, (collect, process).chain().in_set(Stage::Model));
         app.add_systems(
@@ -245,11 +240,10 @@ fn setup(world: &mut World) {
     let mut mgr = manager::Manager::default();
     mgr.app = cast.app;
     for &id in &cast.servers {
-        mgr.entities.insert(id, world.spawn((id, Server { id })).id());
+        world.spawn((id, Server { id }));
     }
     for &id in &cast.peers {
-        mgr.entities
-            .insert(id, world.spawn((id, Remote { id, pc: None, reply_via: Id::NONE, early: Vec::new() })).id());
+        world.spawn((id, Remote { id, pc: None, reply_via: Id::NONE, early: Vec::new() }));
     }
     world.insert_resource(mgr);
     world.insert_resource(invariants::Facts::default());
@@ -289,7 +283,6 @@ fn process(world: &mut World) {
         for s in inbox.signals.drain(..) {
             relay::receive(&mut cx, s);
         }
-        cx.finish();
     });
     *world.resource_mut::<Inbox>() = inbox;
 }

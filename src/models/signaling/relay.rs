@@ -6,13 +6,12 @@ use super::cx::Cx;
 use super::invariants::Facts;
 use super::signal::{SigKind, Signal};
 use super::webrtc;
-use crate::engine::Id;
 use crate::engine::trace::{Args, EventKind};
-use crate::engine::wire::Outbound;
+use crate::engine::{Id, SimWorld};
 
 /// Hand an arrived message to whoever it is addressed to.
 pub fn receive(cx: &mut Cx, msg: Signal) {
-    let Some(&e) = cx.mgr.entities.get(&msg.to) else {
+    let Some(e) = cx.world.entity_of(msg.to) else {
         return;
     };
     if cx.world.get::<Server>(e).is_some() {
@@ -28,13 +27,13 @@ fn server(cx: &mut Cx, msg: Signal) {
     let server = msg.to;
     match msg.kind {
         SigKind::Offer | SigKind::Candidate => {
-            cx.world.write_message(Outbound(Signal { from: server, to: msg.peer, ..msg }));
+            cx.world.send(Signal { from: server, to: msg.peer, ..msg });
         }
         SigKind::Answer | SigKind::RemoteCandidate => {
             // Only a client whose socket is still open can receive.
             let open = cx.client(msg.via).is_some_and(|c| c.state == ClientState::Connected && c.server == server);
             if open {
-                cx.world.write_message(Outbound(Signal { from: server, to: msg.via, ..msg }));
+                cx.world.send(Signal { from: server, to: msg.via, ..msg });
             } else {
                 cx.count("signaling.relay_dropped");
                 cx.trace(EventKind::Note, server, "relay_dropped", msg.via, Args::EMPTY.s("kind", msg.kind.name()));
@@ -45,7 +44,7 @@ fn server(cx: &mut Cx, msg: Signal) {
 
 fn remote(cx: &mut Cx, msg: Signal) {
     let me = msg.to;
-    let Some(&e) = cx.mgr.entities.get(&me) else {
+    let Some(e) = cx.world.entity_of(me) else {
         return;
     };
     match msg.kind {
@@ -91,7 +90,7 @@ fn remote(cx: &mut Cx, msg: Signal) {
 
 /// Reply through the server the message came from, to the client that carried it.
 fn reply(cx: &mut Cx, to: &Signal, kind: SigKind) {
-    cx.world.write_message(Outbound(Signal { from: to.to, to: to.from, kind, peer: to.to, pc: to.pc, via: to.via }));
+    cx.world.send(Signal { from: to.to, to: to.from, kind, peer: to.to, pc: to.pc, via: to.via });
 }
 
 /// Whether `pc` is an older connection than `current` (the same peer reconnected since).

@@ -20,12 +20,10 @@ use super::store::Store;
 use super::worker::{Worker, WorkerKind};
 use crate::engine::check::Monitors;
 use crate::engine::clock::{Clock, Horizon};
-use crate::engine::faults::FaultPlan;
-use crate::engine::ids::Names;
+use crate::engine::ctx::SimCtx;
 use crate::engine::script::Act;
 use crate::engine::stats::Metrics;
-use crate::engine::tape::Tape;
-use crate::engine::trace::{Args, EventKind, Trace};
+use crate::engine::trace::{Args, EventKind};
 use crate::engine::wire::{Inbound, Outbound};
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
@@ -42,19 +40,16 @@ pub struct Design {
 /// The engine resources every model system needs, as one parameter.
 #[derive(SystemParam)]
 pub struct EnvParam<'w> {
-    clock: Res<'w, Clock>,
+    cx: SimCtx<'w>,
     cfg: Res<'w, SseConfig>,
-    plan: Res<'w, FaultPlan>,
-    tape: ResMut<'w, Tape>,
-    metrics: ResMut<'w, Metrics>,
-    trace: ResMut<'w, Trace>,
-    names: Res<'w, Names>,
 }
 
 impl EnvParam<'_> {
     /// The bundle for this tick.
     pub fn env(&mut self) -> Env<'_> {
-        Env::new(self.clock.now, &self.cfg, &self.plan, &mut self.tape, &mut self.metrics, &mut self.trace, &self.names)
+        let (now, faulty) = (self.cx.now(), self.cx.faulty());
+        let cx = &mut self.cx;
+        Env::new(now, &self.cfg, faulty, &mut cx.tape, &mut cx.metrics, &mut cx.trace, &cx.names)
     }
 }
 
