@@ -8,8 +8,11 @@
 //!   a generic wire delays, drops, duplicates and reorders messages; systems run in a fixed
 //!   order every virtual tick; invariants and liveness monitors give a verdict; every run
 //!   has a trace and a trace hash.
-//! - [`scenario`]: TOML scenario files, with every error located (file, line, column).
-//! - [`models`]: the modelled systems, one Bevy plugin each.
+//! - [`scenario`]: TOML scenario files, with every error located (file, line, column),
+//!   resolved against a [`engine::Registry`] of models.
+//! - [`models`]: the shipped models, one Bevy plugin each, in `Registry::builtin()`. A model
+//!   of your own implements [`engine::Model`] and joins with `Registry::builtin().with(...)`;
+//!   `racelab::cli::main(registry)` gives it the whole command line (see `docs/models.md`).
 //! - [`explore`], [`report`], [`cli`]: running variants over seeds, timelines, the command line.
 //!
 //! # Example
