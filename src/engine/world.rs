@@ -64,10 +64,13 @@ impl SimWorld for World {
     }
 
     fn trace_event(&mut self, kind: EventKind, actor: Id, what: &'static str, other: Id, args: Args) {
+        if !self.tracing() {
+            return;
+        }
         let now = self.now();
-        self.resource_scope(|world, mut trace: Mut<Trace>| {
-            trace.record(world.resource::<Names>(), now, kind, actor, what, other, args);
-        });
+        let mut trace = std::mem::take(&mut *self.resource_mut::<Trace>());
+        trace.record(self.resource::<Names>(), now, kind, actor, what, other, args);
+        *self.resource_mut::<Trace>() = trace;
     }
 
     fn tracing(&self) -> bool {

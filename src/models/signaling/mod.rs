@@ -272,7 +272,8 @@ fn process(world: &mut World) {
     }
     let variant = world.resource::<VariantRes>().0;
     let params = *world.resource::<Params>();
-    world.resource_scope(|world, mut mgr: Mut<manager::Manager>| {
+    let mut mgr = std::mem::take(&mut *world.resource_mut::<manager::Manager>());
+    {
         let mut cx = cx::Cx::new(world, &mut mgr, variant, params);
         for cmd in inbox.acts.drain(..) {
             act(&mut cx, cmd.action);
@@ -283,7 +284,8 @@ fn process(world: &mut World) {
         for s in inbox.signals.drain(..) {
             relay::receive(&mut cx, s);
         }
-    });
+    }
+    *world.resource_mut::<manager::Manager>() = mgr;
     *world.resource_mut::<Inbox>() = inbox;
 }
 
