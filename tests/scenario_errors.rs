@@ -1,6 +1,7 @@
 //! Every scenario error names the file, line and column, and what was expected.
 
 use racelab::engine::Registry;
+use racelab::scenario::Expected;
 use racelab::scenario::Scenario;
 
 fn err(text: &str) -> String {
@@ -127,6 +128,21 @@ fn display_shows_the_line_and_a_caret() {
 }
 
 #[test]
+fn a_very_long_line_is_shown_as_a_window_around_the_column() {
+    // 70,000 characters: more than a format width may be; the error must still render.
+    let text = format!("name = \"x\"\nmodel = \"signaling\"\nabout = \"{}\" junk\n", "a".repeat(70_000));
+    let e = Scenario::parse(&Registry::builtin(), "long.toml", &text).unwrap_err();
+    let shown = e.to_string();
+    assert!(shown.starts_with("long.toml:3:"), "{}", &shown[..200.min(shown.len())]);
+    assert!(shown.len() < 1_000, "the snippet is cut to a window: {} bytes", shown.len());
+    let lines: Vec<&str> = shown.lines().collect();
+    let at = |line: &str, c: char| line.chars().position(|x| x == c);
+    let caret = at(lines[3], '^').expect("a caret");
+    let junk = at(lines[2], 'j').expect("the offending text is in the window");
+    assert_eq!(caret, junk, "{shown}");
+}
+
+#[test]
 fn a_missing_file_is_an_error_not_a_panic() {
     let e = Scenario::load(&Registry::builtin(), "no/such/file.toml").unwrap_err();
     assert!(e.message.starts_with("cannot read the file"), "{}", e.message);
@@ -138,7 +154,11 @@ fn the_readme_scenario_example_parses() {
     let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
     let end = start + readme[start..].find("```").expect("closed");
     let s = Scenario::parse(&Registry::builtin(), "README.md", &readme[start..end]).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.variants, ["flag_callback", "stream"]);
+    assert_eq!(s.variants, ["flag_callback", "per_peer_map", "stream"]);
     assert_eq!(s.faults.partitions.len(), 1);
+    let expected: Vec<_> = s.expects.iter().map(|e| e.expected.clone()).collect();
+    assert!(
+        matches!(&expected[..], [Expected::Violates(v), Expected::Includes(i), Expected::Holds] if v.len() == 2 && i.len() == 1)
+    );
     assert_eq!(s.seeds, 0..300);
 }

@@ -201,13 +201,16 @@ fn hand_over<M: Payload>(world: &mut World, slots: &[u32]) {
             let Some((env, msg)) = flight.ready[slot as usize].take() else { continue };
             delivered += 1;
             if trace.on() {
-                let e = Event::new(now, EventKind::Deliver, msg.target(), msg.label()).other(msg.actor()).args(msg.args());
+                let e =
+                    Event::new(now, EventKind::Deliver, msg.target(), msg.label()).other(msg.actor()).args(msg.args());
                 trace.push(names, Event { env, ..e });
             }
             flight.batch.push((env, msg));
         }
     }
-    world.resource_mut::<Messages<Inbound<M>>>().write_batch(flight.batch.drain(..).map(|(env, msg)| Inbound { msg, env }));
+    world
+        .resource_mut::<Messages<Inbound<M>>>()
+        .write_batch(flight.batch.drain(..).map(|(env, msg)| Inbound { msg, env }));
     world.resource_mut::<Stats>().delivered += delivered;
     *world.resource_mut::<Trace>() = trace;
     *world.resource_mut::<InFlight<M>>() = flight;
