@@ -67,8 +67,8 @@ impl Model for Sockets {
         Ok(ModelConfig::new(Config::parse(scenario)?))
     }
 
-    /// Runs once per simulation built (a sweep builds one per worker and variant, then reuses
-    /// it for every seed): reads the configuration back, names the actors, adds the plugin.
+    /// Runs once per simulation built, which then runs seed after seed: reads the
+    /// configuration back, names the fixed actors, adds the plugin.
     fn install(&self, app: &mut App, scenario: &Scenario, variant: &str) -> Result<(), ScenarioError> {
         let variant = VARIANTS.parse(scenario, variant)?;
         let config = scenario.config::<Config>();
