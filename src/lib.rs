@@ -90,13 +90,23 @@ pub use bevy_ecs;
 
 /// The names most users and model authors need, Bevy's ECS prelude included.
 pub mod prelude {
+    // Bevy's derives expand to `bevy_ecs::...` paths: with these in scope a model crate
+    // needs no Bevy dependency of its own.
+    pub use crate::engine::agenda::last_step;
     pub use crate::engine::app::SimApp;
     pub use crate::engine::ctx::SimCtx;
     pub use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc, Variants};
+    pub use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule};
+    pub use crate::engine::script::Act;
+    pub use crate::engine::timers::{Fired, Timers};
+    pub use crate::engine::trace::{Args, Describe, EventKind};
+    pub use crate::engine::wire::{Inbound, Outbound};
     pub use crate::engine::world::SimWorld;
     pub use crate::engine::{Choice, Outcome, Registry, Sim, Tape, TraceLevel, Verdict};
-    pub use crate::engine::{Id, Violation};
-    pub use crate::scenario::{Scenario, ScenarioError};
-    pub use bevy_app::{App, Plugin};
+    pub use crate::engine::{Id, IdIndex, Names, Violation};
+    pub use crate::scenario::{At, Scenario, ScenarioError};
+    pub use bevy_app::{self, App, Plugin};
     pub use bevy_ecs::prelude::*;
+    pub use bevy_ecs::system::SystemParam;
+    pub use bevy_ecs::{self};
 }

@@ -1,9 +1,8 @@
 //! State: the client and each socket are entities named by a stable [`Id`]; what the server
 //! received is a resource that every run starts empty.
 
-// `derive(Component)` and `derive(Resource)` expand to paths starting `bevy_ecs::`: this
-// brings racelab's Bevy into scope, so the crate needs no Bevy dependency of its own.
-use racelab::bevy_ecs;
+// The prelude includes racelab's `bevy_ecs`, which Bevy's derives expand to: the crate needs
+// no Bevy dependency of its own.
 use racelab::prelude::*;
 
 /// `client.socket` and `client.connected`, and what the app asked of the client.

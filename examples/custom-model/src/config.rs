@@ -1,11 +1,9 @@
 //! The model's own parts of a scenario file: its `[[step]]`s and its `[sockets]` section,
 //! parsed once by [`crate::Sockets`]'s `configure` into a [`Config`].
 
-// `derive(Component)` and `derive(Resource)` expand to paths starting `bevy_ecs::`: this
-// brings racelab's Bevy into scope, so the crate needs no Bevy dependency of its own.
-use racelab::bevy_ecs;
+// The prelude includes racelab's `bevy_ecs`, which Bevy's derives expand to: the crate needs
+// no Bevy dependency of its own.
 use racelab::prelude::*;
-use racelab::scenario::At;
 
 /// The steps this model accepts (for `racelab list` and for the parser's error messages).
 pub const STEPS: &[StepDoc] = &[

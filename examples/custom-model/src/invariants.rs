@@ -3,7 +3,6 @@
 //! and the run goes on, so one run shows every invariant it breaks.
 
 use crate::components::{Client, ServerLog, Socket, SocketState};
-use crate::config::Params;
 use racelab::prelude::*;
 
 /// An open socket is its client's current socket, and the client says it is connected:
@@ -17,11 +16,6 @@ pub const RECONNECT_COMPLETES: &str = "reconnect_completes";
 
 /// Every invariant and monitor, for `racelab list` and `[[expect]]`.
 pub const ALL: &[&str] = &[CLIENT_NOT_ORPHANED, NO_MESSAGE_LOST, RECONNECT_COMPLETES];
-
-/// Setup: the monitor's deadline (declarations stay across runs; declaring again is harmless).
-pub fn declare_monitors(params: Res<Params>, mut cx: SimCtx) {
-    cx.monitors.declare(RECONNECT_COMPLETES, params.settle_deadline);
-}
 
 /// `client_not_orphaned`, after every step.
 pub fn client_not_orphaned(sockets: Query<(&Id, &Socket)>, clients: Query<&Client>, mut cx: SimCtx) {

@@ -24,12 +24,7 @@ pub mod variant;
 use components::{Cast, ServerLog};
 use config::{Config, Params, StepSpec};
 use messages::{Action, Backoff, Call, Frame};
-use racelab::bevy_app::{App, Plugin};
-use racelab::engine::Names;
-use racelab::engine::agenda::last_step;
-use racelab::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule};
 use racelab::prelude::*;
-use racelab::scenario::At;
 use variant::{Fix, VARIANTS, Variant};
 
 /// The model, as the registry knows it: `model = "sockets"` in a scenario file.
@@ -74,20 +69,16 @@ impl Model for Sockets {
         let config = scenario.config::<Config>();
         // Intern every fixed name now, in file order, so that ids are the same in every run;
         // names a run interns later (each new socket) are forgotten before the next run.
-        let mut names = app.world_mut().resource_mut::<Names>();
-        let cast = Cast { app: names.intern("app"), client: names.intern("client"), server: names.intern("server") };
-        let steps = config
-            .steps
-            .iter()
-            .map(|(at, spec)| {
-                let call = match spec {
-                    StepSpec::Connect => Call::Connect,
-                    StepSpec::Reconnect => Call::Reconnect,
-                    StepSpec::Send(message) => Call::Send(names.intern(&format!("msg:{message}"))),
-                };
-                (*at, Action { app: cast.app, client: cast.client, call })
-            })
-            .collect();
+        let cast = Cast { app: app.intern("app"), client: app.intern("client"), server: app.intern("server") };
+        let mut steps = Vec::new();
+        for (at, spec) in &config.steps {
+            let call = match spec {
+                StepSpec::Connect => Call::Connect,
+                StepSpec::Reconnect => Call::Reconnect,
+                StepSpec::Send(message) => Call::Send(app.intern(&format!("msg:{message}"))),
+            };
+            steps.push((*at, Action { app: cast.app, client: cast.client, call }));
+        }
         app.add_plugins(SocketsPlugin { variant, params: config.params, cast, steps });
         Ok(())
     }
@@ -111,12 +102,10 @@ impl Plugin for SocketsPlugin {
         // State a run changes: the engine puts a fresh value back before every run.
         app.init_sim_resource::<ServerLog>();
 
-        app.add_systems(
-            SetupSchedule,
-            (systems::spawn_client, invariants::declare_monitors).chain().in_set(SetupStage::Model),
-        );
-        app.add_systems(
-            TickSchedule,
+        app.declare_monitor(invariants::RECONNECT_COMPLETES, self.params.settle_deadline);
+
+        app.add_setup(systems::spawn_client);
+        app.add_model_systems(
             (
                 systems::app_calls,
                 systems::backoff_fired,
@@ -125,13 +114,9 @@ impl Plugin for SocketsPlugin {
                 // Per-tick work, not a reaction to one event: once, after the tick's last step.
                 systems::flush.run_if(last_step),
             )
-                .chain()
-                .in_set(Stage::Model),
+                .chain(),
         );
-        app.add_systems(
-            TickSchedule,
-            (invariants::client_not_orphaned, invariants::reconnect_completes).chain().in_set(Stage::Check),
-        );
-        app.add_systems(FinishSchedule, invariants::no_message_lost.in_set(FinishStage::Check));
+        app.add_checks((invariants::client_not_orphaned, invariants::reconnect_completes).chain());
+        app.add_finish_checks(invariants::no_message_lost);
     }
 }

@@ -1,7 +1,6 @@
 //! Events: the app's calls (scripted steps), frames on the wire between sockets and the
 //! server, and the reconnect's backoff timer.
 
-use racelab::engine::{Args, Describe};
 use racelab::prelude::*;
 
 /// A scripted step: the app calls one of the client's methods.

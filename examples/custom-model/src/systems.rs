@@ -23,12 +23,6 @@ use crate::config::Params;
 use crate::messages::{Action, Backoff, Call, Frame, FrameKind};
 use crate::variant::{Fix, Variant};
 // The derive below expands to paths starting `bevy_ecs::`: this brings racelab's into scope.
-use racelab::bevy_ecs;
-use racelab::bevy_ecs::system::SystemParam;
-use racelab::engine::script::Act;
-use racelab::engine::timers::{Fired, Timers};
-use racelab::engine::wire::{Inbound, Outbound};
-use racelab::engine::{Args, EventKind};
 use racelab::prelude::*;
 
 /// What the client's methods use besides the client and its sockets: new sockets, the wire,

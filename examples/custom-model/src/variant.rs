@@ -2,9 +2,8 @@
 //! between them is one of the two switches below; the systems ask the switches, never the
 //! variant's name.
 
-// `derive(Component)` and `derive(Resource)` expand to paths starting `bevy_ecs::`: this
-// brings racelab's Bevy into scope, so the crate needs no Bevy dependency of its own.
-use racelab::bevy_ecs;
+// The prelude includes racelab's `bevy_ecs`, which Bevy's derives expand to: the crate needs
+// no Bevy dependency of its own.
 use racelab::prelude::*;
 
 /// Which version of the client runs.
