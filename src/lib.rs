@@ -82,6 +82,7 @@ pub mod explore;
 pub mod models;
 pub mod report;
 pub mod scenario;
+pub mod testing;
 
 /// Bevy's ECS and App crates, the versions racelab is built on: a model in another crate
 /// uses these so its systems and plugins match.

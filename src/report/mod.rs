@@ -2,6 +2,7 @@
 //! a self-contained HTML report, all drawn from a [`view::View`].
 
 pub mod envelopes;
+pub mod filename;
 pub mod html;
 pub mod jsonl;
 pub mod mermaid;
