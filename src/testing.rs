@@ -26,7 +26,7 @@
 //!
 //! whose `main` hands the directory to [`harness`]:
 //!
-//! ```no_run
+//! ```text
 //! // tests/scenarios.rs
 //! fn main() {
 //!     racelab::testing::harness(racelab::prelude::Registry::builtin(), &["scenarios"]);
