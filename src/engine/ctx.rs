@@ -23,7 +23,7 @@
 //! # app.add_systems(racelab::engine::schedule::TickSchedule, close_some);
 //! ```
 
-use crate::engine::check::{Monitors, Violation};
+use crate::engine::check::{Monitors, RunStatus, Violation};
 use crate::engine::clock::Clock;
 use crate::engine::faults::FaultPlan;
 use crate::engine::ids::{Id, IdIndex, Names};
@@ -53,6 +53,7 @@ pub struct SimCtx<'w> {
     /// Liveness monitors.
     pub monitors: ResMut<'w, Monitors>,
     violations: MessageWriter<'w, Violation>,
+    status: ResMut<'w, RunStatus>,
 }
 
 impl SimCtx<'_> {
@@ -104,6 +105,12 @@ impl SimCtx<'_> {
     /// Report that `invariant` broke now, with a detail and the ids involved.
     pub fn violate(&mut self, invariant: &'static str, detail: impl Into<String>, ids: Vec<Id>) {
         self.violations.write(Violation { invariant, detail: detail.into(), ids });
+    }
+
+    /// End the run after this step with `Halted { limit }`: a bound on the model's own work
+    /// (steps, live tasks, value sizes) was reached. A deterministic verdict, never an abort.
+    pub fn halt(&mut self, limit: &'static str) {
+        self.status.halt(limit);
     }
 
     /// Tell the liveness monitor `monitor` whether it is hot for `key`.

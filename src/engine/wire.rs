@@ -7,8 +7,10 @@
 //! due on the same tick.
 //! After the heal point the wire is calm: minimum delay, nothing lost, FIFO.
 
+use crate::engine::Limits;
 use crate::engine::agenda::{Agenda, Due};
 use crate::engine::app::SimApp;
+use crate::engine::check::RunStatus;
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::faults::{Cuts, FaultPlan};
 use crate::engine::ids::Id;
@@ -127,10 +129,17 @@ fn dispatch<M: Payload>(
     mut trace: ResMut<Trace>,
     mut stats: ResMut<Stats>,
     mut horizon: ResMut<Horizon>,
+    (limits, mut status): (Res<Limits>, ResMut<RunStatus>),
 ) {
     let now = clock.now;
     let active = plan.active(now);
     for Outbound(msg) in outbound.read() {
+        if stats.messages >= limits.max_messages {
+            // Enforced as messages are sent, not between ticks: a tick that floods the wire
+            // ends the run here, whatever it tried to send after the limit.
+            status.halt("max_messages");
+            break;
+        }
         stats.messages += 1;
         let env = flight.next_env;
         flight.next_env += 1;

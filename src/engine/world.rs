@@ -2,7 +2,7 @@
 //! exclusive system that walks a callback chain statement by statement), the counterpart
 //! of [`crate::engine::SimCtx`] for ordinary systems.
 
-use crate::engine::check::Violation;
+use crate::engine::check::{RunStatus, Violation};
 use crate::engine::clock::Clock;
 use crate::engine::faults::FaultPlan;
 use crate::engine::ids::{Id, IdIndex, Names};
@@ -35,6 +35,8 @@ pub trait SimWorld {
     fn intern(&mut self, name: &str) -> Id;
     /// Report that `invariant` broke now.
     fn violate(&mut self, invariant: &'static str, detail: String, ids: Vec<Id>);
+    /// End the run after this step with `Halted { limit }`.
+    fn halt(&mut self, limit: &'static str);
     /// Put `msg` on the wire.
     fn send<M: Payload>(&mut self, msg: M);
     /// Arm a timer `delay` ticks from now.
@@ -87,6 +89,10 @@ impl SimWorld for World {
 
     fn violate(&mut self, invariant: &'static str, detail: String, ids: Vec<Id>) {
         self.write_message(Violation { invariant, detail, ids });
+    }
+
+    fn halt(&mut self, limit: &'static str) {
+        self.resource_mut::<RunStatus>().halt(limit);
     }
 
     fn send<M: Payload>(&mut self, msg: M) {

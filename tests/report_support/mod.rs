@@ -126,6 +126,7 @@ pub fn synthetic(n: usize) -> (Trace, Names, Outcome) {
         variant: "long".into(),
         seed: 0,
         violations: vec![verdict.clone()],
+        halted: None,
         verdict,
         ticks: tick,
         messages: env,

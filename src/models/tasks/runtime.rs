@@ -26,6 +26,11 @@ use std::sync::Arc;
 
 /// Steps all tasks together may take within one tick before the loop counts as blocked.
 pub const STEP_BUDGET: u64 = 100_000;
+/// Steps one run may take, all tasks together: past it the run ends `Halted { limit:
+/// "max_steps" }` (a program that never settles cannot run for ever).
+pub const MAX_STEPS: u64 = 2_000_000;
+/// Task instances one run may create: past it the run ends `Halted { limit: "max_tasks" }`.
+pub const MAX_TASKS: usize = 10_000;
 
 /// The compiled variant, shared cheaply with every slice.
 #[derive(Resource, Clone)]
@@ -173,6 +178,8 @@ pub struct Sched {
     pub joiners: Vec<u32>,
     /// Steps run this tick.
     pub steps: u64,
+    /// Steps run this run (bounded by [`MAX_STEPS`]).
+    pub fuel: u64,
     /// Tasks that started (true) or ended (false) since the last check, for the liveness
     /// monitor (told of changes only, not of every task on every tick).
     pub liveness: Vec<(Id, bool)>,
@@ -357,6 +364,10 @@ impl Rt<'_, '_> {
         let name = instance_name(&d.name, n, d.copies);
         let id = self.cx.names.intern(&name);
         let ix = self.sched.tasks.len() as u32;
+        if self.sched.tasks.len() >= MAX_TASKS {
+            // Still created (its caller holds its handle); the run ends after this step.
+            self.cx.halt("max_tasks");
+        }
         let mut locals = vec![Value::None; d.code.locals.max(2)];
         locals[0] = Value::str(&name);
         locals[1] = Value::Int(i64::from(n));
@@ -492,6 +503,11 @@ impl Rt<'_, '_> {
             return self.finish(task, End::Returned(Value::None));
         };
         let line = code.lines[pc];
+        self.sched.fuel += 1;
+        if self.sched.fuel > MAX_STEPS {
+            self.cx.halt("max_steps");
+            return Flow::Suspend;
+        }
         if self.sched.steps > STEP_BUDGET {
             let detail = format!(
                 "{} ran {STEP_BUDGET} steps in one tick without waiting (line {line}): a loop with no `await` blocks the event loop",
