@@ -126,7 +126,7 @@ fn report_of(sim: &Sim, out: &racelab::engine::Outcome) -> String {
 #[test]
 fn dispose_during_ice_report_shows_the_violation_in_chromium() {
     let s = scenario("dispose_during_ice");
-    let (sim, out) = first_failure(&s, "flag_callback", "no_send_on_disposed_client", 0..100);
+    let (sim, out) = first_failure(&s, "flag_callback", "no_candidate_for_removed_connection", 0..100);
     let report = report_of(&sim, &out);
     check_self_contained(&report);
     for needle in [
@@ -135,7 +135,7 @@ fn dispose_during_ice_report_shows_the_violation_in_chromium() {
         "flag_callback",
         &format!("<code>{}</code>", out.trace_hash),
         "racelab run scenarios/dispose_during_ice.toml --variant flag_callback --seed",
-        "violates no_send_on_disposed_client",
+        "violates no_candidate_for_removed_connection",
         "<g class=\"violation\" id=\"violation\">",
     ] {
         assert!(report.contains(needle), "report lacks {needle}");

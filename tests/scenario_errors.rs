@@ -41,7 +41,7 @@ fn unknown_variant() {
     let e = err(&format!("{HEAD}variants = [\"flag_callback\", \"flag\"]\n"));
     assert_eq!(
         e,
-        "bad.toml:3:30: unknown variant `flag` of model `signaling`; expected one of: flag_callback, per_peer_map, stream, version_token, session_bound"
+        "bad.toml:3:30: unknown variant `flag` of model `signaling`; expected one of: flag_callback, per_peer_map, stream, version_token, shipped_stream, injected_client, request_map, state_machine, dispose_unawaited"
     );
 }
 
@@ -50,7 +50,7 @@ fn unknown_step_lists_the_model_steps() {
     let e = err(&format!("{HEAD}[[step]]\nat = 1\ndo = \"conect\"\npeer = \"P1\"\n"));
     assert_eq!(
         e,
-        "bad.toml:5:6: unknown step `conect` for model `signaling`; expected one of: enable_external, disable_external, connect, disconnect, dispose, switch_server, fail_peer, network_change"
+        "bad.toml:5:6: unknown step `conect` for model `signaling`; expected one of: enable_external, disable_external, connect, disconnect, dispose, switch_server, fail_peer, network_change, reconnect_loop"
     );
 }
 

@@ -68,6 +68,9 @@
 //!
 //! - An already-complete future resumes in the same step (`[signaling] microtask =
 //!   "inline"`, Dart's microtask semantics; see [`dart`]); `"tick"` resumes one tick later.
+//!   Every shipped signaling scenario breaks the same set of invariants, variant by
+//!   variant, under either setting (`tests/signaling_model.rs` holds it), so the choice
+//!   changes no verdict and stays a file option rather than a variant.
 //! - Platform calls and socket handshakes/closes take a window from the tape (`await`).
 //! - A remote peer is reachable only through the servers in `peers_on` (default: the
 //!   server of the file's first `enable_external`).

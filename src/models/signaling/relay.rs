@@ -43,11 +43,6 @@ pub struct Remote {
     pub early: Vec<(Id, Id)>,
 }
 
-/// Whether `id` is a server or a remote peer (a message to it is the far side's).
-pub fn is_far(world: &World, id: Id) -> bool {
-    world.entity_of(id).is_some_and(|e| world.get::<Server>(e).is_some() || world.get::<Remote>(e).is_some())
-}
-
 /// Hand an arrived message to the server or remote peer it is addressed to.
 pub fn receive(world: &mut World, msg: Signal) {
     let Some(e) = world.entity_of(msg.to) else { return };

@@ -84,6 +84,8 @@ pub async fn close_connection(d: &Dart, peer: Id) {
     let conn = d.with(|h| {
         let p = h.connection(peer)?;
         h.connections.retain(|(q, _)| *q != peer);
+        let id = h.pc(p).id;
+        h.trace(EventKind::State, id, "removed", peer, Args::EMPTY);
         if h.v == Variant::RequestMap {
             // The request ends with its connection: its handler goes with the map entry.
             let r = h.pc(p).request;
