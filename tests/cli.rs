@@ -33,8 +33,7 @@ fn one_seed_prints_the_timeline_up_to_the_violation() {
     let o = racelab(&["run", "scenarios/rapid_reconnect.toml", "--variant", "flag_callback", "--format", "jsonl"]);
     let (out, _) = text(&o);
     let summary: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
-    let seed =
-        summary["failures"]["enable_keeps_its_client"]["first_seed"].as_u64().expect("a first seed").to_string();
+    let seed = summary["failures"]["enable_keeps_its_client"]["first_seed"].as_u64().expect("a first seed").to_string();
     let o = racelab(&["run", "scenarios/rapid_reconnect.toml", "--variant", "flag_callback", "--seed", &seed]);
     let (out, _) = text(&o);
     assert_eq!(o.status.code(), Some(0));

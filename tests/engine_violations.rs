@@ -9,8 +9,8 @@ use racelab::prelude::*;
 
 /// The rapid-reconnect scenario, with flag_callback's expectation on a line of its own.
 fn rapid_text() -> String {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/rapid_reconnect.toml"))
-        .expect("reads");
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/rapid_reconnect.toml")).expect("reads");
     let shared = "variant = [\"flag_callback\", \"per_peer_map\",";
     assert!(text.contains(shared), "flag_callback shares an expectation with other variants");
     text.replace(shared, "variant = [\"per_peer_map\",").replacen(

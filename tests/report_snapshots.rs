@@ -3,9 +3,9 @@
 
 mod report_support;
 
+use racelab::engine::Verdict;
 use racelab::report::view::View;
 use racelab::report::{mermaid, timeline};
-use racelab::engine::Verdict;
 use report_support::{CASES, first_failure, scenario};
 
 fn settings() -> insta::Settings {
@@ -41,7 +41,8 @@ fn focus_keeps_the_events_touching_the_ids_the_violation_and_named_states() {
     let Verdict::Violation { ids, .. } = &out.verdict else { panic!("a violation: {:?}", out.verdict) };
     let pc = ids[0].clone();
     assert!(pc.starts_with("pc:"), "{pc}");
-    let focused = view.focus(view.resolve(std::slice::from_ref(&pc)).expect("the connection is in the run"));
+    let ids = view.resolve(std::slice::from_ref(&pc)).expect("the connection is in the run");
+    let focused = view.focus(ids);
     assert!(focused.shown.len() < focused.events.len());
     let text = timeline::render_view(&focused, false);
     let body: Vec<&str> = text.lines().skip_while(|l| !l.trim_start().starts_with("tick")).skip(1).collect();

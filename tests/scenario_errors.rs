@@ -108,7 +108,10 @@ fn expectations_are_checked() {
 #[test]
 fn model_section_is_checked() {
     let e = err(&format!("{HEAD}[signaling]\nawait = [0, 3]\n"));
-    assert_eq!(e, "bad.toml:4:9: `await` must start at 1: an awaited platform call resumes on a later tick");
+    assert_eq!(
+        e,
+        "bad.toml:4:9: `await` must start at 1: awaited I/O resumes on a later tick (an already-complete future is `microtask`)"
+    );
     let e = err(&format!("{HEAD}[signaling]\nice = 3\n"));
     assert!(e.starts_with("bad.toml:4:1: unknown field `ice` in `[signaling]`; expected one of: await"), "{e}");
 }
@@ -138,7 +141,7 @@ fn the_readme_scenario_example_parses() {
     let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
     let end = start + readme[start..].find("```").expect("closed");
     let s = Scenario::parse(&Registry::builtin(), "README.md", &readme[start..end]).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.variants, ["flag_callback", "stream"]);
+    assert_eq!(s.variants, ["flag_callback", "per_peer_map", "shipped_stream"]);
     assert_eq!(s.faults.partitions.len(), 1);
     assert_eq!(s.seeds, 0..300);
 }

@@ -124,9 +124,14 @@ fn a_connect_pairs_before_it_negotiates() {
     // connection is made when pair_matched comes back (:256-268), after createOffer's five
     // platform calls (webrtc_service.dart:66-80), and the offer leaves after them.
     let ev = events("flag_callback");
+    // What the app's client puts on the wire (the server forwards some of it again).
     let sent = |what: &str| {
-        ev.iter().filter(|e| e.kind == EventKind::Send && e.what == what).map(|e| e.tick).collect::<Vec<_>>()
+        ev.iter()
+            .filter(|e| e.kind == EventKind::Send && e.what == what && e.actor == ev[1].actor)
+            .map(|e| e.tick)
+            .collect::<Vec<_>>()
     };
+    assert_eq!(ev[1].what, "connecting", "client#1's first event");
     assert_eq!(sent("pair_request"), [10]);
     let matched = ev.iter().find(|e| e.kind == EventKind::Deliver && e.what == "pair_matched").expect("matched").tick;
     let made = find(&ev, EventKind::State, "new");

@@ -278,17 +278,19 @@ fn a_replay_from_beyond_the_window_is_taken_for_new() {
 
 #[test]
 fn option_2_waits_as_long_as_it_takes_and_ends_the_stream_on_a_closed_channel() {
-    // The same stall as above: Option 2's untimed send waits out the whole stall, drops
-    // nothing, and every id reaches the store.
-    let steps = format!("{BURST_OF_FOUR}\n[[step]]\nat = 0\ndo = \"stall_store\"\nticks = 500\n");
-    let s = calm("capacity = 2\nrate = 4\nstore_latency = 5\nsend_timeout = 100", &steps);
+    // Eight events into a channel of two while the store stalls for 500 ticks: the E.1 worker
+    // takes a batch and waits on its held write; Option 2's untimed send then waits out the
+    // whole stall, drops nothing, and every id reaches the store.
+    let steps =
+        BURST_OF_FOUR.replace("count = 4", "count = 8") + "\n[[step]]\nat = 0\ndo = \"stall_store\"\nticks = 500\n";
+    let s = calm("capacity = 2\nrate = 8\nstore_latency = 5\nsend_timeout = 100", &steps);
     let mut sim = Sim::new(&s, "caller_send").expect("builds");
     sim.trace_level(TraceLevel::Full);
     let out = sim.seed(0);
     assert!(out.verdict.is_pass(), "{:?}", out.verdict);
     assert_eq!(out.metrics[m::BACKPRESSURE_TIMEOUT], 0);
     assert!(out.metrics[m::MAX_BLOCKED] > 400, "it waited through the stall: {}", out.metrics[m::MAX_BLOCKED]);
-    assert_eq!(deliveries(&sim).len(), 4);
+    assert_eq!(deliveries(&sim).len(), 8);
 
     // With the worker gone, `send(..).await?` returns the channel's error and the stream ends:
     // the events after it never reach the application.

@@ -565,7 +565,13 @@ impl Heap {
         let pc_id = pc.map_or(Id::NONE, |p| self.pc(p).id);
         if !cl.is_connected || !cl.channel {
             self.count("signaling.sends_skipped_not_connected");
-            self.trace(EventKind::Note, cl.id, "send_skipped", peer, Args::EMPTY.s("kind", kind.name()).id("pc", pc_id));
+            self.trace(
+                EventKind::Note,
+                cl.id,
+                "send_skipped",
+                peer,
+                Args::EMPTY.s("kind", kind.name()).id("pc", pc_id),
+            );
             return;
         }
         if let Some(p) = pc
@@ -585,11 +591,20 @@ impl Heap {
         let cid = self.client(c).id;
         if pc.session != Some(c) {
             let started = pc.session.map_or("no client".to_owned(), |s| self.name(self.client(s).id));
-            let detail = format!("candidate of {} (negotiated through {started}) sent through {}", self.name(pc.id), self.name(cid));
+            let detail = format!(
+                "candidate of {} (negotiated through {started}) sent through {}",
+                self.name(pc.id),
+                self.name(cid)
+            );
             self.violate(inv::OWN_SESSION, detail, vec![pc.id, cid]);
         }
         if target != pc.peer {
-            let detail = format!("candidate of {} (peer {}) addressed to {}", self.name(pc.id), self.name(pc.peer), self.name(target));
+            let detail = format!(
+                "candidate of {} (peer {}) addressed to {}",
+                self.name(pc.id),
+                self.name(pc.peer),
+                self.name(target)
+            );
             self.violate(inv::ROUTED, detail, vec![pc.id, target]);
         }
         if !self.in_connections(p) {

@@ -309,7 +309,13 @@ fn configure_signaling_callback(h: &mut Heap) {
     };
     h.on_signaling_message = Some(cb);
     let (app, client) = (h.app, h.signaling_client.map_or(Id::NONE, |c| h.client(c).id));
-    h.trace(EventKind::Call, app, "configure_callback", client, Args::EMPTY.u("version", u64::from(h.callback_version)));
+    h.trace(
+        EventKind::Call,
+        app,
+        "configure_callback",
+        client,
+        Args::EMPTY.u("version", u64::from(h.callback_version)),
+    );
 }
 
 /// `dispose()` (:211-223).

@@ -86,7 +86,13 @@ fn server(world: &mut World, e: Entity, msg: Signal) {
                 world.send(Signal { from: me, to: msg.code, kind, ..msg });
             } else {
                 world.count("signaling.relay_dropped", 1);
-                world.trace_event(EventKind::Note, me, "relay_dropped", msg.code, Args::EMPTY.s("kind", msg.kind.name()));
+                world.trace_event(
+                    EventKind::Note,
+                    me,
+                    "relay_dropped",
+                    msg.code,
+                    Args::EMPTY.s("kind", msg.kind.name()),
+                );
             }
         }
         SigKind::PairMatched | SigKind::PairError | SigKind::PeerNotFound => {}

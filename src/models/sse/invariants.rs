@@ -20,10 +20,10 @@
 use super::consumer::Consumer;
 use super::metrics as m;
 use super::proxy::{Proxy, SendMode};
-use super::systems::Design;
 use super::server::Server;
 use super::session::{Session, Sessions};
 use super::store::Store;
+use super::systems::Design;
 use crate::engine::check::{Monitors, Violation};
 use crate::engine::clock::Clock;
 use crate::engine::ids::{Id, Names};

@@ -303,7 +303,13 @@ impl Proxy {
         };
         env.metrics.add(m::STREAMS_ENDED, 1);
         env.metrics.add(m::LOST_ON_DISCONNECT, lost);
-        env.log(EventKind::State, ids.session, "stream_ended_by_error", ids.server, Args::EMPTY.u("id", id).u("lost", lost));
+        env.log(
+            EventKind::State,
+            ids.session,
+            "stream_ended_by_error",
+            ids.server,
+            Args::EMPTY.u("id", id).u("lost", lost),
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -344,7 +350,11 @@ impl Proxy {
                 env.log(EventKind::Call, ids.session, "duplicate", ids.server, Args::EMPTY.u("id", f.id));
                 // An id another task recorded and still holds in its awaiting send reaches the
                 // application when that send returns (overlap only).
-                let in_flight = self.blocked.iter().chain(self.old.as_ref().and_then(|o| o.blocked.as_ref())).any(|b| b.frame.id == f.id);
+                let in_flight = self
+                    .blocked
+                    .iter()
+                    .chain(self.old.as_ref().and_then(|o| o.blocked.as_ref()))
+                    .any(|b| b.frame.id == f.id);
                 if !consumer.has(f.id) && !in_flight {
                     findings.push(
                         "no_silent_loss",

@@ -153,7 +153,12 @@ pub fn on_act(
                     ids.server,
                     Args::EMPTY.u("conn", u64::from(conn)).u("last_event_id", last.unwrap_or(0)),
                 );
-                connects.write(Outbound(Connect { session: ids.session, server: ids.server, conn, last_event_id: last }));
+                connects.write(Outbound(Connect {
+                    session: ids.session,
+                    server: ids.server,
+                    conn,
+                    last_event_id: last,
+                }));
             }
             SseAction::Reconnect(..) => {
                 if proxy.conn.is_some() {
