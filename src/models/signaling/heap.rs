@@ -547,12 +547,12 @@ impl Heap {
     /// `_updatePeerState(peerId, state)` (connection_manager.dart:332-345): only a peer
     /// in `_peers` changes.
     pub fn update_peer_state(&mut self, peer: Id, ui: PeerUi) {
-        if let Some(e) = self.peers.iter_mut().find(|(q, _)| *q == peer) {
-            if e.1 != ui {
-                e.1 = ui;
-                let app = self.app;
-                self.trace(EventKind::State, app, ui.name(), peer, Args::EMPTY);
-            }
+        if let Some(e) = self.peers.iter_mut().find(|(q, _)| *q == peer)
+            && e.1 != ui
+        {
+            e.1 = ui;
+            let app = self.app;
+            self.trace(EventKind::State, app, ui.name(), peer, Args::EMPTY);
         }
     }
 
