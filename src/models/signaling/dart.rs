@@ -23,16 +23,21 @@
 //!   between. [`micro`] therefore goes on at once, in the same step of the same tick
 //!   (`[signaling] microtask = "inline"`, the default).
 //!
-//! Going on at once is exact as long as no two tasks have microtasks queued at the same
-//! time, because then the FIFO order between microtasks of different tasks cannot matter.
-//! That holds for the modelled code: each event (a scripted user action, a socket message,
-//! a platform callback, an I/O completion) starts or resumes one task, and the few places
-//! where a method starts another without awaiting it ([`Dart::spawn`]) run the new task up to
-//! its first await before the caller goes on, exactly as Dart does. So the model needs no
-//! queue of its own and no engine feature. The choice is still a scenario option:
-//! `microtask = "tick"` resumes after a 1-tick timer instead, which lets other events of the
-//! next tick in between; a scenario that wants to know whether a verdict depends on the
-//! microtask timing runs both.
+//! Going on at once differs from Dart only in the order of microtasks of different tasks,
+//! never in what can run between them: Dart drains every microtask before the next event,
+//! and so does this runtime. Each event (a scripted user action, a socket message, a
+//! platform callback, an I/O completion) starts or resumes one task. A method that starts
+//! another without awaiting it ([`Dart::spawn`]: an `async void` handler, the counterfactual
+//! un-awaited `_webrtcService.dispose()`) runs the new task up to its first I/O before the
+//! caller goes on, where Dart would run the caller's code up to its next await first and the
+//! new task's microtask continuation after it; no event can come between the two either way,
+//! so nothing that an invariant or another event sees changes, only the order of a few trace
+//! lines within one step. So the model needs no queue of its own and no engine feature (the
+//! feature it would take to get Dart's exact FIFO among the microtasks of several tasks: an
+//! item armed with no delay, handed over on the tick's next step before its other batches).
+//! The choice is still a scenario option: `microtask = "tick"` resumes after a 1-tick timer
+//! instead, which lets the events of the next tick in between; every shipped scenario gives
+//! the same verdicts both ways.
 //!
 //! Tasks are polled with a no-op waker: a task is polled when it starts and then only when
 //! the one timer its pending await armed fires, so a leaf future knows that its second poll

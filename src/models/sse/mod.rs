@@ -5,8 +5,13 @@
 //! Per session: an SSE [`server`] emitting events with increasing ids, a [`proxy`] whose
 //! [`tracker`] runs the seed's `record_event`, and the [`consumer`] application. Shared:
 //! the persistence [`channel`] (a real `crossbeam_channel::bounded`), the [`worker`] and the
-//! [`store`]. The variants change how the tracker hands ids to the channel and which worker
-//! runs; the window implementation is a separate switch (`[sse] window`).
+//! [`store`]. The variants change how the tracker hands ids to the channel (the three send
+//! paths the seeds write, each cited in [`proxy`]: seed 003's `try_send`, the timed `send` of
+//! seed 001's Option 1 and seed 003's async callback, and the caller's untimed
+//! `send().await?` of seed 001's Option 2) and which worker runs; the window implementation
+//! is a separate switch (`[sse] window`). A reconnect with `overlap = true` lets the old
+//! stream's task record through the same tracker as the new one, split at the lock boundary
+//! of `record_event` ([`tracker::EventTracker::check`] and [`tracker::EventTracker::push`]).
 
 pub mod actions;
 pub mod channel;
