@@ -17,9 +17,10 @@
 //!
 //! # Example
 //!
-//! Reproduce the dispose-during-ICE race of the WebRTC signaling model, then check that a
-//! seed replays to the same trace, and that the proposed stream-based fix passes the seeds
-//! that break the current code:
+//! Reproduce the dispose-during-ICE race of the WebRTC signaling model (a candidate sent for
+//! a connection `dispose()` already took out of `_connections`), then check that a seed
+//! replays to the same trace, and that the fix that shipped passes the seed that breaks the
+//! code as it was:
 //!
 //! ```
 //! use racelab::prelude::*;
@@ -53,7 +54,7 @@
 //! peer = "P2"
 //!
 //! [[step]]
-//! at = [20, 60]
+//! at = [40, 120]
 //! do = "dispose"
 //! "#;
 //! let scenario = Scenario::parse(&Registry::builtin(), "inline.toml", text)?;
@@ -61,7 +62,7 @@
 //! let mut current = Sim::new(&scenario, "flag_callback")?;
 //! let failure = (0..100)
 //!     .map(|seed| current.seed(seed))
-//!     .find(|o| o.verdict.failed_check() == Some("no_send_on_disposed_client"))
+//!     .find(|o| o.verdict.failed_check() == Some("no_candidate_for_removed_connection"))
 //!     .expect("the race shows within 100 seeds");
 //!
 //! // Same scenario, variant and seed: the same trace, byte for byte.
@@ -71,8 +72,8 @@
 //! let tape = current.choices().to_vec();
 //! assert_eq!(current.tape(tape).trace_hash, failure.trace_hash);
 //!
-//! // Solution 2 (one subscription per enable, cancelled first in dispose) passes that seed.
-//! let mut fixed = Sim::new(&scenario, "stream")?;
+//! // The fix that shipped (its signaling subscription cancelled first in dispose) passes it.
+//! let mut fixed = Sim::new(&scenario, "shipped_stream")?;
 //! assert!(fixed.seed(failure.seed).verdict.is_pass());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

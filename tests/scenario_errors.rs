@@ -42,7 +42,7 @@ fn unknown_variant() {
     let e = err(&format!("{HEAD}variants = [\"flag_callback\", \"flag\"]\n"));
     assert_eq!(
         e,
-        "bad.toml:3:30: unknown variant `flag` of model `signaling`; expected one of: flag_callback, per_peer_map, stream, version_token, session_bound"
+        "bad.toml:3:30: unknown variant `flag` of model `signaling`; expected one of: flag_callback, per_peer_map, stream, version_token, shipped_stream, injected_client, request_map, state_machine, dispose_unawaited"
     );
 }
 
@@ -51,7 +51,7 @@ fn unknown_step_lists_the_model_steps() {
     let e = err(&format!("{HEAD}[[step]]\nat = 1\ndo = \"conect\"\npeer = \"P1\"\n"));
     assert_eq!(
         e,
-        "bad.toml:5:6: unknown step `conect` for model `signaling`; expected one of: enable_external, disable_external, connect, disconnect, dispose, switch_server, fail_peer, network_change"
+        "bad.toml:5:6: unknown step `conect` for model `signaling`; expected one of: enable_external, disable_external, connect, disconnect, dispose, switch_server, fail_peer, network_change, reconnect_loop"
     );
 }
 
@@ -109,7 +109,10 @@ fn expectations_are_checked() {
 #[test]
 fn model_section_is_checked() {
     let e = err(&format!("{HEAD}[signaling]\nawait = [0, 3]\n"));
-    assert_eq!(e, "bad.toml:4:9: `await` must start at 1: an awaited platform call resumes on a later tick");
+    assert_eq!(
+        e,
+        "bad.toml:4:9: `await` must start at 1: awaited I/O resumes on a later tick (an already-complete future is `microtask`)"
+    );
     let e = err(&format!("{HEAD}[signaling]\nice = 3\n"));
     assert!(e.starts_with("bad.toml:4:1: unknown field `ice` in `[signaling]`; expected one of: await"), "{e}");
 }
@@ -154,7 +157,7 @@ fn the_readme_scenario_example_parses() {
     let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
     let end = start + readme[start..].find("```").expect("closed");
     let s = Scenario::parse(&Registry::builtin(), "README.md", &readme[start..end]).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.variants, ["flag_callback", "per_peer_map", "stream"]);
+    assert_eq!(s.variants, ["flag_callback", "per_peer_map", "shipped_stream"]);
     assert_eq!(s.faults.partitions.len(), 1);
     let expected: Vec<_> = s.expects.iter().map(|e| e.expected.clone()).collect();
     assert!(

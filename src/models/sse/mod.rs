@@ -5,8 +5,13 @@
 //! Per session: an SSE [`server`] emitting events with increasing ids, a [`proxy`] whose
 //! [`tracker`] runs the seed's `record_event`, and the [`consumer`] application. Shared:
 //! the persistence [`channel`] (a real `crossbeam_channel::bounded`), the [`worker`] and the
-//! [`store`]. The variants change how the tracker hands ids to the channel and which worker
-//! runs; the window implementation is a separate switch (`[sse] window`).
+//! [`store`]. The variants change how the tracker hands ids to the channel (the three send
+//! paths the seeds write, each cited in [`proxy`]: seed 003's `try_send`, the timed `send` of
+//! seed 001's Option 1 and seed 003's async callback, and the caller's untimed
+//! `send().await?` of seed 001's Option 2) and which worker runs; the window implementation
+//! is a separate switch (`[sse] window`). A reconnect with `overlap = true` lets the old
+//! stream's task record through the same tracker as the new one, split at the lock boundary
+//! of `record_event` ([`tracker::EventTracker::check`] and [`tracker::EventTracker::push`]).
 
 pub mod actions;
 pub mod channel;
@@ -59,6 +64,9 @@ pub enum Variant {
     /// Seed 001's recommended design: the tracker owns the sender (`send` under the
     /// timeout) and the E.1 worker batches, coalesces and retries from a heap.
     CoalescingWorker,
+    /// Seed 001's Option 2: `record_event` returns the new id and the caller awaits
+    /// `persistence_tx.send(req).await?` (no timeout); the E.1 worker.
+    CallerSend,
 }
 
 /// The variants, by name, each with what it models.
@@ -68,7 +76,7 @@ pub const VARIANTS: Variants<Variant> = Variants::new(
         (
             Variant::TrySendDrop,
             "try_send_drop",
-            "seed 003's sync callback: try_send, a full or closed channel drops the request (only PERSISTENCE_QUEUED is counted); worker before E.1: one request, one write, no retry",
+            "seed 003's sync callback: try_send, a full or closed channel drops the request (the seeds show no code, and no counter, for it); worker before E.1: one request, one write, no retry",
         ),
         (
             Variant::SendTimeout,
@@ -85,6 +93,11 @@ pub const VARIANTS: Variants<Variant> = Variants::new(
             "coalescing_worker",
             "seed 001's tracker owning the sender (send under the timeout) and the E.1 worker: recv_many, coalesce per session to the newest id, retry heap with exponential backoff, never an older id over a newer one",
         ),
+        (
+            Variant::CallerSend,
+            "caller_send",
+            "seed 001's Option 2: record_event returns the id and the caller awaits persistence_tx.send(req).await? with no timeout (no drop, an unbounded wait; a closed channel ends the stream); the E.1 worker",
+        ),
     ],
 );
 
@@ -96,6 +109,7 @@ impl Variant {
             Variant::SendTimeout => Design { send: SendMode::SendTimeout, worker: WorkerKind::Plain },
             Variant::NaiveRetryWorker => Design { send: SendMode::SendTimeout, worker: WorkerKind::NaiveRetry },
             Variant::CoalescingWorker => Design { send: SendMode::SendTimeout, worker: WorkerKind::Coalescing },
+            Variant::CallerSend => Design { send: SendMode::SendAwait, worker: WorkerKind::Coalescing },
         }
     }
 }

@@ -13,7 +13,7 @@ use super::env::Env;
 use super::invariants::{Findings, MONITOR_GAP, MONITOR_STORE};
 use super::messages::{Connect, Frame};
 use super::metrics as m;
-use super::proxy::{Proxy, SendMode};
+use super::proxy::{Proxy, SendMode, Task};
 use super::server::Server;
 use super::session::{Actors, Roster, Session, Sessions};
 use super::store::Store;
@@ -140,7 +140,27 @@ pub fn on_act(
                 env.metrics.add(m::LOST_ON_DISCONNECT, lost);
                 env.log(EventKind::State, ids.session, "disconnected", ids.server, Args::EMPTY.u("lost", lost));
             }
-            SseAction::Reconnect(_) => {
+            SseAction::Reconnect(_, true) if proxy.conn.is_some() => {
+                // The old stream's task goes on (its connection is not broken here); the
+                // new one starts from the tracker's current Last-Event-ID.
+                proxy.keep_old();
+                let conn = proxy.open();
+                let last = proxy.tracker.last_event_id().copied().or(store.get(ids.session));
+                env.log(
+                    EventKind::Call,
+                    ids.session,
+                    "reconnect_overlapping",
+                    ids.server,
+                    Args::EMPTY.u("conn", u64::from(conn)).u("last_event_id", last.unwrap_or(0)),
+                );
+                connects.write(Outbound(Connect {
+                    session: ids.session,
+                    server: ids.server,
+                    conn,
+                    last_event_id: last,
+                }));
+            }
+            SseAction::Reconnect(..) => {
                 if proxy.conn.is_some() {
                     let lost = proxy.break_stream();
                     server.break_stream(proxy.next_conn);
@@ -283,22 +303,26 @@ pub fn proxies_process(
     channel: Res<PersistenceChannel>,
     design: Res<Design>,
     mut findings: ResMut<Findings>,
-    mut waiting: Local<Vec<(u64, usize)>>,
+    mut waiting: Local<Vec<(u64, usize, u8)>>,
 ) {
     let mut env = e.env();
     waiting.clear();
     for (i, &(_, entity)) in sessions.list().iter().enumerate() {
-        if let Ok((_, proxy, _)) = q.get(entity)
-            && let Some(b) = proxy.blocked
-        {
-            waiting.push((b.since, i));
+        if let Ok((_, proxy, _)) = q.get(entity) {
+            if let Some(b) = proxy.old.as_ref().and_then(|o| o.blocked) {
+                waiting.push((b.since, i, 0));
+            }
+            if let Some(b) = proxy.blocked {
+                waiting.push((b.since, i, 1));
+            }
         }
     }
     waiting.sort_unstable();
-    for &(_, i) in waiting.iter() {
+    for &(_, i, t) in waiting.iter() {
         let entity = sessions.list()[i].1;
+        let task = if t == 0 { Task::Old } else { Task::New };
         if let Ok((session, mut proxy, mut consumer)) = q.get_mut(entity) {
-            proxy.retry_send(&mut env, session.ids, &channel, &mut consumer, &mut findings);
+            proxy.retry_send(&mut env, session.ids, &channel, &mut consumer, &mut findings, task);
         }
     }
     for &(_, entity) in sessions.list() {
@@ -325,9 +349,13 @@ pub fn plan(
         if server.to_emit > 0 {
             horizon.at(now + 1);
         }
-        if let Some(b) = proxy.blocked {
-            horizon.at(b.deadline.max(now + 1));
-        } else if proxy.has_queued() {
+        // An untimed send (deadline "never") is retried on the ticks the worker plans.
+        for b in proxy.blocked.iter().chain(proxy.old.as_ref().and_then(|o| o.blocked.as_ref())) {
+            if b.deadline != u64::MAX {
+                horizon.at(b.deadline.max(now + 1));
+            }
+        }
+        if proxy.has_queued() {
             horizon.at(now + 1);
         }
     }
