@@ -97,9 +97,13 @@ fn explain_inner(registry: &Registry, args: &ExplainArgs) -> Result<i32, (i32, S
     let mut view = View::new(sim.trace().events(), sim.names(), &outcome);
     let mut code = 0;
     view = match &failure {
-        None => view.reproduce(format!("racelab run {} --variant {variant} --seed {seed}", shell_path(&scenario_file))),
+        None => view.reproduce(format!(
+            "{} run {} --variant {variant} --seed {seed}",
+            super::program(),
+            shell_path(&scenario_file)
+        )),
         Some(f) => {
-            let mut v = view.reproduce(format!("racelab replay {}", shell_path(&args.input)));
+            let mut v = view.reproduce(format!("{} replay {}", super::program(), shell_path(&args.input)));
             v = v.remark(format!(
                 "replayed from the tape of {} (found by strategy {})",
                 args.input.display(),

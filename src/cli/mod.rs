@@ -104,6 +104,17 @@ pub fn install_ctrlc() {
     });
 }
 
+/// The name this program was started as (`racelab`, or a user's own binary such as
+/// `racelab-sockets`), for the commands it prints: they must run the binary that knows the
+/// scenario's model.
+pub fn program() -> String {
+    std::env::args_os()
+        .next()
+        .and_then(|a| std::path::Path::new(&a).file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "racelab".to_owned())
+}
+
 /// Load a scenario, printing a located error (exit code 2) if it is bad.
 pub fn load(registry: &Registry, path: &Path) -> Result<Scenario, i32> {
     Scenario::load(registry, path).map_err(|e| {

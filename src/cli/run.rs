@@ -178,7 +178,7 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
         } else if args.format == Format::Text
             && let Some((v, seed)) = first_expected
         {
-            println!("\n  see the race: racelab run {} --variant {v} --seed {seed}", file.display());
+            println!("\n  see the race: {} run {} --variant {v} --seed {seed}", super::program(), file.display());
         }
     }
     if all_ok { 0 } else { 1 }

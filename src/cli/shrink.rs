@@ -77,7 +77,7 @@ pub fn run(registry: &Registry, args: ShrinkArgs) -> i32 {
         eprintln!("error: cannot write {}: {e}", out.display());
         return 2;
     }
-    println!("wrote {} (racelab replay {} replays it exactly)\n", out.display(), out.display());
+    println!("wrote {} ({} replay {} replays it exactly)\n", out.display(), super::program(), out.display());
     print!("{}", timeline::render(sim.trace(), sim.names(), &report.outcome));
     0
 }

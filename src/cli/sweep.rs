@@ -437,6 +437,6 @@ fn shrink_firsts(out: &Path, targets: &[Target], jobs: usize) -> i32 {
         eprintln!("error: cannot write {}: {e}", path.display());
         return 2;
     }
-    println!("shrunk failures written to {} (racelab replay reads them)", path.display());
+    println!("shrunk failures written to {} ({} replay reads them)", path.display(), super::program());
     0
 }

@@ -34,7 +34,8 @@ fn s(p: &Path) -> &str {
 /// The seed `run` names in its "see the race" line for the first unexpected or expected failure.
 fn seed_of_the_race(out: &str) -> String {
     let line = out.lines().find(|l| l.trim_start().starts_with("see the race:")).expect("a failing seed is named");
-    assert!(line.contains(&format!("racelab run {SCENARIO} --variant bug --seed ")), "{line}");
+    // The printed command runs this binary, the one that knows the model.
+    assert!(line.contains(&format!("racelab-sockets run {SCENARIO} --variant bug --seed ")), "{line}");
     line.rsplit(' ').next().expect("the seed").to_owned()
 }
 
