@@ -84,7 +84,7 @@ pub fn assert_scenario_in(registry: &Registry, path: impl AsRef<Path>) {
 /// only `variant`) over the file's seeds. `Ok` holds one line per variant checked.
 pub fn check_scenario(registry: &Registry, path: &Path, variant: Option<&str>) -> Result<Vec<String>, Failed> {
     let scenario = Scenario::load(registry, path).map_err(|e| Failed(e.to_string()))?;
-    check_regressions(registry, path, &scenario, variant)?;
+    check_regressions(path, &scenario, variant)?;
     let variants: Vec<&String> = scenario.variants.iter().filter(|v| variant.is_none_or(|w| w == *v)).collect();
     if variants.is_empty() {
         return Err(Failed(format!(
@@ -110,17 +110,12 @@ pub fn check_scenario(registry: &Registry, path: &Path, variant: Option<&str>) -
 }
 
 /// Replay every regression file of `scenario` (for `variant`, or all).
-fn check_regressions(
-    registry: &Registry,
-    path: &Path,
-    scenario: &Scenario,
-    variant: Option<&str>,
-) -> Result<(), Failed> {
+fn check_regressions(path: &Path, scenario: &Scenario, variant: Option<&str>) -> Result<(), Failed> {
     for (file, failure) in regressions(path)? {
         if variant.is_some_and(|v| v != failure.variant) || failure.scenario != scenario.name {
             continue;
         }
-        replay_regression(registry, scenario, &file, &failure)?;
+        replay_regression(scenario, &file, &failure)?;
     }
     Ok(())
 }
@@ -137,7 +132,7 @@ pub fn regressions(scenario_path: &Path) -> Result<Vec<(PathBuf, Failure)>, Fail
     files.into_iter().map(|f| Failure::load(&f).map(|failure| (f, failure)).map_err(Failed)).collect()
 }
 
-fn replay_regression(_registry: &Registry, scenario: &Scenario, file: &Path, failure: &Failure) -> Result<(), Failed> {
+fn replay_regression(scenario: &Scenario, file: &Path, failure: &Failure) -> Result<(), Failed> {
     if !scenario.variants.contains(&failure.variant) {
         return Err(Failed(format!(
             "{}: regression of variant `{}`, which the scenario no longer has",
@@ -268,9 +263,7 @@ pub fn harness(registry: Registry, dirs: &[&str]) -> ! {
     libtest_mimic::run(&args, trials).exit()
 }
 
-/// `s` quoted for a POSIX shell when it holds anything but `[A-Za-z0-9_./:=@%+-]`.
+/// `s` quoted for a POSIX shell when it needs to be (see [`crate::report::shell::quote`]).
 pub fn shell(s: impl AsRef<Path>) -> String {
-    let s = s.as_ref().to_string_lossy();
-    let plain = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_./:=@%+-".contains(c));
-    if plain { s.into_owned() } else { format!("'{}'", s.replace('\'', "'\\''")) }
+    crate::report::shell::quote(&s.as_ref().to_string_lossy())
 }

@@ -145,10 +145,5 @@ fn explain_inner(registry: &Registry, args: &ExplainArgs) -> Result<i32, (i32, S
 
 /// A path as it would be typed in a shell (quoted if it needs to be).
 fn shell_path(p: &Path) -> String {
-    let s = p.display().to_string();
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
-        s
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+    crate::report::shell::quote(&p.display().to_string())
 }

@@ -244,9 +244,6 @@ impl Sim {
                     // More batches are due on this tick: the next step hands over the next.
                     continue;
                 }
-                if world.resource::<Stats>().messages > limits.max_messages {
-                    break Verdict::Halted { limit: "max_messages".into() };
-                }
                 let now = world.resource::<Clock>().now;
                 match world.resource::<Horizon>().next() {
                     None => {

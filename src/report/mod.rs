@@ -6,5 +6,6 @@ pub mod filename;
 pub mod html;
 pub mod jsonl;
 pub mod mermaid;
+pub mod shell;
 pub mod timeline;
 pub mod view;
