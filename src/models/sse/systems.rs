@@ -212,7 +212,7 @@ pub fn on_act(
     }
 }
 
-/// Servers take connects, then emit this tick's events.
+/// Servers take the connects handed over in this step (emission is `servers_emit`, once per tick).
 pub fn servers(
     mut inbound: MessageReader<Inbound<Connect>>,
     mut e: EnvParam,
