@@ -13,9 +13,14 @@ fn run_checks_expectations_and_exits_zero() {
     let lines: Vec<&str> = out.lines().collect();
     let at = lines.iter().position(|l| l.trim_start().starts_with("flag_callback")).expect("a line per variant");
     assert!(lines[at].contains("FAIL") && lines[at].contains("as expected: violates"), "{out}");
-    assert!(lines[at + 1].contains("no_send_on_disposed_client"), "the failures follow: {out}");
-    let stream = lines.iter().find(|l| l.trim_start().starts_with("stream")).expect("stream line");
-    assert!(stream.contains("pass 60/60") && stream.contains("as expected: holds"), "{stream}");
+    assert!(lines[at + 1].contains("no_candidate_for_removed_connection"), "the failures follow: {out}");
+    let at = lines.iter().position(|l| l.trim_start().starts_with("shipped_stream")).expect("the shipped fix's line");
+    assert!(lines[at].contains("FAIL 1/60") && lines[at].contains("as expected: violates"), "{out}");
+    assert!(
+        lines[at + 1].contains("no_connection_outlives_dispose")
+            && !lines[at + 1].contains("no_candidate_for_removed_connection"),
+        "{out}"
+    );
     assert!(
         out.contains("see the race: racelab run scenarios/dispose_during_ice.toml --variant flag_callback --seed"),
         "{out}"
@@ -25,24 +30,23 @@ fn run_checks_expectations_and_exits_zero() {
 #[test]
 fn one_seed_prints_the_timeline_up_to_the_violation() {
     // The summary names the first seed of each failing invariant; run that one alone.
-    let o = racelab(&["run", "scenarios/dispose_during_ice.toml", "--variant", "flag_callback", "--format", "jsonl"]);
+    let o = racelab(&["run", "scenarios/rapid_reconnect.toml", "--variant", "flag_callback", "--format", "jsonl"]);
     let (out, _) = text(&o);
     let summary: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
-    let seed =
-        summary["failures"]["no_send_on_disposed_client"]["first_seed"].as_u64().expect("a first seed").to_string();
-    let o = racelab(&["run", "scenarios/dispose_during_ice.toml", "--variant", "flag_callback", "--seed", &seed]);
+    let seed = summary["failures"]["enable_keeps_its_client"]["first_seed"].as_u64().expect("a first seed").to_string();
+    let o = racelab(&["run", "scenarios/rapid_reconnect.toml", "--variant", "flag_callback", "--seed", &seed]);
     let (out, _) = text(&o);
     assert_eq!(o.status.code(), Some(0));
-    let head = format!("dispose_during_ice / flag_callback / seed {seed}: violates no_send_on_disposed_client");
+    let head = format!("rapid_reconnect / flag_callback / seed {seed}: violates enable_keeps_its_client");
     assert!(out.starts_with(&head), "{out}");
     // The run goes on past its first violation: every break is marked, the timeline ends at
     // the last one, and the header names the later ones.
-    assert!(out.lines().any(|l| l.starts_with(">>") && l.contains("violation no_send_on_disposed_client")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with(">>") && l.contains("violation enable_keeps_its_client")), "{out}");
     assert!(out.lines().last().is_some_and(|l| l.starts_with(">>")), "{out}");
-    assert!(out.contains("the run went on and also broke: no_callback_leak at tick"), "{out}");
+    assert!(out.contains("the run went on and also broke: connect_settles at tick"), "{out}");
     let jsonl = racelab(&[
         "run",
-        "scenarios/dispose_during_ice.toml",
+        "scenarios/rapid_reconnect.toml",
         "--variant",
         "flag_callback",
         "--seed",
@@ -64,16 +68,17 @@ fn an_unmet_expectation_exits_one_and_shows_the_failure() {
     let text_in = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/dispose_during_ice.toml"))
         .expect("reads")
         .replace(
-            "variant = [\"stream\", \"session_bound\"]\nholds = true",
-            "variant = [\"stream\"]\nholds = true\n\n[[expect]]\nvariant = \"session_bound\"\nviolates = \"no_callback_leak\"",
+            "violates = [\"no_candidate_for_removed_connection\", \"no_connection_outlives_dispose\"]",
+            "holds = true",
         )
-        .replace("variant = \"version_token\"\nviolates = [\"no_send_on_disposed_client\", \"no_callback_leak\"]", "variant = \"version_token\"\nholds = true");
+        .replace("violates = \"no_connection_outlives_dispose\"", "violates = \"no_callback_leak\"");
     std::fs::write(&file, text_in).expect("writes");
-    let o = racelab(&["run", file.to_str().expect("utf8"), "--seeds", "0..40"]);
+    // Seeds 0..12: the dispose that misses a connection still being created first comes at 12.
+    let o = racelab(&["run", file.to_str().expect("utf8"), "--seeds", "0..12"]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
     assert!(out.contains("UNEXPECTED: expected to hold"), "{out}");
-    assert!(out.contains("UNEXPECTED: expected no_callback_leak to fail, but all 40 seeds passed"), "{out}");
+    assert!(out.contains("UNEXPECTED: expected no_callback_leak to fail, but all 12 seeds passed"), "{out}");
     assert!(out.contains("first unexpected failure:"), "{out}");
 }
 
@@ -137,7 +142,7 @@ fn list_shows_models_variants_steps_invariants_and_scenarios() {
     assert_eq!(o.status.code(), Some(0));
     for needle in [
         "model signaling",
-        "session_bound",
+        "shipped_stream",
         "switch_server {server}",
         "connect_settles",
         "scenarios/dispose_during_ice.toml",

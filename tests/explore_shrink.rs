@@ -77,8 +77,11 @@ fn shrunk_tapes_replay_to_the_same_violation_with_no_more_faults() {
 #[test]
 fn a_calm_run_that_passes_cannot_be_the_explanation() {
     // A tampered failure whose tape passes: shrinking refuses rather than inventing one.
-    let (scenario, mut f) = firsts("dispose_during_ice", 0..10, StrategyKind::Random).remove(0);
-    f.variant = "stream".into();
-    let err = shrink(&scenario, &f, ShrinkConfig::default()).expect_err("stream holds");
+    let (scenario, mut f) = firsts("dispose_during_ice", 0..10, StrategyKind::Random)
+        .into_iter()
+        .find(|(_, f)| f.verdict.failed_check() == Some("no_candidate_for_removed_connection"))
+        .expect("a candidate sent for a removed connection");
+    f.variant = "shipped_stream".into();
+    let err = shrink(&scenario, &f, ShrinkConfig::default()).expect_err("the shipped fix sends none");
     assert!(err.to_string().contains("does not reproduce"), "{err}");
 }

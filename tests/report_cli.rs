@@ -6,12 +6,12 @@ use support::{racelab, temp_dir, text};
 
 const ICE: &str = "scenarios/dispose_during_ice.toml";
 
-/// The first seed whose flag_callback run violates no_send_on_disposed_client.
+/// The first seed whose flag_callback run violates no_candidate_for_removed_connection.
 fn ice_seed() -> String {
     let o = racelab(&["run", ICE, "--variant", "flag_callback", "--format", "jsonl"]);
     let (out, _) = text(&o);
     let summary: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
-    summary["failures"]["no_send_on_disposed_client"]["first_seed"].as_u64().expect("a first seed").to_string()
+    summary["failures"]["no_candidate_for_removed_connection"]["first_seed"].as_u64().expect("a first seed").to_string()
 }
 
 #[test]
@@ -22,15 +22,15 @@ fn explain_a_seed_in_each_format() {
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(out.starts_with(&format!("dispose_during_ice / flag_callback / seed {seed}: violates")), "{out}");
     assert!(out.contains(&format!("reproduce: racelab run {ICE} --variant flag_callback --seed {seed}")), "{out}");
-    assert!(out.contains("named by the verdict, and their states:\n  client#1"), "{out}");
-    assert!(out.lines().any(|l| l.starts_with(" *") && l.contains("state disposed")), "{out}");
+    assert!(out.contains("named by the verdict, and their states:\n  pc:P2#1"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with(" *") && l.contains("state removed")), "{out}");
     assert!(out.lines().last().is_some_and(|l| l.starts_with(">>")), "{out}");
 
     let o = racelab(&["explain", ICE, "--variant", "flag_callback", "--seed", &seed, "--format", "mermaid"]);
     let (out, _) = text(&o);
     assert_eq!(o.status.code(), Some(0));
     assert!(out.starts_with("sequenceDiagram\n") && out.contains("participant A1 as app"), "{out}");
-    assert!(out.contains("VIOLATION no_send_on_disposed_client"), "{out}");
+    assert!(out.contains("VIOLATION no_candidate_for_removed_connection"), "{out}");
 
     let dir = temp_dir("formats");
     let html = dir.join("report.html");

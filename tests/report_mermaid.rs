@@ -41,6 +41,7 @@ fn awkward() -> (Trace, Names, Outcome) {
     trace.push(&names, v);
     let outcome = Outcome {
         violations: Vec::new(),
+        halted: None,
         scenario: "awkward".into(),
         variant: "ids".into(),
         seed: 0,

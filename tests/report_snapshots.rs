@@ -3,6 +3,7 @@
 
 mod report_support;
 
+use racelab::engine::Verdict;
 use racelab::report::view::View;
 use racelab::report::{mermaid, timeline};
 use report_support::{CASES, first_failure, scenario};
@@ -34,9 +35,13 @@ fn text_and_mermaid_of_one_failure_per_model() {
 #[test]
 fn focus_keeps_the_events_touching_the_ids_the_violation_and_named_states() {
     let s = scenario("dispose_during_ice");
-    let (sim, out) = first_failure(&s, "flag_callback", "no_send_on_disposed_client", s.seeds.clone());
+    let (sim, out) = first_failure(&s, "flag_callback", "no_candidate_for_removed_connection", s.seeds.clone());
     let view = View::new(sim.trace().events(), sim.names(), &out);
-    let ids = view.resolve(&["pc:P1#1".to_owned()]).expect("pc:P1#1 is in the run");
+    // The connection the verdict names first: the one whose candidate went out.
+    let Verdict::Violation { ids, .. } = &out.verdict else { panic!("a violation: {:?}", out.verdict) };
+    let pc = ids[0].clone();
+    assert!(pc.starts_with("pc:"), "{pc}");
+    let ids = view.resolve(std::slice::from_ref(&pc)).expect("the connection is in the run");
     let focused = view.focus(ids);
     assert!(focused.shown.len() < focused.events.len());
     let text = timeline::render_view(&focused, false);
@@ -44,10 +49,10 @@ fn focus_keeps_the_events_touching_the_ids_the_violation_and_named_states() {
     assert!(!body.is_empty());
     for line in &body {
         // Besides the focused id: the violation, and the named ids' state changes.
-        assert!(line.contains("pc:P1#1") || line.starts_with(">>") || line.starts_with(" *"), "{line}");
+        assert!(line.contains(pc.as_str()) || line.starts_with(">>") || line.starts_with(" *"), "{line}");
     }
-    assert!(text.contains("focus: pc:P1#1 ("), "{text}");
-    assert!(text.lines().any(|l| l.starts_with(" *") && l.contains("client#1  state disposed")), "{text}");
+    assert!(text.contains(&format!("focus: {pc} (")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with(" *") && l.contains(&format!("{pc}   state removed"))), "{text}");
     settings().bind(|| insta::assert_snapshot!("explain_text_focus__dispose_during_ice__flag_callback", text));
 
     let err = View::new(sim.trace().events(), sim.names(), &out).resolve(&["peer:P9".to_owned()]).unwrap_err();

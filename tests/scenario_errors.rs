@@ -1,6 +1,7 @@
 //! Every scenario error names the file, line and column, and what was expected.
 
 use racelab::engine::Registry;
+use racelab::scenario::Expected;
 use racelab::scenario::Scenario;
 
 fn err(text: &str) -> String {
@@ -41,7 +42,7 @@ fn unknown_variant() {
     let e = err(&format!("{HEAD}variants = [\"flag_callback\", \"flag\"]\n"));
     assert_eq!(
         e,
-        "bad.toml:3:30: unknown variant `flag` of model `signaling`; expected one of: flag_callback, per_peer_map, stream, version_token, session_bound"
+        "bad.toml:3:30: unknown variant `flag` of model `signaling`; expected one of: flag_callback, per_peer_map, stream, version_token, shipped_stream, injected_client, request_map, state_machine, dispose_unawaited"
     );
 }
 
@@ -50,7 +51,7 @@ fn unknown_step_lists_the_model_steps() {
     let e = err(&format!("{HEAD}[[step]]\nat = 1\ndo = \"conect\"\npeer = \"P1\"\n"));
     assert_eq!(
         e,
-        "bad.toml:5:6: unknown step `conect` for model `signaling`; expected one of: enable_external, disable_external, connect, disconnect, dispose, switch_server, fail_peer, network_change"
+        "bad.toml:5:6: unknown step `conect` for model `signaling`; expected one of: enable_external, disable_external, connect, disconnect, dispose, switch_server, fail_peer, network_change, reconnect_loop"
     );
 }
 
@@ -108,7 +109,10 @@ fn expectations_are_checked() {
 #[test]
 fn model_section_is_checked() {
     let e = err(&format!("{HEAD}[signaling]\nawait = [0, 3]\n"));
-    assert_eq!(e, "bad.toml:4:9: `await` must start at 1: an awaited platform call resumes on a later tick");
+    assert_eq!(
+        e,
+        "bad.toml:4:9: `await` must start at 1: awaited I/O resumes on a later tick (an already-complete future is `microtask`)"
+    );
     let e = err(&format!("{HEAD}[signaling]\nice = 3\n"));
     assert!(e.starts_with("bad.toml:4:1: unknown field `ice` in `[signaling]`; expected one of: await"), "{e}");
 }
@@ -127,6 +131,21 @@ fn display_shows_the_line_and_a_caret() {
 }
 
 #[test]
+fn a_very_long_line_is_shown_as_a_window_around_the_column() {
+    // 70,000 characters: more than a format width may be; the error must still render.
+    let text = format!("name = \"x\"\nmodel = \"signaling\"\nabout = \"{}\" junk\n", "a".repeat(70_000));
+    let e = Scenario::parse(&Registry::builtin(), "long.toml", &text).unwrap_err();
+    let shown = e.to_string();
+    assert!(shown.starts_with("long.toml:3:"), "{}", &shown[..200.min(shown.len())]);
+    assert!(shown.len() < 1_000, "the snippet is cut to a window: {} bytes", shown.len());
+    let lines: Vec<&str> = shown.lines().collect();
+    let at = |line: &str, c: char| line.chars().position(|x| x == c);
+    let caret = at(lines[3], '^').expect("a caret");
+    let junk = at(lines[2], 'j').expect("the offending text is in the window");
+    assert_eq!(caret, junk, "{shown}");
+}
+
+#[test]
 fn a_missing_file_is_an_error_not_a_panic() {
     let e = Scenario::load(&Registry::builtin(), "no/such/file.toml").unwrap_err();
     assert!(e.message.starts_with("cannot read the file"), "{}", e.message);
@@ -138,7 +157,11 @@ fn the_readme_scenario_example_parses() {
     let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
     let end = start + readme[start..].find("```").expect("closed");
     let s = Scenario::parse(&Registry::builtin(), "README.md", &readme[start..end]).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.variants, ["flag_callback", "stream"]);
+    assert_eq!(s.variants, ["flag_callback", "per_peer_map", "shipped_stream"]);
     assert_eq!(s.faults.partitions.len(), 1);
+    let expected: Vec<_> = s.expects.iter().map(|e| e.expected.clone()).collect();
+    assert!(
+        matches!(&expected[..], [Expected::Violates(v), Expected::Includes(i), Expected::Holds] if v.len() == 2 && i.len() == 1)
+    );
     assert_eq!(s.seeds, 0..300);
 }

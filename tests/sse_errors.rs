@@ -38,7 +38,7 @@ fn assert_located(text: &str, needle: &str, message: &str) {
 fn a_good_file_parses() {
     let text = format!("{HEAD}{}\n[[step]]\nat = 1\ndo = \"burst\"\nsession = \"S1\"\ncount = 3\n", start("S1"));
     let s = Scenario::parse(&Registry::builtin(), "ok.toml", &text).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.variants, ["try_send_drop", "send_timeout", "naive_retry_worker", "coalescing_worker"]);
+    assert_eq!(s.variants, ["try_send_drop", "send_timeout", "naive_retry_worker", "coalescing_worker", "caller_send"]);
 }
 
 #[test]

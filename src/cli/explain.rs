@@ -4,7 +4,8 @@
 use super::{full_replay, load, seed_run, strategy_arg};
 use crate::engine::Registry;
 use crate::engine::replay::Failure;
-use crate::explore::strategy::{Spec, StrategyKind, reproduce_command, shell_word};
+use crate::explore::strategy::{Spec, StrategyKind};
+use crate::report::shell::{replay, reproduce};
 use crate::report::view::View;
 use crate::report::{html, mermaid, timeline};
 use clap::{Args, ValueEnum};
@@ -112,9 +113,9 @@ fn explain_inner(registry: &Registry, args: &ExplainArgs) -> Result<i32, (i32, S
     let mut view = View::new(sim.trace().events(), sim.names(), &outcome);
     let mut code = 0;
     view = match &failure {
-        None => view.reproduce(reproduce_command(&scenario_file.display().to_string(), &variant, seed, kind.name())),
+        None => view.reproduce(reproduce(&scenario_file.display().to_string(), &variant, seed, kind.name())),
         Some(f) => {
-            let mut v = view.reproduce(format!("racelab replay {}", shell_word(&args.input.display().to_string())));
+            let mut v = view.reproduce(replay(&args.input));
             v = v.remark(format!(
                 "replayed from the tape of {} (found by strategy {})",
                 args.input.display(),

@@ -113,6 +113,8 @@ pub fn install_ctrlc() {
     });
 }
 
+pub use crate::report::shell::program;
+
 /// Load a scenario, printing a located error (exit code 2) if it is bad.
 pub fn load(registry: &Registry, path: &Path) -> Result<Scenario, i32> {
     Scenario::load(registry, path).map_err(|e| {

@@ -5,7 +5,8 @@ use crate::engine::Registry;
 use crate::engine::replay::Failure;
 use crate::engine::{Outcome, Sim};
 use crate::explore::run::{judge, run_variant_with};
-use crate::explore::strategy::{Ran, Spec, StrategyKind, reproduce_command};
+use crate::explore::strategy::{Ran, Spec, StrategyKind};
+use crate::report::shell::reproduce;
 use crate::report::timeline;
 use crate::scenario::Expected;
 use clap::Args;
@@ -146,7 +147,7 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
                     }
                     if let Some(f) = &report.first_failure {
                         let shown = file.display().to_string();
-                        println!("  {:<15} {}", "", reproduce_command(&shown, v, f.seed, spec.kind.name()));
+                        println!("  {:<15} {}", "", reproduce(&shown, v, f.seed, spec.kind.name()));
                     }
                 }
                 Format::Jsonl => {
@@ -184,13 +185,13 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
             if args.format == Format::Text
                 && let Ok((_, outcome, sim)) = seed_run(&scenario, &v, &spec, seed)
             {
-                println!("\nfirst unexpected failure: {}", reproduce_command(&shown, &v, seed, spec.kind.name()));
+                println!("\nfirst unexpected failure: {}", reproduce(&shown, &v, seed, spec.kind.name()));
                 print!("{}", timeline::render(sim.trace(), sim.names(), &outcome));
             }
         } else if args.format == Format::Text
             && let Some((v, seed)) = first_expected
         {
-            println!("\n  see the race: {}", reproduce_command(&shown, &v, seed, spec.kind.name()));
+            println!("\n  see the race: {}", reproduce(&shown, &v, seed, spec.kind.name()));
         }
     }
     if all_ok { 0 } else { 1 }

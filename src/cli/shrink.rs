@@ -4,7 +4,7 @@ use super::load;
 use crate::engine::Registry;
 use crate::engine::replay::Failure;
 use crate::explore::shrink::{ShrinkConfig, shrink_and_trace};
-use crate::explore::strategy::shell_word;
+use crate::report::shell::replay;
 use crate::report::timeline;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -78,11 +78,7 @@ pub fn run(registry: &Registry, args: ShrinkArgs) -> i32 {
         eprintln!("error: cannot write {}: {e}", out.display());
         return 2;
     }
-    println!(
-        "wrote {} (racelab replay {} replays it exactly)\n",
-        out.display(),
-        shell_word(&out.display().to_string())
-    );
+    println!("wrote {} ({} replays it exactly)\n", out.display(), replay(&out));
     print!("{}", timeline::render(sim.trace(), sim.names(), &report.outcome));
     0
 }

@@ -5,8 +5,9 @@ use crate::engine::Registry;
 use crate::engine::replay::Failure;
 use crate::explore::pool;
 use crate::explore::shrink::{ShrinkConfig, shrink};
-use crate::explore::strategy::{StrategyKind, bounded, exhaustive, reproduce_command, shell_word};
+use crate::explore::strategy::{StrategyKind, bounded, exhaustive};
 use crate::explore::sweep::{Ended, Progress, Shard, Sink, SweepConfig, Target, sweep, targets};
+use crate::report::shell::{replay, reproduce};
 use clap::Args;
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -173,7 +174,7 @@ impl Sink for Reporter {
             None => failure.strategy.clone(),
         };
         println!("FAIL {} seed {} ({how}): {}", self.names[target], failure.seed, failure.verdict.summary());
-        println!("     {}", reproduce_command(&failure.file, &failure.variant, failure.seed, &failure.strategy));
+        println!("     {}", reproduce(&failure.file, &failure.variant, failure.seed, &failure.strategy));
         self.progress(progress);
     }
 
@@ -370,7 +371,7 @@ fn shrink_firsts(out: &Path, targets: &[Target], jobs: usize) -> i32 {
                 text.push_str(&r.failure.to_line());
                 text.push('\n');
                 line += 1;
-                println!("       racelab replay {} --line {line}", shell_word(&path.display().to_string()));
+                println!("       {} --line {line}", replay(&path));
             }
             Err(e) => eprintln!("warning: cannot shrink {name} seed {}: {e}", f.seed),
         }
@@ -379,6 +380,6 @@ fn shrink_firsts(out: &Path, targets: &[Target], jobs: usize) -> i32 {
         eprintln!("error: cannot write {}: {e}", path.display());
         return 2;
     }
-    println!("shrunk failures written to {} (racelab replay reads them)", path.display());
+    println!("shrunk failures written to {} ({} replay reads them)", path.display(), super::program());
     0
 }

@@ -111,22 +111,23 @@ pub fn last_step(agenda: Res<Agenda>) -> bool {
 /// hand over the next batch.
 pub fn deliver(world: &mut World) {
     let now = world.resource::<Clock>().now;
-    world.resource_scope(|world, mut agenda: Mut<Agenda>| {
-        let agenda = &mut *agenda;
-        if agenda.collected_at != Some(now) {
-            agenda.collected_at = Some(now);
-            agenda.step = 0;
-            collect(agenda, world, now);
-        }
-        agenda.step += 1;
-        let Some(&(source, start, end)) = agenda.batches.get(agenda.next_batch) else {
-            return;
-        };
+    // Taken out and put back (not `resource_scope`, which moves the resource's entity
+    // between archetypes twice): the hand-over functions need the rest of the world.
+    let mut agenda = std::mem::take(&mut *world.resource_mut::<Agenda>());
+    if agenda.collected_at != Some(now) {
+        agenda.collected_at = Some(now);
+        agenda.step = 0;
+        collect(&mut agenda, world, now);
+    }
+    agenda.step += 1;
+    if let Some(&(source, start, end)) = agenda.batches.get(agenda.next_batch) {
         agenda.next_batch += 1;
         agenda.slots.clear();
-        agenda.slots.extend(agenda.sorted[start..end].iter().map(|d| d.slot));
+        let Agenda { sorted, slots, .. } = &mut agenda;
+        slots.extend(sorted[start..end].iter().map(|d| d.slot));
         (agenda.sources[source as usize].hand_over)(world, &agenda.slots);
-    });
+    }
+    *world.resource_mut::<Agenda>() = agenda;
 }
 
 fn collect(agenda: &mut Agenda, world: &mut World, now: u64) {

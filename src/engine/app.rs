@@ -19,7 +19,11 @@
 //! app.add_wire::<Ping>().add_timers::<Retry>();
 //! ```
 
-use crate::engine::schedule::{MessageUpdates, Resets};
+use crate::engine::check::Monitors;
+use crate::engine::ids::{Id, Names};
+use crate::engine::schedule::{
+    FinishSchedule, FinishStage, MessageUpdates, Resets, SetupSchedule, SetupStage, Stage, TickSchedule,
+};
 use crate::engine::script::ScriptPlugin;
 use crate::engine::spec::At;
 use crate::engine::timers::TimerPlugin;
@@ -28,6 +32,8 @@ use crate::engine::wire::{Payload, WirePlugin};
 use bevy_app::App;
 use bevy_ecs::message::{Message, Messages};
 use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::IntoScheduleConfigs;
+use bevy_ecs::system::ScheduleSystem;
 
 /// Building blocks for plugins.
 pub trait SimApp {
@@ -49,6 +55,21 @@ pub trait SimApp {
     fn add_timers<T: Clone + Send + Sync + 'static>(&mut self) -> &mut Self;
     /// The scenario's scripted steps as actions of type `A`, read as `Act<A>`.
     fn add_script<A: Describe + Clone + Send + Sync + 'static>(&mut self, steps: Vec<(At, A)>) -> &mut Self;
+    /// Systems that spawn the model's entities at the start of every run, after the engine's.
+    fn add_setup<M>(&mut self, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) -> &mut Self;
+    /// The model's systems of one tick, between delivery and dispatch (they run once per
+    /// step: see [`crate::engine::agenda`]).
+    fn add_model_systems<M>(&mut self, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) -> &mut Self;
+    /// Invariant and monitor systems, run after the model's every step.
+    fn add_checks<M>(&mut self, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) -> &mut Self;
+    /// End-of-run checks, run once at quiescence.
+    fn add_finish_checks<M>(&mut self, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) -> &mut Self;
+    /// A liveness monitor: hot conditions must turn cold within `deadline` ticks of the later
+    /// of when they turned hot and the heal point.
+    fn declare_monitor(&mut self, monitor: &'static str, deadline: u64) -> &mut Self;
+    /// The stable id named `name`, interned now (before any run) so its number is the same
+    /// in every run.
+    fn intern(&mut self, name: &str) -> Id;
 }
 
 /// The initial value of a resource inserted with [`SimApp::insert_sim_resource`].
@@ -96,5 +117,31 @@ impl SimApp for App {
 
     fn add_script<A: Describe + Clone + Send + Sync + 'static>(&mut self, steps: Vec<(At, A)>) -> &mut Self {
         self.add_plugins(ScriptPlugin::new(steps))
+    }
+
+    fn add_setup<M>(&mut self, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) -> &mut Self {
+        self.add_systems(SetupSchedule, systems.in_set(SetupStage::Model))
+    }
+
+    fn add_model_systems<M>(&mut self, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) -> &mut Self {
+        self.add_systems(TickSchedule, systems.in_set(Stage::Model))
+    }
+
+    fn add_checks<M>(&mut self, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) -> &mut Self {
+        self.add_systems(TickSchedule, systems.in_set(Stage::Check))
+    }
+
+    fn add_finish_checks<M>(&mut self, systems: impl IntoScheduleConfigs<ScheduleSystem, M>) -> &mut Self {
+        self.add_systems(FinishSchedule, systems.in_set(FinishStage::Check))
+    }
+
+    fn declare_monitor(&mut self, monitor: &'static str, deadline: u64) -> &mut Self {
+        // Declarations survive between runs (only hot conditions are reset), so once is enough.
+        self.world_mut().resource_mut::<Monitors>().declare(monitor, deadline);
+        self
+    }
+
+    fn intern(&mut self, name: &str) -> Id {
+        self.world_mut().resource_mut::<Names>().intern(name)
     }
 }

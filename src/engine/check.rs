@@ -112,12 +112,20 @@ pub struct RunStatus {
     pub broken: Vec<Verdict>,
     /// Stop the run after the tick of its first break (set per simulation, kept across runs).
     pub stop_at_first: bool,
+    /// A limit reached during the step (a model's or the engine's): the run ends with
+    /// [`Verdict::Halted`] naming it, after the step.
+    pub halt: Option<&'static str>,
 }
 
 impl RunStatus {
     /// Whether the run should stop now.
     pub fn stop(&self) -> bool {
-        self.stop_at_first && !self.broken.is_empty()
+        self.stop_at_first && !self.broken.is_empty() || self.halt.is_some()
+    }
+
+    /// End the run at the end of this step with `Halted { limit }` (the first limit asked for wins).
+    pub fn halt(&mut self, limit: &'static str) {
+        self.halt.get_or_insert(limit);
     }
 
     /// Whether `check` has broken already.
@@ -125,9 +133,10 @@ impl RunStatus {
         self.broken.iter().any(|v| v.failed_check() == Some(check))
     }
 
-    /// Forget the previous run's breaks.
+    /// Forget the previous run's breaks and limits.
     pub fn reset(&mut self) {
         self.broken.clear();
+        self.halt = None;
     }
 }
 

@@ -23,13 +23,13 @@
 //! # app.add_systems(racelab::engine::schedule::TickSchedule, close_some);
 //! ```
 
-use crate::engine::check::{Monitors, Violation};
+use crate::engine::check::{Monitors, RunStatus, Violation};
 use crate::engine::clock::Clock;
 use crate::engine::faults::FaultPlan;
 use crate::engine::ids::{Id, IdIndex, Names};
 use crate::engine::stats::Metrics;
 use crate::engine::tape::Tape;
-use crate::engine::trace::{Args, Event, EventKind, Trace};
+use crate::engine::trace::{Args, EventKind, Trace};
 use bevy_ecs::message::MessageWriter;
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
@@ -53,6 +53,7 @@ pub struct SimCtx<'w> {
     /// Liveness monitors.
     pub monitors: ResMut<'w, Monitors>,
     violations: MessageWriter<'w, Violation>,
+    status: ResMut<'w, RunStatus>,
 }
 
 impl SimCtx<'_> {
@@ -78,10 +79,7 @@ impl SimCtx<'_> {
 
     /// Record that `actor` did `what` (to `other`, with `args`) now.
     pub fn trace(&mut self, kind: EventKind, actor: Id, what: &'static str, other: Id, args: Args) {
-        if self.trace.on() {
-            let e = Event::new(self.clock.now, kind, actor, what).other(other).args(args);
-            self.trace.push(&self.names, e);
-        }
+        self.trace.record(&self.names, self.clock.now, kind, actor, what, other, args);
     }
 
     /// Add `n` to the counter `name`.
@@ -107,6 +105,12 @@ impl SimCtx<'_> {
     /// Report that `invariant` broke now, with a detail and the ids involved.
     pub fn violate(&mut self, invariant: &'static str, detail: impl Into<String>, ids: Vec<Id>) {
         self.violations.write(Violation { invariant, detail: detail.into(), ids });
+    }
+
+    /// End the run after this step with `Halted { limit }`: a bound on the model's own work
+    /// (steps, live tasks, value sizes) was reached. A deterministic verdict, never an abort.
+    pub fn halt(&mut self, limit: &'static str) {
+        self.status.halt(limit);
     }
 
     /// Tell the liveness monitor `monitor` whether it is hot for `key`.

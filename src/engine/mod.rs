@@ -22,6 +22,7 @@ pub mod tape;
 pub mod timers;
 pub mod trace;
 pub mod wire;
+pub mod world;
 
 use bevy_app::{App, Plugin};
 use bevy_ecs::prelude::*;
@@ -36,6 +37,7 @@ pub use model::{Model, ModelConfig, Registry, StepDoc, VariantDoc};
 pub use sim::{Outcome, Sim};
 pub use tape::{Choice, Tape};
 pub use trace::{Args, Describe, Event, EventKind, Trace, TraceLevel};
+pub use world::SimWorld;
 
 /// The run's limits.
 #[derive(Resource, Clone, Copy, Debug)]

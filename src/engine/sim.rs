@@ -38,6 +38,10 @@ pub struct Outcome {
     /// each, in the order they broke.
     #[serde(default)]
     pub violations: Vec<Verdict>,
+    /// The limit that ended the run, when one did (also when the verdict is a violation that
+    /// came before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halted: Option<String>,
     /// The last tick simulated.
     pub ticks: u64,
     /// Messages that entered the wire.
@@ -231,14 +235,14 @@ impl Sim {
                     break Verdict::Diverged { detail: d.to_string() };
                 }
                 if world.resource::<RunStatus>().stop() {
-                    break Verdict::Pass;
+                    break match world.resource::<RunStatus>().halt {
+                        Some(limit) => Verdict::Halted { limit: limit.into() },
+                        None => Verdict::Pass,
+                    };
                 }
                 if !last_step {
                     // More batches are due on this tick: the next step hands over the next.
                     continue;
-                }
-                if world.resource::<Stats>().messages > limits.max_messages {
-                    break Verdict::Halted { limit: "max_messages".into() };
                 }
                 let now = world.resource::<Clock>().now;
                 match world.resource::<Horizon>().next() {
@@ -261,6 +265,10 @@ impl Sim {
         });
         // The first break is the verdict; a replay that diverged says so whatever it broke.
         let violations = std::mem::take(&mut world.resource_mut::<RunStatus>().broken);
+        let halted = match &end {
+            Verdict::Halted { limit } => Some(limit.clone()),
+            _ => None,
+        };
         let verdict = match (end, violations.first()) {
             (d @ Verdict::Diverged { .. }, _) => d,
             (_, Some(first)) => first.clone(),
@@ -297,6 +305,7 @@ impl Sim {
             seed,
             verdict,
             violations,
+            halted,
             ticks: world.resource::<Clock>().now,
             messages: stats.messages,
             trace_hash: format!("{:016x}", world.resource::<Trace>().hash()),

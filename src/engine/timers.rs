@@ -129,14 +129,14 @@ fn collect<T: Send + Sync + 'static>(world: &mut World, now: u64, source: u16, o
 }
 
 fn hand_over<T: Clone + Send + Sync + 'static>(world: &mut World, slots: &[u32]) {
-    world.resource_scope(|world, mut timers: Mut<Timers<T>>| {
-        let mut fired = world.resource_mut::<Messages<Fired<T>>>();
-        for &slot in slots {
-            if let Some(payload) = timers.ready[slot as usize].take() {
-                fired.write(Fired(payload));
-            }
+    let mut timers = std::mem::take(&mut *world.resource_mut::<Timers<T>>());
+    let mut fired = world.resource_mut::<Messages<Fired<T>>>();
+    for &slot in slots {
+        if let Some(payload) = timers.ready[slot as usize].take() {
+            fired.write(Fired(payload));
         }
-    });
+    }
+    *world.resource_mut::<Timers<T>>() = timers;
 }
 
 fn plan<T: Send + Sync + 'static>(timers: Res<Timers<T>>, mut horizon: ResMut<Horizon>) {

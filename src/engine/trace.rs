@@ -229,6 +229,24 @@ impl Trace {
         self.level != TraceLevel::Off
     }
 
+    /// Record that `actor` did `what` at `tick` (to `other`, with `args`): the one way a
+    /// model traces an event. Nothing is built when the trace is off.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        &mut self,
+        names: &Names,
+        tick: u64,
+        kind: EventKind,
+        actor: Id,
+        what: &'static str,
+        other: Id,
+        args: Args,
+    ) {
+        if self.on() {
+            self.push(names, Event::new(tick, kind, actor, what).other(other).args(args));
+        }
+    }
+
     /// Record `event`. The hash covers every field by name, never by index, so it is
     /// stable across runs and machines.
     pub fn push(&mut self, names: &Names, event: Event) {

@@ -7,8 +7,10 @@
 //! due on the same tick.
 //! After the heal point the wire is calm: minimum delay, nothing lost, FIFO.
 
+use crate::engine::Limits;
 use crate::engine::agenda::{Agenda, Due};
 use crate::engine::app::SimApp;
+use crate::engine::check::RunStatus;
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::faults::{Cuts, FaultPlan};
 use crate::engine::ids::Id;
@@ -48,6 +50,8 @@ pub struct InFlight<M: Payload> {
     queue: DueQueue<(u64, u64, M)>,
     /// This tick's due envelopes, until the agenda hands them over.
     ready: Vec<Option<(u64, M)>>,
+    /// Scratch for one hand-over (kept for its capacity).
+    batch: Vec<(u64, M)>,
     next_env: u64,
     /// Latest due tick per link, to keep links FIFO (looked up, never iterated).
     link_due: HashMap<(Id, Id), u64>,
@@ -55,7 +59,13 @@ pub struct InFlight<M: Payload> {
 
 impl<M: Payload> Default for InFlight<M> {
     fn default() -> Self {
-        InFlight { queue: DueQueue::default(), ready: Vec::new(), next_env: 1, link_due: HashMap::new() }
+        InFlight {
+            queue: DueQueue::default(),
+            ready: Vec::new(),
+            batch: Vec::new(),
+            next_env: 1,
+            link_due: HashMap::new(),
+        }
     }
 }
 
@@ -119,10 +129,17 @@ fn dispatch<M: Payload>(
     mut trace: ResMut<Trace>,
     mut stats: ResMut<Stats>,
     mut horizon: ResMut<Horizon>,
+    (limits, mut status): (Res<Limits>, ResMut<RunStatus>),
 ) {
     let now = clock.now;
     let active = plan.active(now);
     for Outbound(msg) in outbound.read() {
+        if stats.messages >= limits.max_messages {
+            // Enforced as messages are sent, not between ticks: a tick that floods the wire
+            // ends the run here, whatever it tried to send after the limit.
+            status.halt("max_messages");
+            break;
+        }
         stats.messages += 1;
         let env = flight.next_env;
         flight.next_env += 1;
@@ -181,24 +198,29 @@ fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<D
 
 fn hand_over<M: Payload>(world: &mut World, slots: &[u32]) {
     let now = world.resource::<Clock>().now;
-    world.resource_scope(|world, mut flight: Mut<InFlight<M>>| {
-        world.resource_scope(|world, mut inbound: Mut<Messages<Inbound<M>>>| {
-            world.resource_scope(|world, mut trace: Mut<Trace>| {
-                let names = world.resource::<Names>();
-                let mut delivered = 0;
-                for &slot in slots {
-                    let Some((env, msg)) = flight.ready[slot as usize].take() else { continue };
-                    delivered += 1;
-                    if trace.on() {
-                        let e = Event::new(now, EventKind::Deliver, msg.target(), msg.label())
-                            .other(msg.actor())
-                            .args(msg.args());
-                        trace.push(names, Event { env, ..e });
-                    }
-                    inbound.write(Inbound { msg, env });
-                }
-                world.resource_mut::<Stats>().delivered += delivered;
-            });
-        });
-    });
+    // Taken out and put back rather than `resource_scope`d: cheaper, and the trace needs
+    // the names while it is borrowed.
+    let mut flight = std::mem::take(&mut *world.resource_mut::<InFlight<M>>());
+    let mut trace = std::mem::take(&mut *world.resource_mut::<Trace>());
+    let mut delivered = 0;
+    {
+        let names = world.resource::<Names>();
+        flight.batch.clear();
+        for &slot in slots {
+            let Some((env, msg)) = flight.ready[slot as usize].take() else { continue };
+            delivered += 1;
+            if trace.on() {
+                let e =
+                    Event::new(now, EventKind::Deliver, msg.target(), msg.label()).other(msg.actor()).args(msg.args());
+                trace.push(names, Event { env, ..e });
+            }
+            flight.batch.push((env, msg));
+        }
+    }
+    world
+        .resource_mut::<Messages<Inbound<M>>>()
+        .write_batch(flight.batch.drain(..).map(|(env, msg)| Inbound { msg, env }));
+    world.resource_mut::<Stats>().delivered += delivered;
+    *world.resource_mut::<Trace>() = trace;
+    *world.resource_mut::<InFlight<M>>() = flight;
 }

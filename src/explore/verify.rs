@@ -10,7 +10,8 @@
 use crate::engine::replay::Failure;
 use crate::explore::pool::{self, Options, Progress, Target};
 use crate::explore::strategy::bounded::{self, Bounded, Conclusion};
-use crate::explore::strategy::{Ran, Strategy, reproduce_command};
+use crate::explore::strategy::{Ran, Strategy};
+use crate::report::shell::reproduce;
 use crate::scenario::{Expected, ScenarioError};
 use std::fmt::Write as _;
 use std::sync::atomic::AtomicBool;
@@ -73,7 +74,7 @@ impl Row {
     /// The command that reproduces the failure, if there is one.
     pub fn reproduce(&self) -> Option<String> {
         let f = self.failure.as_ref()?;
-        Some(reproduce_command(&self.target.file, &self.target.variant, f.seed, "bounded"))
+        Some(reproduce(&self.target.file, &self.target.variant, f.seed, "bounded"))
     }
 }
 

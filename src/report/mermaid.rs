@@ -44,10 +44,10 @@ pub fn render(view: &View) -> String {
     let _ = writeln!(
         out,
         "    %% racelab explain: {} / {} / seed {}: {} (trace {})",
-        o.scenario,
-        o.variant,
+        comment(&o.scenario),
+        comment(&o.variant),
         o.seed,
-        o.verdict.summary().replace('\n', " "),
+        comment(&o.verdict.summary()),
         o.trace_hash
     );
     for id in &order {
@@ -146,6 +146,14 @@ fn args_text(view: &View, e: &Event) -> String {
     if s.chars().count() > ARGS_MAX { s.chars().take(ARGS_MAX - 3).collect::<String>() + "..." } else { s }
 }
 
+/// `s` made safe inside a `%%` comment line: a line break would end the comment (the next
+/// line could be a statement) and `%%{` would start a directive, so both are defused.
+pub fn comment(s: &str) -> String {
+    let flat: String =
+        s.chars().map(|c| if c.is_control() || c == '\u{2028}' || c == '\u{2029}' { ' ' } else { c }).collect();
+    flat.replace("%%", "% %").replace('{', "(").replace('}', ")")
+}
+
 /// `s` made safe as Mermaid sequence-diagram text: one line, with every character Mermaid's
 /// lexer or sanitiser treats specially written as an entity code, which Mermaid turns back
 /// into the character when it renders.
@@ -161,7 +169,7 @@ pub fn text(s: &str) -> String {
             '&' => out.push_str("#38;"),
             '"' => out.push_str("#34;"),
             ':' => out.push_str("#58;"),
-            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => out.push(' '),
             c => out.push(c),
         }
     }

@@ -2,8 +2,10 @@
 //! a self-contained HTML report, all drawn from a [`view::View`].
 
 pub mod envelopes;
+pub mod filename;
 pub mod html;
 pub mod jsonl;
 pub mod mermaid;
+pub mod shell;
 pub mod timeline;
 pub mod view;

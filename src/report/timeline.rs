@@ -51,7 +51,7 @@ pub fn render_view(view: &View, fold: bool) -> String {
             } else {
                 states.iter().map(|(t, s)| format!("{s} t{t}")).collect::<Vec<_>>().join(" -> ")
             };
-            let _ = writeln!(out, "  {:<width$}  {history}", view.name(*id));
+            let _ = writeln!(out, "  {}  {history}", pad(view.name(*id), width));
         }
     }
     if !view.focus.is_empty() {
@@ -192,5 +192,15 @@ fn clip(s: &str, width: usize) -> String {
     }
     let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
     out.push('~');
+    out
+}
+
+/// `s` padded with spaces to `width` characters; any length works (a format width of more
+/// than 65,535 would panic).
+fn pad(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    let mut out = String::with_capacity(s.len() + width.saturating_sub(n));
+    out.push_str(s);
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
     out
 }

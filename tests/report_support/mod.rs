@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 /// One failing (scenario, variant, invariant) per model, explained in the snapshots and
 /// rendered by Mermaid in the tests.
 pub const CASES: &[(&str, &str, &str)] = &[
-    ("dispose_during_ice", "flag_callback", "no_send_on_disposed_client"),
+    ("dispose_during_ice", "flag_callback", "no_candidate_for_removed_connection"),
     ("replay_beyond_window", "try_send_drop", "no_duplicate_delivery"),
     ("clone_loses_callbacks", "baseline", "every_event_reaches_every_handler"),
     ("strikes_lost_increment", "await_between", "no_lost_strike"),
@@ -126,6 +126,7 @@ pub fn synthetic(n: usize) -> (Trace, Names, Outcome) {
         variant: "long".into(),
         seed: 0,
         violations: vec![verdict.clone()],
+        halted: None,
         verdict,
         ticks: tick,
         messages: env,

@@ -65,24 +65,46 @@ impl ScenarioError {
     }
 }
 
+/// Characters of the offending line shown around the column (the rest is elided).
+const SNIPPET_MAX: usize = 120;
+
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
         if let Some(snippet) = &self.snippet {
-            let width = self.line.to_string().len();
-            write!(
-                f,
-                "\n{:width$} |\n{} | {}\n{:width$} | {:>col$}",
-                "",
-                self.line,
-                snippet,
-                "",
-                "^",
-                col = self.column
-            )?;
+            let (shown, caret) = window(snippet, self.column);
+            let gutter = " ".repeat(self.line.to_string().len());
+            write!(f, "\n{gutter} |\n{} | {shown}\n{gutter} | {}^", self.line, " ".repeat(caret))?;
         }
         Ok(())
     }
+}
+
+/// The part of `line` to show for a caret at 1-based character `column`, with control
+/// characters made visible, and the caret's offset in it. Any length is fine: a long line is
+/// cut to a window around the column.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let at = column.saturating_sub(1).min(chars.len());
+    let start = at.saturating_sub(SNIPPET_MAX / 2);
+    let end = (start + SNIPPET_MAX).min(chars.len());
+    let mut shown = String::new();
+    let mut caret = 0;
+    if start > 0 {
+        shown.push('…');
+        caret += 1;
+    }
+    for (i, c) in chars[start..end].iter().enumerate() {
+        let c = if c.is_control() && *c != '\t' { '\u{fffd}' } else { *c };
+        shown.push(c);
+        if start + i < at {
+            caret += 1;
+        }
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, caret)
 }
 
 impl std::error::Error for ScenarioError {}

@@ -1,5 +1,5 @@
 //! The typed scenario a [`crate::engine::Sim`] is built from: spanned values, scripted steps,
-//! expectations and located errors. Reading TOML into it is `crate::scenario`'s job; the
+//! expectations and located errors. Reading TOML into it is the scenario module's job; the
 //! engine and the models only read it.
 
 pub mod error;

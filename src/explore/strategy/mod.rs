@@ -425,35 +425,9 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// `arg` as a POSIX shell word: as it is if it holds only `[A-Za-z0-9_./:=-]`, otherwise in
-/// single quotes (a quote inside written `'\''`).
-pub fn shell_word(arg: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_./:=-".contains(c);
-    if !arg.is_empty() && arg.chars().all(plain) { arg.to_owned() } else { format!("'{}'", arg.replace('\'', "'\\''")) }
-}
-
-/// The command that runs exactly run `seed` of `strategy` on `file`'s `variant`.
-pub fn reproduce_command(file: &str, variant: &str, seed: u64, strategy: &str) -> String {
-    format!(
-        "racelab run {} --variant {} --seed {seed} --strategy {}",
-        shell_word(file),
-        shell_word(variant),
-        shell_word(strategy)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(shell_word("scenarios/a_b-1.toml"), "scenarios/a_b-1.toml");
-        assert_eq!(shell_word("my scenarios/x.toml"), "'my scenarios/x.toml'");
-        assert_eq!(shell_word("it's"), "'it'\\''s'");
-        assert_eq!(shell_word(""), "''");
-        assert_eq!(shell_word("a+b"), "'a+b'");
-    }
 
     #[test]
     fn shards_split_the_seeds() {

@@ -11,11 +11,10 @@ use super::actors::{Actors, AdapterKind, BASE_ADAPTERS};
 use super::eventsub::Client;
 use super::messages::BusMsg;
 use super::variant::Switches;
-use crate::engine::clock::Clock;
-use crate::engine::ids::{Id, Names};
+use crate::engine::ctx::SimCtx;
+use crate::engine::ids::Id;
 use crate::engine::script::Act;
-use crate::engine::stats::Metrics;
-use crate::engine::trace::{Args, Event, EventKind, Trace};
+use crate::engine::trace::{Args, Event, EventKind};
 use crate::engine::wire::{Inbound, Outbound};
 use bevy_ecs::prelude::*;
 use std::collections::BTreeMap;
@@ -146,11 +145,9 @@ pub fn act(
     mut out: MessageWriter<Outbound<BusMsg>>,
     switches: Res<Switches>,
     actors: Res<Actors>,
-    clock: Res<Clock>,
-    names: Res<Names>,
-    mut trace: ResMut<Trace>,
+    mut cx: SimCtx,
 ) {
-    let now = clock.now;
+    let now = cx.now();
     for act in acts.read() {
         match act.action {
             Action::RegisterCallback { adapter, handler } => {
@@ -160,8 +157,8 @@ pub fn act(
                 if !ledger.registrations.contains(&entry) {
                     ledger.registrations.push(entry);
                 }
-                trace.push(
-                    &names,
+                cx.trace.push(
+                    &cx.names,
                     Event::new(now, EventKind::Call, adapter, "register")
                         .other(handler)
                         .args(Args::EMPTY.id("registry", route.registry)),
@@ -179,8 +176,8 @@ pub fn act(
                 };
                 let e = commands.spawn(Adapter { id: to, kind: src.kind, registry, root: src.root }).id();
                 dir.adapters.insert(to, Route { entity: e, registry, root: src.root, kind: src.kind });
-                trace.push(
-                    &names,
+                cx.trace.push(
+                    &cx.names,
                     Event::new(now, EventKind::State, to, "cloned")
                         .other(from)
                         .args(Args::EMPTY.id("registry", registry).b("shared", registry == src.registry)),
@@ -200,8 +197,8 @@ pub fn act(
                     reached: Vec::new(),
                     judged: false,
                 });
-                trace.push(
-                    &names,
+                cx.trace.push(
+                    &cx.names,
                     Event::new(now, EventKind::State, actors.auth, "publish")
                         .other(actors.bus)
                         .args(Args::EMPTY.u("event", u64::from(event)).s("kind", kind.name()).b("ok", kind.ok())),
@@ -234,12 +231,9 @@ pub fn deliver(
     mut ledger: ResMut<EventLedger>,
     mut client: ResMut<Client>,
     actors: Res<Actors>,
-    clock: Res<Clock>,
-    names: Res<Names>,
-    mut trace: ResMut<Trace>,
-    mut metrics: ResMut<Metrics>,
+    mut cx: SimCtx,
 ) {
-    let now = clock.now;
+    let now = cx.now();
     for Inbound { msg, .. } in inbound.read() {
         let Some(record) = ledger.events.get_mut(msg.event as usize - 1) else { continue };
         record.pending = record.pending.saturating_sub(1);
@@ -248,10 +242,10 @@ pub fn deliver(
             continue;
         };
         for entry in &registry.entries {
-            metrics.add("adapters.callbacks_run", 1);
+            cx.metrics.add("adapters.callbacks_run", 1);
             record.reached.push(*entry);
-            trace.push(
-                &names,
+            cx.trace.push(
+                &cx.names,
                 Event::new(now, EventKind::Call, entry.handler, "callback")
                     .other(msg.to)
                     .args(Args::EMPTY.u("event", u64::from(msg.event)).s("kind", msg.kind.name()).id("via", entry.via)),

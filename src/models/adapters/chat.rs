@@ -14,10 +14,9 @@ use super::config::{Config, STALE_AFTER};
 use super::messages::{ChatTimer, Irc, IrcBody};
 use super::reconnect::Coordinator;
 use super::variant::Switches;
-use crate::engine::clock::Clock;
+use crate::engine::ctx::SimCtx;
 use crate::engine::ids::{Id, Names};
 use crate::engine::script::Act;
-use crate::engine::stats::Metrics;
 use crate::engine::tape::Tape;
 use crate::engine::timers::{Fired, Timers};
 use crate::engine::trace::{Args, Describe, Event, EventKind, Trace};
@@ -122,21 +121,18 @@ pub fn run(
     switches: Res<Switches>,
     config: Res<Config>,
     actors: Res<Actors>,
-    clock: Res<Clock>,
-    names: Res<Names>,
-    mut trace: ResMut<Trace>,
-    mut metrics: ResMut<Metrics>,
+    mut cx: SimCtx,
 ) {
-    let now = clock.now;
+    let now = cx.now();
     let chat = &mut *chat;
     for act in acts.read() {
         if act.action == Action::ConnectionDrop && chat.state == ConnState::Open {
-            trace.push(
-                &names,
+            cx.trace.push(
+                &cx.names,
                 Event::new(now, EventKind::State, actors.chat, "closed").args(Args::EMPTY.u("conn", chat.conn)),
             );
             close(chat, &mut timers, &switches, now);
-            trace_retry(chat, &actors, now, &names, &mut trace);
+            trace_retry(chat, &actors, now, &cx.names, &mut cx.trace);
         }
     }
     for Inbound { msg, .. } in inbound.read() {
@@ -157,8 +153,8 @@ pub fn run(
                 // A validation that timed out is over (a timeout counts as healthy).
                 chat.probe.take_if(|p| p.until < now);
                 if let Some(p) = chat.probe.take_if(|p| p.conn == conn) {
-                    trace.push(
-                        &names,
+                    cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::Call, actors.coordinator, "validation_read").args(
                             Args::EMPTY
                                 .s("frame", msg.label())
@@ -169,7 +165,7 @@ pub fn run(
                     if !switches.peek_health_check {
                         // As audited: the message is received and dropped.
                         if let Some((channel, seq)) = chat_msg {
-                            metrics.add("adapters.messages_consumed", 1);
+                            cx.metrics.add("adapters.messages_consumed", 1);
                             chat.consumed.push(Consumed { channel, seq, at: now });
                         }
                         continue;
@@ -177,8 +173,8 @@ pub fn run(
                 }
                 if let Some((channel, seq)) = chat_msg {
                     chat.seen += 1;
-                    trace.push(
-                        &names,
+                    cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::Call, actors.chat, "handle")
                             .other(channel)
                             .args(Args::EMPTY.u("seq", seq)),
@@ -191,25 +187,25 @@ pub fn run(
                     chat.state = ConnState::Open;
                     chat.last_activity = now;
                     chat.coordinator.succeeded();
-                    metrics.add("adapters.reconnects", 1);
-                    trace.push(
-                        &names,
+                    cx.metrics.add("adapters.reconnects", 1);
+                    cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::State, actors.chat, "open").args(Args::EMPTY.u("conn", conn)),
                     );
                 }
             }
             IrcBody::Refused { attempt } => {
                 if chat.state == ConnState::Reconnecting && attempt == chat.coordinator.attempt {
-                    metrics.add("adapters.reconnect_failures", 1);
+                    cx.metrics.add("adapters.reconnect_failures", 1);
                     if chat.coordinator.failed(now, &mut timers, switches.capped_backoff, config.max_failures) {
                         chat.state = ConnState::Escalated;
-                        trace.push(
-                            &names,
+                        cx.trace.push(
+                            &cx.names,
                             Event::new(now, EventKind::State, actors.coordinator, "escalated")
                                 .args(Args::EMPTY.u("failures", u64::from(chat.coordinator.failures))),
                         );
                     } else {
-                        trace_retry(chat, &actors, now, &names, &mut trace);
+                        trace_retry(chat, &actors, now, &cx.names, &mut cx.trace);
                     }
                 }
             }
@@ -230,8 +226,8 @@ pub fn run(
                 let healthy = !switches.activity_health || silent <= STALE_AFTER;
                 if !healthy {
                     chat.unhealthy_reports += 1;
-                    trace.push(
-                        &names,
+                    cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::State, actors.health, "unhealthy")
                             .args(Args::EMPTY.u("silent", silent)),
                     );
@@ -241,11 +237,11 @@ pub fn run(
                         body: IrcBody::Close { conn: chat.conn },
                     }));
                     close(chat, &mut timers, &switches, now);
-                    trace_retry(chat, &actors, now, &names, &mut trace);
+                    trace_retry(chat, &actors, now, &cx.names, &mut cx.trace);
                 } else if chat.probe.is_none_or(|p| p.until < now) {
                     chat.probe = Some(Probe { conn: chat.conn, started: now, until: now + config.probe });
-                    trace.push(
-                        &names,
+                    cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::Call, actors.coordinator, "validate")
                             .args(Args::EMPTY.u("conn", chat.conn)),
                     );
@@ -264,12 +260,12 @@ pub fn run(
             }
             ChatTimer::TcpClose { conn } => {
                 if chat.state == ConnState::Open && chat.conn == conn {
-                    trace.push(
-                        &names,
+                    cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::State, actors.chat, "closed").args(Args::EMPTY.u("conn", conn)),
                     );
                     close(chat, &mut timers, &switches, now);
-                    trace_retry(chat, &actors, now, &names, &mut trace);
+                    trace_retry(chat, &actors, now, &cx.names, &mut cx.trace);
                 }
             }
             ChatTimer::Keepalive { .. } => {}

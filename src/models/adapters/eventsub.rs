@@ -13,7 +13,7 @@ use super::callbacks::AuthManager;
 use super::channel_registries::ChannelRegistries;
 use super::messages::{Api, ApiBody};
 use super::variant::Switches;
-use crate::engine::clock::Clock;
+use crate::engine::ctx::SimCtx;
 use crate::engine::ids::{Id, Names};
 use crate::engine::script::Act;
 use crate::engine::trace::{Args, Event, EventKind, Trace};
@@ -120,18 +120,16 @@ pub fn act(
     mut out: MessageWriter<Outbound<Api>>,
     switches: Res<Switches>,
     actors: Res<Actors>,
-    clock: Res<Clock>,
-    names: Res<Names>,
-    mut trace: ResMut<Trace>,
+    mut cx: SimCtx,
 ) {
-    let now = clock.now;
+    let now = cx.now();
     let mut io = Io { out: &mut out, regs: &mut regs, actors: &actors };
     for act in acts.read() {
         match act.action {
             Action::Join { channel } => {
                 if client.channels.contains_key(&channel) {
-                    trace.push(
-                        &names,
+                    cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::Note, actors.eventsub, "already_joined").other(channel),
                     );
                     continue;
@@ -145,7 +143,10 @@ pub fn act(
             }
             Action::Leave { channel } => {
                 let Some(sub) = client.channels.remove(&channel) else {
-                    trace.push(&names, Event::new(now, EventKind::Note, actors.eventsub, "not_joined").other(channel));
+                    cx.trace.push(
+                        &cx.names,
+                        Event::new(now, EventKind::Note, actors.eventsub, "not_joined").other(channel),
+                    );
                     continue;
                 };
                 let unsubscribed = match sub {
@@ -163,8 +164,8 @@ pub fn act(
                     Sub::Pending(_) => "pending",
                     Sub::Active(_) => "active",
                 };
-                trace.push(
-                    &names,
+                cx.trace.push(
+                    &cx.names,
                     Event::new(now, EventKind::State, actors.eventsub, "left")
                         .other(channel)
                         .args(Args::EMPTY.s("subscription", state).b("unsubscribed", unsubscribed)),
@@ -173,7 +174,7 @@ pub fn act(
             _ => {}
         }
     }
-    update_active(&mut client, &actors, now, &names, &mut trace);
+    update_active(&mut client, &actors, now, &cx.names, &mut cx.trace);
 }
 
 /// Answers from the API, then the feature manager's re-evaluation if its callback ran.
@@ -185,11 +186,9 @@ pub fn react(
     mut regs: ResMut<ChannelRegistries>,
     mut out: MessageWriter<Outbound<Api>>,
     actors: Res<Actors>,
-    clock: Res<Clock>,
-    names: Res<Names>,
-    mut trace: ResMut<Trace>,
+    mut cx: SimCtx,
 ) {
-    let now = clock.now;
+    let now = cx.now();
     let mut io = Io { out: &mut out, regs: &mut regs, actors: &actors };
     for Inbound { msg, .. } in inbound.read() {
         if msg.to != actors.eventsub {
@@ -199,8 +198,8 @@ pub fn react(
             ApiBody::Welcome { attempt, session } => {
                 if client.session == Session::Connecting(attempt) {
                     client.session = Session::Up(session);
-                    trace.push(
-                        &names,
+                    cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::State, actors.eventsub, "session_up")
                             .args(Args::EMPTY.u("session", session)),
                     );
@@ -216,8 +215,8 @@ pub fn react(
                     Some(s) if current && *s == Sub::Pending(session) => *s = Sub::Active(sub),
                     // As audited, an answer for a channel no longer joined is dropped on the
                     // floor: nobody deletes the subscription it reports.
-                    _ => trace.push(
-                        &names,
+                    _ => cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::Note, actors.eventsub, "unclaimed_subscription")
                             .other(channel)
                             .args(Args::EMPTY.u("sub", sub).b("current_session", current)),
@@ -230,8 +229,8 @@ pub fn react(
                 {
                     *s = Sub::None;
                 }
-                trace.push(
-                    &names,
+                cx.trace.push(
+                    &cx.names,
                     Event::new(now, EventKind::Note, actors.eventsub, "refused")
                         .other(channel)
                         .args(Args::EMPTY.s("reason", reason)),
@@ -247,7 +246,7 @@ pub fn react(
         client.poke = false;
         evaluate(&mut client, auth.ok, &mut io);
     }
-    update_active(&mut client, &actors, now, &names, &mut trace);
+    update_active(&mut client, &actors, now, &cx.names, &mut cx.trace);
 }
 
 fn update_active(client: &mut Client, actors: &Actors, now: u64, names: &Names, trace: &mut Trace) {

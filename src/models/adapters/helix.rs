@@ -7,10 +7,9 @@
 use super::actors::Actors;
 use super::config::Config;
 use super::messages::{Api, ApiBody};
-use crate::engine::clock::Clock;
-use crate::engine::ids::{Id, Names};
-use crate::engine::stats::Metrics;
-use crate::engine::trace::{Args, Event, EventKind, Trace};
+use crate::engine::ctx::SimCtx;
+use crate::engine::ids::Id;
+use crate::engine::trace::{Args, Event, EventKind};
 use crate::engine::wire::{Inbound, Outbound};
 use bevy_ecs::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -57,12 +56,9 @@ pub fn serve(
     mut out: MessageWriter<Outbound<Api>>,
     config: Res<Config>,
     actors: Res<Actors>,
-    clock: Res<Clock>,
-    names: Res<Names>,
-    mut trace: ResMut<Trace>,
-    mut metrics: ResMut<Metrics>,
+    mut cx: SimCtx,
 ) {
-    let now = clock.now;
+    let now = cx.now();
     let reply = |body| Outbound(Api { from: actors.helix, to: actors.eventsub, body });
     for Inbound { msg, .. } in inbound.read() {
         if msg.to != actors.helix {
@@ -79,7 +75,7 @@ pub fn serve(
                 let refused = if !helix.open.contains(&session) {
                     Some("no_session")
                 } else if helix.used() >= config.quota {
-                    metrics.add("adapters.quota_refusals", 1);
+                    cx.metrics.add("adapters.quota_refusals", 1);
                     Some("quota")
                 } else {
                     None
@@ -92,9 +88,9 @@ pub fn serve(
                 let sub = helix.next_sub;
                 let e = commands.spawn(Subscription { sub, channel, session }).id();
                 helix.subs.insert(sub, (session, e));
-                metrics.max("adapters.quota_used_max", helix.used());
-                trace.push(
-                    &names,
+                cx.metrics.max("adapters.quota_used_max", helix.used());
+                cx.trace.push(
+                    &cx.names,
                     Event::new(now, EventKind::State, actors.helix, "subscription")
                         .other(channel)
                         .args(Args::EMPTY.u("sub", sub).u("session", session).u("quota_used", helix.used())),
@@ -104,8 +100,8 @@ pub fn serve(
             ApiBody::Unsubscribe { sub, channel } => {
                 if let Some((_, e)) = helix.subs.remove(&sub) {
                     commands.entity(e).despawn();
-                    trace.push(
-                        &names,
+                    cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::State, actors.helix, "deleted")
                             .other(channel)
                             .args(Args::EMPTY.u("sub", sub).u("quota_used", helix.used())),
@@ -120,8 +116,8 @@ pub fn serve(
                         commands.entity(e).despawn();
                     }
                 }
-                trace.push(
-                    &names,
+                cx.trace.push(
+                    &cx.names,
                     Event::new(now, EventKind::State, actors.helix, "session_closed")
                         .args(Args::EMPTY.u("session", session).u("quota_used", helix.used())),
                 );

@@ -6,12 +6,11 @@ use super::actors::Actors;
 use super::config::Config;
 use super::eventsub::Client;
 use super::messages::{ChatTimer, Irc, IrcBody};
-use crate::engine::clock::Clock;
-use crate::engine::ids::Names;
+use crate::engine::ctx::SimCtx;
 use crate::engine::script::Act;
 use crate::engine::tape::Tape;
 use crate::engine::timers::{Fired, Timers};
-use crate::engine::trace::{Args, Event, EventKind, Trace};
+use crate::engine::trace::{Args, Event, EventKind};
 use crate::engine::wire::{Inbound, Outbound};
 use bevy_ecs::prelude::*;
 
@@ -54,11 +53,9 @@ pub fn serve(
     mut out: MessageWriter<Outbound<Irc>>,
     config: Res<Config>,
     actors: Res<Actors>,
-    clock: Res<Clock>,
-    names: Res<Names>,
-    mut trace: ResMut<Trace>,
+    mut cx: SimCtx,
 ) {
-    let now = clock.now;
+    let now = cx.now();
     let send = |body| Outbound(Irc { from: actors.irc, to: actors.chat, body });
     let sendable = |irc: &IrcServer| irc.live.filter(|g| irc.silent != Some(*g));
     for act in acts.read() {
@@ -72,8 +69,8 @@ pub fn serve(
                             out.write(send(IrcBody::Chat { conn, channel, seq: irc.next_seq }));
                         }
                     }
-                    _ => trace.push(
-                        &names,
+                    _ => cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::Note, actors.irc, "burst_not_sent")
                             .other(channel)
                             .args(Args::EMPTY.u("count", count)),
@@ -84,16 +81,16 @@ pub fn serve(
                 if let Some(conn) = irc.live {
                     irc.silent = Some(conn);
                     timers.after(now, ticks, ChatTimer::TcpClose { conn });
-                    trace.push(
-                        &names,
+                    cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::State, actors.irc, "silent").args(Args::EMPTY.u("conn", conn)),
                     );
                 }
             }
             Action::ConnectionDrop => {
                 if let Some(conn) = irc.live.take() {
-                    trace.push(
-                        &names,
+                    cx.trace.push(
+                        &cx.names,
                         Event::new(now, EventKind::State, actors.irc, "dropped").args(Args::EMPTY.u("conn", conn)),
                     );
                 }

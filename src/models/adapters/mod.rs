@@ -22,12 +22,10 @@ pub mod messages;
 pub mod reconnect;
 pub mod variant;
 
+use crate::engine::app::SimApp;
 use crate::engine::ids::Names;
 use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
 use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule, slot};
-use crate::engine::script::ScriptPlugin;
-use crate::engine::timers::TimerPlugin;
-use crate::engine::wire::WirePlugin;
 use crate::scenario::{At, Scenario, ScenarioError};
 use actions::Action;
 use actors::Actors;
@@ -35,7 +33,6 @@ use bevy_app::{App, Plugin};
 use bevy_ecs::prelude::*;
 use config::Config;
 use messages::{Api, BusMsg, ChatTimer, Irc};
-use variant::Switches;
 
 /// The model, as the registry knows it.
 pub struct Adapters;
@@ -74,9 +71,7 @@ impl Model for Adapters {
     }
 
     fn install(&self, app: &mut App, scenario: &Scenario, variant: &str) -> Result<(), ScenarioError> {
-        let switches = Switches::of(variant).ok_or_else(|| {
-            ScenarioError::whole_file(&scenario.source.file, format!("unknown variant `{variant}` of model `adapters`"))
-        })?;
+        let switches = variant::VARIANTS.parse(scenario, variant)?;
         let Parsed { config, steps, mut names } = scenario.config::<Parsed>().clone();
         // Step ids were interned in file order while configuring; the actors come after them.
         let actors = Actors::intern(&mut names);
@@ -102,11 +97,11 @@ pub struct AdaptersPlugin {
 
 impl Plugin for AdaptersPlugin {
     fn build(&self, app: &mut App) {
-        app.add_plugins(ScriptPlugin::new(self.steps.clone()))
-            .add_plugins(WirePlugin::<BusMsg>::default())
-            .add_plugins(WirePlugin::<Api>::default())
-            .add_plugins(WirePlugin::<Irc>::default())
-            .add_plugins(TimerPlugin::<ChatTimer>::default());
+        app.add_script(self.steps.clone())
+            .add_wire::<BusMsg>()
+            .add_wire::<Api>()
+            .add_wire::<Irc>()
+            .add_timers::<ChatTimer>();
         app.init_resource::<callbacks::Directory>()
             .init_resource::<callbacks::AuthManager>()
             .init_resource::<callbacks::EventLedger>()

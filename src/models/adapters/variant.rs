@@ -4,7 +4,7 @@
 //! single-fix variant repairs exactly one bug, so a matrix over the variants shows which fix
 //! removes which violation.
 
-use crate::engine::model::VariantDoc;
+use crate::engine::model::{VariantDoc, Variants};
 use bevy_ecs::prelude::*;
 
 /// Which fixes are in. `false` everywhere is the code as audited.
@@ -30,17 +30,17 @@ pub struct Switches {
     pub prune_registries: bool,
 }
 
-/// The single fixes, by variant name, each with what it repairs.
-const SINGLE: &[(&str, &str)] = &[
-    ("shared_registry", "only Clone shares the callback registry (seed 000's fix)"),
-    ("unsubscribe_on_leave", "only leave_channel() unsubscribes from EventSub (audit item 7)"),
-    ("peek_health_check", "only the health validation peeks instead of consuming (audit item 8)"),
-    ("activity_health", "only is_healthy() checks last activity (audit item 6)"),
-    ("capped_backoff", "only reconnect backoff is capped and escalates (audit item 9)"),
-    ("prune_registries", "only leaving a channel prunes the lock and breaker registries (audit items 14, 15)"),
-];
-
 impl Switches {
+    /// No fix in: the code as audited.
+    pub const BASELINE: Switches = Switches {
+        shared_registry: false,
+        unsubscribe_on_leave: false,
+        peek_health_check: false,
+        activity_health: false,
+        capped_backoff: false,
+        prune_registries: false,
+    };
+
     /// Every fix in.
     pub const FIXED: Switches = Switches {
         shared_registry: true,
@@ -53,31 +53,56 @@ impl Switches {
 
     /// The switches of the variant named `name`.
     pub fn of(name: &str) -> Option<Switches> {
-        let mut s = Switches::default();
-        match name {
-            "baseline" => {}
-            "fixed" => s = Switches::FIXED,
-            "shared_registry" => s.shared_registry = true,
-            "unsubscribe_on_leave" => s.unsubscribe_on_leave = true,
-            "peek_health_check" => s.peek_health_check = true,
-            "activity_health" => s.activity_health = true,
-            "capped_backoff" => s.capped_backoff = true,
-            "prune_registries" => s.prune_registries = true,
-            _ => return None,
-        }
-        Some(s)
+        VARIANTS.get(name)
     }
 }
 
+/// Every variant with its switches and what it repairs: `baseline` first, then each single
+/// fix, `fixed` last.
+pub const VARIANTS: Variants<Switches> = Variants::new(
+    "adapters",
+    &[
+        (Switches::BASELINE, "baseline", "every bug as audited"),
+        (
+            Switches { shared_registry: true, ..Switches::BASELINE },
+            "shared_registry",
+            "only Clone shares the callback registry (seed 000's fix)",
+        ),
+        (
+            Switches { unsubscribe_on_leave: true, ..Switches::BASELINE },
+            "unsubscribe_on_leave",
+            "only leave_channel() unsubscribes from EventSub (audit item 7)",
+        ),
+        (
+            Switches { peek_health_check: true, ..Switches::BASELINE },
+            "peek_health_check",
+            "only the health validation peeks instead of consuming (audit item 8)",
+        ),
+        (
+            Switches { activity_health: true, ..Switches::BASELINE },
+            "activity_health",
+            "only is_healthy() checks last activity (audit item 6)",
+        ),
+        (
+            Switches { capped_backoff: true, ..Switches::BASELINE },
+            "capped_backoff",
+            "only reconnect backoff is capped and escalates (audit item 9)",
+        ),
+        (
+            Switches { prune_registries: true, ..Switches::BASELINE },
+            "prune_registries",
+            "only leaving a channel prunes the lock and breaker registries (audit items 14, 15)",
+        ),
+        (Switches::FIXED, "fixed", "every fix"),
+    ],
+);
+
 /// Every variant with its description, `baseline` first and `fixed` last.
 pub fn docs() -> Vec<VariantDoc> {
-    let mut out = vec![VariantDoc { name: "baseline".into(), about: "every bug as audited".into() }];
-    out.extend(SINGLE.iter().map(|(name, about)| VariantDoc { name: (*name).into(), about: (*about).into() }));
-    out.push(VariantDoc { name: "fixed".into(), about: "every fix".into() });
-    out
+    VARIANTS.docs()
 }
 
 /// The names of the single-fix variants.
 pub fn single_fixes() -> impl Iterator<Item = &'static str> {
-    SINGLE.iter().map(|(name, _)| *name)
+    VARIANTS.names().into_iter().filter(|n| *n != "baseline" && *n != "fixed")
 }

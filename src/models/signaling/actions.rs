@@ -22,8 +22,11 @@ pub enum Action {
     SwitchServer(Id),
     /// The peer's connection fails mid-setup.
     FailPeer(Id),
-    /// The network changed: connected transports drop and restart ICE.
+    /// The network changed: connected transports drop and gather new candidates.
     NetworkChange,
+    /// Seed 004's unit test 3: `for (i < count) { await enable(server); await connect(peer);
+    /// await disable(); }`.
+    ReconnectLoop(Id, Id, u64),
 }
 
 /// The steps, for `racelab list` and error messages.
@@ -39,7 +42,16 @@ pub const STEPS: &[StepDoc] = &[
     StepDoc { name: "dispose", fields: &[], about: "ConnectionManager.dispose()" },
     StepDoc { name: "switch_server", fields: &["server"], about: "await disable, then enable with another server" },
     StepDoc { name: "fail_peer", fields: &["peer"], about: "the peer's connection fails mid-setup" },
-    StepDoc { name: "network_change", fields: &[], about: "connected transports drop and restart ICE" },
+    StepDoc {
+        name: "network_change",
+        fields: &[],
+        about: "connected transports drop and gather new candidates (continual gathering)",
+    },
+    StepDoc {
+        name: "reconnect_loop",
+        fields: &["server", "peer", "count"],
+        about: "seed 004's unit test 3: `count` times, await enable, await connect, await disable",
+    },
 ];
 
 /// The stable id of server `name`.
@@ -75,6 +87,14 @@ pub fn parse(scenario: &Scenario, step: &Step, names: &mut Names) -> Result<Acti
         "switch_server" => Action::SwitchServer(server_id(names, &name_field("server")?)),
         "fail_peer" => Action::FailPeer(peer_id(names, &name_field("peer")?)),
         "network_change" => Action::NetworkChange,
+        "reconnect_loop" => {
+            let count = step.uint(src, "count")?;
+            if count == 0 {
+                let span = step.table.get("count").map_or(step.table.span.clone(), |v| v.span.clone());
+                return Err(src.error(span, "`count` must be at least 1"));
+            }
+            Action::ReconnectLoop(server_id(names, &name_field("server")?), peer_id(names, &name_field("peer")?), count)
+        }
         other => return Err(src.error(step.kind_span.clone(), format!("unknown step `{other}`"))),
     })
 }
@@ -111,6 +131,7 @@ impl Describe for Action {
             Action::SwitchServer(_) => "switch_server",
             Action::FailPeer(_) => "fail_peer",
             Action::NetworkChange => "network_change",
+            Action::ReconnectLoop(..) => "reconnect_loop",
         }
     }
     fn target(&self) -> Id {
@@ -119,7 +140,8 @@ impl Describe for Action {
             | Action::Connect(id)
             | Action::Disconnect(id)
             | Action::SwitchServer(id)
-            | Action::FailPeer(id) => *id,
+            | Action::FailPeer(id)
+            | Action::ReconnectLoop(_, id, _) => *id,
             _ => Id::NONE,
         }
     }

@@ -1,489 +1,547 @@
-//! The app's `ConnectionManager` and the `WebRTCService` it drives, as async operations.
+//! `ConnectionManager` (packages/app/lib/core/network/connection_manager.dart). Line
+//! numbers `:N` cite `4af3c998`, the code seed 004 quotes; "bb400e41" cites the fix that
+//! shipped; "Solution N" quotes seed 004's proposals.
 //!
-//! Dart runs one event loop: synchronous code between two `await`s is atomic, and every
-//! `await` on a platform future (socket connect/close, `createOffer`, `pc.close()`) lets
-//! other events run. Each public async method is therefore an operation with a program
-//! counter: it runs synchronously until its next `await`, then a timer (its delay drawn
-//! from the tape) resumes it. Several operations may be suspended at once, as in the app.
+//! Each Dart method is one `async fn`; its awaits are the `.await`s. The seed's methods are
+//! written once, and a variant that changes a statement of one says so where the statement
+//! is. bb400e41 rewrote `enableExternalConnections`, `disableExternalConnections`,
+//! `_startWebRTCConnection` and `dispose`, so those are separate functions here
+//! (`*_shipped`); `state_machine` wraps the seed's methods in its lifecycle gate.
 
 use super::Variant;
-use super::components::{Client, ClientState, Pc, PcState};
-use super::cx::Cx;
-use super::signal::{SigKind, Wake};
-use super::webrtc;
+use super::client::{self, Thrown};
+use super::dart::{Dart, micro, turn};
+use super::heap::{C, Callback, Heap, Life, Out, PeerUi, Source};
+use super::invariants as inv;
+use super::signal::{SigKind, Signal, Wake};
+use super::webrtc::{self, Bind};
 use crate::engine::Id;
 use crate::engine::trace::{Args, EventKind};
-use bevy_ecs::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
 
-/// The single `onSignalingMessage` callback (`flag_callback`, `version_token`) and what it captured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SlotCallback {
-    /// `capturedVersion` (version_token).
-    pub version: u32,
-    /// `capturedClient` (version_token).
-    pub client: Option<Id>,
-}
+// ---- the public methods, as the scripted steps call them ------------------------------
 
-/// An async method of the manager, suspended or running.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OpKind {
-    /// `enableExternalConnections(server)`.
-    Enable(Id),
-    /// `disableExternalConnections()`.
-    Disable,
-    /// `dispose()`.
-    Dispose,
-    /// `connectToExternalPeer(peer)` -> `_startWebRTCConnection`.
-    Connect(Id),
-    /// `disconnectPeer(peer)`.
-    Disconnect(Id),
-    /// `_webrtcService.dispose()`: close every connection in turn.
-    WebrtcDispose,
-}
-
-/// A suspended operation: its kind, program counter and locals.
-#[derive(Clone, Debug)]
-pub struct Op {
-    kind: OpKind,
-    pc: u8,
-    /// The client this call created or captured.
-    client: Option<Id>,
-    /// The peer connection this call created.
-    conn: Option<Id>,
-    /// Connections still to close (webrtc dispose).
-    queue: Vec<Id>,
-    /// What to start when this finishes (`switch_server`: enable after disable).
-    then: Option<OpKind>,
-}
-
-/// State of the ConnectionManager and the WebRTCService (one app).
-#[derive(Resource, Debug, Default)]
-pub struct Manager {
-    /// Stable id -> entity, for the entities of this run.
-    pub entities: BTreeMap<Id, Entity>,
-    /// The app's id.
-    pub app: Id,
-    /// `_signalingClient`.
-    pub client: Option<Id>,
-    /// `_signalingSubscription`: the client whose messages the manager listens to.
-    pub msg_sub: Option<Id>,
-    /// `_signalingCallbackConfigured`.
-    pub flag: bool,
-    /// `_webrtcService.onSignalingMessage` (never cleared by the original code).
-    pub callback: Option<SlotCallback>,
-    /// `_callbackVersion`.
-    pub version: u32,
-    /// `_signalingCallbacks` keys (per_peer_map).
-    pub per_peer: BTreeSet<Id>,
-    /// Live subscriptions to `signalingMessages` (stream).
-    pub streams: Vec<u32>,
-    /// `_signalingMessageSubscription` (stream).
-    pub stream_field: Option<u32>,
-    next_stream: u32,
-    /// `_signalingController` was closed (stream).
-    pub controller_closed: bool,
-    /// `_connections`: peer -> connection, in insertion order.
-    pub connections: Vec<(Id, Id)>,
-    /// Open signaling sessions, by their client (session_bound).
-    pub sessions: BTreeSet<Id>,
-    client_gen: u32,
-    pc_gen: BTreeMap<Id, u32>,
-    ops: Vec<Option<Op>>,
-}
-
-enum Flow {
-    Next(u8),
-    Await(u8),
-    AwaitClose(u8, Id),
-    Done,
-}
-
-impl Manager {
-    /// The connection to `peer` in `_connections`.
-    pub fn connection(&self, peer: Id) -> Option<Id> {
-        self.connections.iter().find(|(p, _)| *p == peer).map(|(_, c)| *c)
-    }
-
-    /// Number of suspended operations.
-    pub fn pending_ops(&self) -> usize {
-        self.ops.iter().filter(|o| o.is_some()).count()
+/// `enableExternalConnections(serverUrl: server)`.
+pub async fn enable_external_connections(d: &Dart, server: Id) -> Result<(), Thrown> {
+    match d.with(|h| h.v) {
+        Variant::ShippedStream => enable_shipped(d, server).await,
+        Variant::StateMachine => {
+            gated(d, async {
+                // Only valid transitions: an enable while enabled goes through disabling.
+                if d.with(|h| h.life == Life::Enabled) {
+                    disable(d).await?;
+                    d.with(|h| h.life = Life::Disabled);
+                }
+                if d.with(|h| h.life == Life::Disposed) {
+                    return Err(Thrown::NotConnected);
+                }
+                let r = enable(d, server).await;
+                if r.is_ok() {
+                    d.with(|h| h.life = Life::Enabled);
+                }
+                r
+            })
+            .await
+        }
+        _ => enable(d, server).await,
     }
 }
 
-/// Start operation `kind` now; it runs until its first `await`.
-pub fn start(cx: &mut Cx, kind: OpKind, then: Option<OpKind>) {
-    let op = Op { kind, pc: 0, client: None, conn: None, queue: Vec::new(), then };
-    let i = match cx.mgr.ops.iter().position(Option::is_none) {
-        Some(i) => {
-            cx.mgr.ops[i] = Some(op);
-            i
+/// `disableExternalConnections()`.
+pub async fn disable_external_connections(d: &Dart) -> Result<(), Thrown> {
+    match d.with(|h| h.v) {
+        Variant::ShippedStream => disable_shipped(d).await,
+        Variant::StateMachine => {
+            gated(d, async {
+                if d.with(|h| h.life != Life::Enabled) {
+                    return Ok(());
+                }
+                let r = disable(d).await;
+                d.with(|h| h.life = Life::Disabled);
+                r
+            })
+            .await
         }
-        None => {
-            cx.mgr.ops.push(Some(op));
-            cx.mgr.ops.len() - 1
-        }
-    };
-    resume(cx, i);
+        _ => disable(d).await,
+    }
 }
 
-/// Resume operation `i` where it awaited.
-pub fn resume(cx: &mut Cx, i: usize) {
-    loop {
-        let Some(mut op) = cx.mgr.ops.get(i).cloned().flatten() else {
-            return;
+/// `dispose()`.
+pub async fn dispose(d: &Dart) -> Result<(), Thrown> {
+    match d.with(|h| h.v) {
+        Variant::ShippedStream => dispose_shipped(d).await,
+        Variant::StateMachine => {
+            gated(d, async {
+                let r = dispose_seed(d).await;
+                d.with(|h| h.life = Life::Disposed);
+                r
+            })
+            .await
+        }
+        _ => dispose_seed(d).await,
+    }
+}
+
+/// `connectToExternalPeer(pairingCode)` (:120-138; bb400e41 reads the same through
+/// `_signalingState`). It has no await: it only asks the server to pair.
+pub async fn connect_to_external_peer(d: &Dart, peer: Id) -> Result<(), Thrown> {
+    if d.with(|h| h.v == Variant::StateMachine) {
+        return gated(d, async { connect_now(d, peer) }).await;
+    }
+    connect_now(d, peer)
+}
+
+fn connect_now(d: &Dart, peer: Id) -> Result<(), Thrown> {
+    d.with(|h| {
+        // :121-123 `if (_signalingClient == null || !_signalingClient!.isConnected) throw`
+        let Some(c) = h.current_connected() else {
+            return Err(Thrown::NotConnected);
         };
-        let flow = match op.kind.clone() {
-            OpKind::Enable(server) => enable(cx, &mut op, server),
-            OpKind::Disable => disable(cx, &mut op),
-            OpKind::Dispose => dispose(cx, &mut op),
-            OpKind::Connect(peer) => connect(cx, &mut op, peer),
-            OpKind::Disconnect(peer) => disconnect(cx, &mut op, peer),
-            OpKind::WebrtcDispose => webrtc_dispose(cx, &mut op),
-        };
-        match flow {
-            Flow::Next(pc) => {
-                op.pc = pc;
-                cx.mgr.ops[i] = Some(op);
-            }
-            Flow::Await(pc) => {
-                op.pc = pc;
-                cx.mgr.ops[i] = Some(op);
-                let d = cx.await_delay();
-                cx.timer(d, Wake::Op(i));
-                return;
-            }
-            Flow::AwaitClose(pc, conn) => {
-                op.pc = pc;
-                cx.mgr.ops[i] = Some(op);
-                webrtc::close(cx, conn, Some(i));
-                return;
-            }
-            Flow::Done => {
-                cx.mgr.ops[i] = None;
-                if let Some(then) = op.then {
-                    start(cx, then, None);
-                }
-                return;
-            }
+        // :126-134 `_peers[pairingCode] = Peer(connectionState: connecting, ...)`
+        match h.peers.iter_mut().find(|(q, _)| *q == peer) {
+            Some(e) => e.1 = PeerUi::Connecting,
+            None => h.peers.push((peer, PeerUi::Connecting)),
         }
+        let app = h.app;
+        h.trace(EventKind::State, app, PeerUi::Connecting.name(), peer, Args::EMPTY);
+        h.wants.insert(peer, true);
+        // :137 `_signalingClient!.requestPairing(pairingCode);`
+        h.ws_send(c, SigKind::PairRequest, peer, None);
+        Ok(())
+    })
+}
+
+/// `disconnectPeer(peerId)` (:199-202; Solution 1 unregisters the callback first).
+pub async fn disconnect_peer(d: &Dart, peer: Id) -> Result<(), Thrown> {
+    if d.with(|h| h.v == Variant::PerPeerMap) {
+        // Solution 1: `_webrtcService.unregisterSignalingCallback(peerId);`
+        d.with(|h| h.signaling_callbacks.retain(|(q, _)| *q != peer));
     }
+    // :200 `await _webrtcService.closeConnection(peerId);`
+    webrtc::close_connection(d, peer).await;
+    // :201 `_updatePeerState(peerId, PeerConnectionState.disconnected);`
+    d.with(|h| {
+        h.update_peer_state(peer, PeerUi::Disconnected);
+        h.wants.insert(peer, false);
+    });
+    Ok(())
 }
 
-fn note(cx: &mut Cx, what: &'static str, other: Id) {
-    let app = cx.mgr.app;
-    cx.trace(EventKind::Note, app, what, other, Args::EMPTY);
-}
+// ---- the seed's code (4af3c998), with the proposed solutions' changes ------------------
 
-/// `enableExternalConnections`: create the client, await its connect, then listen.
-fn enable(cx: &mut Cx, op: &mut Op, server: Id) -> Flow {
-    match op.pc {
-        0 => {
-            cx.mgr.client_gen += 1;
-            let id = cx.intern(&format!("client#{}", cx.mgr.client_gen));
-            cx.spawn(id, Client { id, server, state: ClientState::Connecting, disposed: false, listened: false });
-            cx.mgr.client = Some(id);
-            op.client = Some(id);
-            cx.trace(EventKind::State, id, "connecting", server, Args::EMPTY);
-            Flow::Await(1)
+/// `enableExternalConnections` (:84-106).
+async fn enable(d: &Dart, server: Id) -> Result<(), Thrown> {
+    let me = d.with(|h| {
+        h.enables += 1;
+        h.enables
+    });
+    // :89 `await _signalingSubscription?.cancel();`
+    d.with(|h| {
+        if let Some(s) = h.signaling_subscription {
+            h.cancel(s);
         }
-        _ => {
-            // connect() sets `_isConnected = true` when the socket is ready, whatever
-            // happened to the manager meanwhile.
-            let own = op.client.unwrap_or_default();
-            if let Some(mut c) = cx.client(own) {
-                c.state = ClientState::Connected;
-            }
-            cx.trace(EventKind::State, own, "connected", Id::NONE, Args::EMPTY);
-            // `_signalingSubscription = _signalingClient!.messages.listen(...)` reads the field.
-            let Some(field) = cx.mgr.client else {
-                note(cx, "null_check_error", own);
-                cx.count("signaling.null_check_errors");
-                return Flow::Done;
-            };
-            if let Some(mut c) = cx.client(field) {
-                c.listened = true;
-            }
-            cx.mgr.msg_sub = Some(field);
-            match cx.variant {
-                Variant::Stream => {
-                    // Solution 2: subscribe to the WebRTC service's signaling stream.
-                    cx.mgr.next_stream += 1;
-                    let sub = cx.mgr.next_stream;
-                    cx.mgr.streams.push(sub);
-                    cx.mgr.stream_field = Some(sub);
-                }
-                Variant::SessionBound => {
-                    cx.mgr.sessions.insert(own);
-                }
-                _ => {}
-            }
-            Flow::Done
+    });
+    micro(d).await;
+    let c = d.with(|h| {
+        // :90 `_signalingSubscription = null;`
+        h.signaling_subscription = None;
+        // :92-98 `_externalPairingCode = ...; _signalingClient = SignalingClient(...);`
+        // The previous client, if any, is neither disconnected nor disposed.
+        let c = h.new_client(server, me);
+        if let Some(old) = h.signaling_client.filter(|&o| h.client(o).socket_open) {
+            let old = h.client(old).id;
+            h.note("previous_client_left_open", old);
         }
+        h.signaling_client = Some(c);
+        h.pairing_code = true;
+        // :100-101 `_signalingSubscription = _signalingClient!.messages.listen(_handleSignalingMessage);`
+        let s = h.listen(Source::ClientMessages(c));
+        h.signaling_subscription = Some(s);
+        if h.v == Variant::Stream {
+            // Solution 2: `_signalingMessageSubscription = _webrtcService.signalingMessages
+            // .listen(...)`, after "existing code", before "rest of code". A subscription
+            // already in the field is overwritten, not cancelled.
+            if let Some(prev) = h.events_subscription
+                && !h.subs[prev as usize].cancelled
+            {
+                h.note("signaling_message_subscription_overwritten", Id::NONE);
+            }
+            let s = h.listen(Source::EventsToCurrentClient);
+            h.events_subscription = Some(s);
+        }
+        c
+    });
+    // :103 `await _signalingClient!.connect();` (the field is read before the call)
+    client::connect(d, c).await?;
+    // :105 `return _externalPairingCode!;`: null if an overlapping disable ran meanwhile.
+    if !d.with(|h| h.pairing_code) {
+        return Err(Thrown::NullCheck);
     }
+    Ok(())
 }
 
-/// `disableExternalConnections`, as each variant writes it.
-fn disable(cx: &mut Cx, op: &mut Op) -> Flow {
-    match (cx.variant, op.pc) {
-        (Variant::SessionBound, 0) => {
-            if let Some(c) = cx.mgr.client.take() {
-                webrtc::close_session(cx, c);
-                if let Some(mut cl) = cx.client(c) {
-                    cl.state = ClientState::Disconnected;
-                    cl.listened = false;
+/// `disableExternalConnections` (:109-116).
+async fn disable(d: &Dart) -> Result<(), Thrown> {
+    let seen = d.with(|h| h.enables);
+    match d.with(|h| h.v) {
+        // Solution 3: `_callbackVersion++; // Invalidate existing callbacks`, first.
+        Variant::VersionToken => d.with(|h| h.callback_version += 1),
+        // Solution 2: `await _signalingMessageSubscription?.cancel();
+        // _signalingMessageSubscription = null;`, first.
+        Variant::Stream => {
+            d.with(|h| {
+                if let Some(s) = h.events_subscription {
+                    h.cancel(s);
                 }
-            }
-            cx.mgr.msg_sub = None;
-            Flow::Await(20)
+            });
+            micro(d).await;
+            d.with(|h| h.events_subscription = None);
         }
-        (Variant::SessionBound, _) => Flow::Done,
-        (Variant::VersionToken, 0) => {
-            // Solution 3: `_callbackVersion++` before anything else.
-            cx.mgr.version += 1;
-            Flow::Next(10)
-        }
-        (Variant::Stream, 0) => {
-            // Solution 2: `await _signalingMessageSubscription?.cancel()` first.
-            match cx.mgr.stream_field {
-                Some(sub) => {
-                    cx.mgr.streams.retain(|s| *s != sub);
-                    Flow::Await(1)
-                }
-                None => Flow::Next(1),
-            }
-        }
-        (Variant::Stream, 1) => {
-            cx.mgr.stream_field = None;
-            Flow::Next(10)
-        }
-        (_, 0) => Flow::Next(10),
-        (_, 10) => {
-            // `await _signalingClient?.disconnect()`: `_isConnected = false` at once.
-            match cx.mgr.client {
-                Some(c) => {
-                    if let Some(mut cl) = cx.client(c) {
-                        cl.state = ClientState::Disconnected;
-                    }
-                    cx.trace(EventKind::State, c, "disconnected", Id::NONE, Args::EMPTY);
-                    Flow::Await(11)
-                }
-                None => Flow::Next(11),
-            }
-        }
-        (_, 11) => {
-            // `await _signalingSubscription?.cancel()`.
-            match cx.mgr.msg_sub {
-                Some(c) => {
-                    if let Some(mut cl) = cx.client(c) {
-                        cl.listened = false;
-                    }
-                    Flow::Await(12)
-                }
-                None => Flow::Next(12),
-            }
-        }
-        _ => {
-            // The synchronous tail: fields cleared, flag reset last (seed lines 109-116).
-            cx.mgr.msg_sub = None;
-            cx.mgr.client = None;
-            cx.mgr.flag = false;
-            note(cx, "disabled", Id::NONE);
-            Flow::Done
-        }
+        _ => {}
     }
-}
-
-/// `dispose()`: flag reset, `_webrtcService.dispose()` not awaited, the client disposed
-/// (its socket closes asynchronously, so `isConnected` stays true until it has).
-fn dispose(cx: &mut Cx, op: &mut Op) -> Flow {
-    match (cx.variant, op.pc) {
-        (Variant::SessionBound, _) => {
-            if let Some(c) = cx.mgr.client {
-                webrtc::close_session(cx, c);
-                if let Some(mut cl) = cx.client(c) {
-                    cl.state = ClientState::Disconnected;
-                    cl.listened = false;
-                    cl.disposed = true;
-                }
-                cx.trace(EventKind::State, c, "disposed", Id::NONE, Args::EMPTY);
-            }
-            cx.mgr.msg_sub = None;
-            start(cx, OpKind::WebrtcDispose, None);
-            Flow::Done
-        }
-        (Variant::Stream, 0) => match cx.mgr.stream_field {
-            Some(sub) => {
-                cx.mgr.streams.retain(|s| *s != sub);
-                Flow::Await(1)
-            }
-            None => Flow::Next(1),
-        },
-        (Variant::Stream, 1) => {
-            cx.mgr.stream_field = None;
-            Flow::Next(10)
-        }
-        (Variant::Stream, _) | (_, 10) | (_, 0) => {
-            cx.mgr.flag = false;
-            start(cx, OpKind::WebrtcDispose, None);
-            if let Some(c) = cx.mgr.client {
-                if let Some(mut cl) = cx.client(c) {
-                    cl.disposed = true;
-                }
-                cx.trace(EventKind::State, c, "disposed", Id::NONE, Args::EMPTY);
-                let d = cx.await_delay();
-                cx.timer(d, Wake::SocketClosed(c));
-            }
-            Flow::Done
-        }
-        _ => Flow::Done,
+    // :110 `await _signalingClient?.disconnect();`
+    match d.with(|h| h.signaling_client) {
+        Some(c) => client::disconnect(d, c).await?,
+        None => micro(d).await,
     }
+    // :111 `await _signalingSubscription?.cancel();`: the field, read now (an overlapping
+    // enable may have put its own subscription there).
+    d.with(|h| {
+        if let Some(s) = h.signaling_subscription {
+            h.cancel(s);
+        }
+    });
+    micro(d).await;
+    d.with(|h| {
+        // :112-115, synchronous: nothing runs between them.
+        h.signaling_subscription = None;
+        drop_client(h, seen, "disableExternalConnections");
+        h.pairing_code = false;
+        h.callback_configured = false;
+    });
+    Ok(())
 }
 
-/// `connectToExternalPeer` -> `_startWebRTCConnection(peer, isInitiator: true)`.
-fn connect(cx: &mut Cx, op: &mut Op, peer: Id) -> Flow {
-    match op.pc {
-        0 => {
-            if !cx.connected(cx.mgr.client) {
-                note(cx, "connect_rejected_not_connected", peer);
-                cx.count("signaling.connects_rejected");
-                return Flow::Done;
-            }
-            match cx.variant {
-                Variant::FlagCallback | Variant::VersionToken => configure_callback(cx),
-                Variant::PerPeerMap => {
-                    cx.mgr.per_peer.insert(peer);
-                }
-                _ => {}
-            }
-            // `await _webrtcService.createOffer(peer)`: the connection exists from here on.
-            let n = {
-                let g = cx.mgr.pc_gen.entry(peer).or_insert(0);
-                *g += 1;
-                *g
-            };
-            let peer_name =
-                cx.world.resource::<crate::engine::Names>().name(peer).trim_start_matches("peer:").to_owned();
-            let id = cx.intern(&format!("pc:{peer_name}#{n}"));
-            if let Some(old) = cx.mgr.connection(peer) {
-                cx.mgr.connections.retain(|(p, _)| *p != peer);
-                webrtc::close(cx, old, None);
-            }
-            let session = cx.mgr.client;
-            cx.spawn(
-                id,
-                Pc {
-                    id,
-                    peer,
-                    session,
-                    state: PcState::New,
-                    closing: false,
-                    answered: false,
-                    remote_candidate: false,
-                    gathering: 0,
-                    attached: true,
-                    fail_pending: false,
-                },
+/// `_signalingClient = null` (bb400e41: `_signalingState = SignalingDisconnected()`) by a
+/// disable that had seen `seen` enables start: nulling a client a later enable set loses it.
+fn drop_client(h: &mut Heap, seen: u32, by: &'static str) {
+    if let Some(c) = h.signaling_client.take() {
+        let cl = h.client(c).clone();
+        if cl.enable > seen {
+            let detail = format!(
+                "{by} started before the enable that made {} and set the field to null after it",
+                h.name(cl.id)
             );
-            cx.mgr.connections.push((peer, id));
-            cx.trace(EventKind::State, id, "new", peer, Args::EMPTY.id("session", session.unwrap_or_default()));
-            op.conn = Some(id);
-            Flow::Await(1)
+            h.violate(inv::ENABLE_KEEPS, detail, vec![cl.id]);
         }
-        _ => {
-            let Some(conn) = op.conn else {
-                return Flow::Done;
-            };
-            if !cx.pc(conn).is_some_and(|p| p.live()) {
-                // setLocalDescription on a closed connection throws.
-                note(cx, "create_offer_on_closed", conn);
-                return Flow::Done;
-            }
-            cx.set_state(conn, PcState::Connecting);
-            if cx.pc(conn).is_some_and(|p| p.fail_pending) {
-                cx.set_state(conn, PcState::Failed);
-            } else {
-                webrtc::gather(cx, conn);
-            }
-            let via = match cx.variant {
-                Variant::SessionBound => cx.pc(conn).and_then(|p| p.session),
-                _ => cx.mgr.client,
-            };
-            match via {
-                Some(c) => cx.send(c, SigKind::Offer, peer, conn),
-                None => {
-                    // `_signalingClient!.sendOffer(...)` on a null field throws.
-                    note(cx, "null_check_error", conn);
-                    cx.count("signaling.null_check_errors");
-                }
-            }
-            Flow::Done
-        }
+        let app = h.app;
+        h.trace(EventKind::State, app, "signaling_client_null", cl.id, Args::EMPTY);
     }
 }
 
-/// `_configureSignalingCallback()`: set the single callback once, guarded by the flag.
-fn configure_callback(cx: &mut Cx) {
-    if cx.mgr.flag {
+/// `_startWebRTCConnection(peerCode, peerPublicKey, isInitiator: true)` (:152-166).
+async fn start_webrtc_connection(d: &Dart, via: C, peer: Id) -> Result<(), Thrown> {
+    if d.with(|h| h.v == Variant::ShippedStream) {
+        return start_webrtc_shipped(d, via, peer).await;
+    }
+    // :154 `_cryptoService.setPeerPublicKey(...)` (not modelled)
+    let bind = d.with(|h| {
+        let mut bind = Bind { session: Some(via), ..Bind::default() };
+        match h.v {
+            // Solution 1: `_webrtcService.registerSignalingCallback(peerCode, (message) {...})`
+            // instead of :158.
+            Variant::PerPeerMap => {
+                match h.signaling_callbacks.iter_mut().find(|(q, _)| *q == peer) {
+                    Some(e) => e.1 = Callback::PerPeer(peer),
+                    None => h.signaling_callbacks.push((peer, Callback::PerPeer(peer))),
+                }
+                let app = h.app;
+                h.trace(EventKind::Call, app, "register_callback", peer, Args::EMPTY);
+            }
+            // Signal's fix: the client is handed to the connection (`_signalingClient!`).
+            Variant::InjectedClient => match h.signaling_client {
+                Some(c) => bind.injected = Some(c),
+                None => return Err(Thrown::NullCheck),
+            },
+            // Telegram's pattern: a new request id, its handler registered under it.
+            Variant::RequestMap => {
+                h.next_request += 1;
+                let r = h.next_request;
+                h.handlers.insert(r, peer);
+                bind.request = r;
+                let app = h.app;
+                h.trace(EventKind::Call, app, "register_handler", peer, Args::EMPTY.u("request", u64::from(r)));
+            }
+            // :158 `_configureSignalingCallback();` (Solution 2 keeps the call: it sets a
+            // callback its onIceCandidate no longer calls).
+            _ => configure_signaling_callback(h),
+        }
+        Ok(bind)
+    })?;
+    // :162 `final offer = await _webrtcService.createOffer(peerCode);`
+    let p = webrtc::create_offer(d, peer, bind).await?;
+    d.with(|h| {
+        let c = match h.v {
+            Variant::InjectedClient => h.pc(p).injected,
+            // :163 `_signalingClient!.sendOffer(peerCode, offer);`
+            _ => h.signaling_client,
+        };
+        let Some(c) = c else { return Err(Thrown::NullCheck) };
+        h.ws_send(c, SigKind::Offer, peer, Some(p));
+        Ok(())
+    })
+}
+
+/// `_configureSignalingCallback()` (:170-181; Solution 3 captures version and client).
+fn configure_signaling_callback(h: &mut Heap) {
+    // :171-172
+    if h.callback_configured {
         return;
     }
-    cx.mgr.flag = true;
-    let slot = match cx.variant {
+    h.callback_configured = true;
+    // :174 `_webrtcService.onSignalingMessage = (targetPeerId, message) {...}`
+    let cb = match h.v {
+        // Solution 3: `final capturedVersion = ++_callbackVersion; final capturedClient = _signalingClient;`
         Variant::VersionToken => {
-            cx.mgr.version += 1;
-            SlotCallback { version: cx.mgr.version, client: cx.mgr.client }
+            h.callback_version += 1;
+            Callback::Versioned { version: h.callback_version, client: h.signaling_client }
         }
-        _ => SlotCallback { version: 0, client: None },
+        _ => Callback::ReadsCurrent,
     };
-    cx.mgr.callback = Some(slot);
-    let app = cx.mgr.app;
-    cx.trace(
+    h.on_signaling_message = Some(cb);
+    let (app, client) = (h.app, h.signaling_client.map_or(Id::NONE, |c| h.client(c).id));
+    h.trace(
         EventKind::Call,
         app,
         "configure_callback",
-        slot.client.unwrap_or_default(),
-        Args::EMPTY.u("version", u64::from(slot.version)),
+        client,
+        Args::EMPTY.u("version", u64::from(h.callback_version)),
     );
 }
 
-/// `disconnectPeer(peer)`.
-fn disconnect(cx: &mut Cx, op: &mut Op, peer: Id) -> Flow {
-    match op.pc {
-        0 => {
-            if cx.variant == Variant::PerPeerMap {
-                cx.mgr.per_peer.remove(&peer);
-            }
-            match cx.mgr.connection(peer) {
-                Some(conn) => {
-                    cx.mgr.connections.retain(|(p, _)| *p != peer);
-                    if let Some(mut p) = cx.pc(conn) {
-                        p.attached = false;
-                    }
-                    Flow::AwaitClose(1, conn)
-                }
-                None => Flow::Next(1),
-            }
+/// `dispose()` (:211-223).
+async fn dispose_seed(d: &Dart) -> Result<(), Thrown> {
+    d.with(|h| h.disposing = true);
+    // :212 `await _signalingSubscription?.cancel();`
+    d.with(|h| {
+        if let Some(s) = h.signaling_subscription {
+            h.cancel(s);
         }
-        _ => {
-            note(cx, "peer_disconnected", peer);
-            Flow::Done
+    });
+    micro(d).await;
+    // :213-214 `_signalingSubscription = null; _signalingCallbackConfigured = false;`
+    // (`onSignalingMessage` itself is never cleared.)
+    d.with(|h| {
+        h.signaling_subscription = None;
+        h.callback_configured = false;
+    });
+    // :215 `await _webrtcService.dispose();`
+    if d.with(|h| h.v == Variant::DisposeUnawaited) {
+        // Seed 004, Scenario 2 step 4 reads it as "called asynchronously": started, not awaited.
+        let d2 = d.clone();
+        d.spawn(async move { webrtc::dispose(&d2).await });
+    } else {
+        webrtc::dispose(d).await;
+    }
+    // :216 `await _signalingClient?.dispose();`: the field is not nulled afterwards.
+    match d.with(|h| h.signaling_client) {
+        Some(c) => client::dispose(d, c).await?,
+        None => micro(d).await,
+    }
+    // :217-222 the manager's own broadcast controllers close (microtasks).
+    micro(d).await;
+    d.with(|h| h.disposed = true);
+    Ok(())
+}
+
+// ---- bb400e41: the fix that shipped ---------------------------------------------------
+
+/// bb400e41 `enableExternalConnections`.
+async fn enable_shipped(d: &Dart, server: Id) -> Result<(), Thrown> {
+    let me = d.with(|h| {
+        h.enables += 1;
+        h.enables
+    });
+    // `await _signalingSubscription?.cancel(); _signalingSubscription = null;`
+    d.with(|h| {
+        if let Some(s) = h.signaling_subscription.take() {
+            h.cancel(s);
+        }
+    });
+    micro(d).await;
+    // `await _signalingEventsSubscription?.cancel(); _signalingEventsSubscription = null;`
+    d.with(|h| {
+        if let Some(s) = h.events_subscription.take() {
+            h.cancel(s);
+        }
+    });
+    micro(d).await;
+    let c = d.with(|h| {
+        // `final client = SignalingClient(...);` (the previous one is left as it is)
+        let c = h.new_client(server, me);
+        if let Some(old) = h.signaling_client.filter(|&o| h.client(o).socket_open) {
+            let old = h.client(old).id;
+            h.note("previous_client_left_open", old);
+        }
+        // `_signalingState = SignalingConnected(client: client, pairingCode: code);`
+        h.signaling_client = Some(c);
+        h.pairing_code = true;
+        // `_signalingSubscription = client.messages.listen(_handleSignalingMessage);`
+        let s = h.listen(Source::ClientMessages(c));
+        h.signaling_subscription = Some(s);
+        // `_signalingEventsSubscription = _webrtcService.signalingEvents.listen((event) {
+        //   final state = _signalingState;
+        //   if (state is! SignalingConnected || !state.client.isConnected) return; ... })`
+        let s = h.listen(Source::EventsToSignalingState);
+        h.events_subscription = Some(s);
+        c
+    });
+    // `await client.connect(); return code;` (a local: nothing can null it)
+    client::connect(d, c).await
+}
+
+/// bb400e41 `disableExternalConnections`.
+async fn disable_shipped(d: &Dart) -> Result<(), Thrown> {
+    let seen = d.with(|h| h.enables);
+    // `await _signalingEventsSubscription?.cancel(); _signalingEventsSubscription = null;`
+    d.with(|h| {
+        if let Some(s) = h.events_subscription {
+            h.cancel(s);
+        }
+    });
+    micro(d).await;
+    d.with(|h| h.events_subscription = None);
+    // `await _signalingSubscription?.cancel(); _signalingSubscription = null;`
+    d.with(|h| {
+        if let Some(s) = h.signaling_subscription {
+            h.cancel(s);
+        }
+    });
+    micro(d).await;
+    d.with(|h| h.signaling_subscription = None);
+    // `final state = _signalingState; if (state is SignalingConnected) await state.client.dispose();`
+    if let Some(c) = d.with(|h| h.signaling_client) {
+        client::dispose(d, c).await?;
+    }
+    // `_signalingState = SignalingDisconnected();`: whatever an overlapping enable set.
+    d.with(|h| {
+        drop_client(h, seen, "disableExternalConnections");
+        h.pairing_code = false;
+    });
+    Ok(())
+}
+
+/// bb400e41 `_startWebRTCConnection`.
+async fn start_webrtc_shipped(d: &Dart, via: C, peer: Id) -> Result<(), Thrown> {
+    // "Pattern 1: Capture signaling client before async operations":
+    // `if (state is! SignalingConnected || !state.client.isConnected) { failed; return; }`
+    let Some(client) = d.with(|h| h.current_connected()) else {
+        d.with(|h| h.update_peer_state(peer, PeerUi::Failed));
+        return Ok(());
+    };
+    let bind = Bind { session: Some(via), ..Bind::default() };
+    // `try { final offer = await _webrtcService.createOffer(peerCode); ...`
+    match webrtc::create_offer(d, peer, bind).await {
+        Ok(p) => {
+            d.with(|h| {
+                // `if (client.isConnected) client.sendOffer(...) else _updatePeerState(failed)`
+                if h.client(client).is_connected {
+                    h.ws_send(client, SigKind::Offer, peer, Some(p));
+                } else {
+                    h.update_peer_state(peer, PeerUi::Failed);
+                }
+            });
+            Ok(())
+        }
+        // `catch (e) { _updatePeerState(peerCode, failed); rethrow; }`
+        Err(e) => {
+            d.with(|h| h.update_peer_state(peer, PeerUi::Failed));
+            Err(e)
         }
     }
 }
 
-/// `_webrtcService.dispose()`: close each connection in turn, awaiting each.
-fn webrtc_dispose(cx: &mut Cx, op: &mut Op) -> Flow {
-    if op.pc == 0 {
-        op.queue = cx.mgr.connections.iter().rev().map(|(_, c)| *c).collect();
-        cx.mgr.connections.clear();
+/// bb400e41 `dispose()`.
+async fn dispose_shipped(d: &Dart) -> Result<(), Thrown> {
+    d.with(|h| h.disposing = true);
+    // `await _signalingEventsSubscription?.cancel(); ... = null;`
+    d.with(|h| {
+        if let Some(s) = h.events_subscription.take() {
+            h.cancel(s);
+        }
+    });
+    micro(d).await;
+    // `await _signalingSubscription?.cancel(); ... = null;`
+    d.with(|h| {
+        if let Some(s) = h.signaling_subscription.take() {
+            h.cancel(s);
+        }
+    });
+    micro(d).await;
+    // `await _webrtcService.dispose();` (closes the connections, then `_signalingController`)
+    webrtc::dispose(d).await;
+    // `if (state is SignalingConnected) await state.client.dispose();`
+    if let Some(c) = d.with(|h| h.signaling_client) {
+        client::dispose(d, c).await?;
     }
-    match op.queue.pop() {
-        Some(conn) => Flow::AwaitClose(1, conn),
-        None => {
-            if cx.variant == Variant::Stream {
-                cx.mgr.controller_closed = true;
-            }
-            Flow::Done
+    // `_signalingState = SignalingDisconnected();` then the controllers close.
+    d.with(|h| {
+        h.signaling_client = None;
+        h.pairing_code = false;
+    });
+    micro(d).await;
+    d.with(|h| h.disposed = true);
+    Ok(())
+}
+
+// ---- shared by every variant ------------------------------------------------------------
+
+/// `_handleSignalingMessage(message)` (:249-330), `async void`: called by the client's
+/// message stream for each message; `via` is the client it came through.
+pub async fn handle_signaling_message(d: &Dart, via: C, msg: Signal) -> Result<(), Thrown> {
+    match msg.kind {
+        // :256-269
+        SigKind::PairMatched => {
+            d.with(|h| {
+                if !h.peers.iter().any(|(q, _)| *q == msg.peer) {
+                    h.peers.push((msg.peer, PeerUi::Connecting));
+                }
+            });
+            // :268 `await _startWebRTCConnection(peerCode, peerPublicKey, isInitiator);`
+            start_webrtc_connection(d, via, msg.peer).await
+        }
+        // :310-312 `await _webrtcService.handleAnswer(from, payload);`
+        SigKind::Answer => webrtc::handle_answer(d, msg.peer, msg.pc).await,
+        // :314-316 `await _webrtcService.addIceCandidate(from, payload);`
+        SigKind::RemoteCandidate => webrtc::add_ice_candidate(d, msg.peer, msg.pc).await,
+        // :285-287 `SignalingPairError`, :326-328 `SignalingError`: nothing happens; the
+        // peer stays `connecting`.
+        _ => {
+            d.with(|h| h.note("signaling_error_ignored", msg.peer));
+            Ok(())
         }
     }
+}
+
+/// `state_machine`: lifecycle operations run one at a time; one that arrives while another
+/// is in progress (a transition) is buffered and runs when it has finished, one tick later.
+async fn gated<T>(d: &Dart, op: impl std::future::Future<Output = Result<T, Thrown>>) -> Result<T, Thrown> {
+    let wait = d.with(|h| {
+        if h.busy {
+            true
+        } else {
+            h.busy = true;
+            false
+        }
+    });
+    if wait {
+        d.with(|h| h.note("operation_buffered", Id::NONE));
+        turn(d).await;
+    }
+    let r = op.await;
+    d.with(|h| match h.waiting.pop_front() {
+        // The turn passes straight to the next buffered operation.
+        Some(t) => h.out.push(Out::Arm(1, Wake::Resume(t))),
+        None => h.busy = false,
+    });
+    r
 }

@@ -1,96 +1,207 @@
-//! WebRTC signaling callbacks (seed 004): a Flutter app's `ConnectionManager` routes ICE
-//! candidates from its peer connections to a signaling client through a callback, and the
-//! proposed fixes route them differently. Each variant is modelled statement by statement
-//! from the seed's code, every Dart `await` a point where other events may run.
+//! WebRTC signaling callbacks (seed 004) in the Flutter app whose code the seed quotes:
+//! `Hamza-Labs-Core/zajel`, `packages/app/lib/core/network/{connection_manager,
+//! signaling_client,webrtc_service}.dart`. The seed's line numbers match commit `4af3c998`;
+//! commit `bb400e41` ("fix(dart): address callback race condition and null safety issues")
+//! is the fix that shipped. The model follows the code statement by statement where the seed
+//! quotes it or is silent, and the seed's own text for its proposed solutions.
 //!
-//! Where the seed does not quote code (the bodies of `dispose()`, `connect()`), the model
-//! follows the seed's own narrative and the SignalingClient of the same code base:
-//! `disconnect()` clears `_isConnected` at once; `dispose()` marks the client disposed and
-//! its socket closes asynchronously (`isConnected` turns false only when the close
-//! completes); `ConnectionManager.dispose()` resets the flag, starts `_webrtcService.dispose()`
-//! without awaiting it (seed, Scenario 2) and disposes the client; `pc.close()` completes
-//! asynchronously and the platform may deliver ICE events until it has.
+//! # Layout
+//!
+//! - [`manager`]: `ConnectionManager`'s methods, one `async fn` each ([`dart`] explains
+//!   how each `await` maps onto the engine: I/O and platform calls wait a window from the
+//!   tape, an already-complete future goes on at once);
+//! - [`client`]: `SignalingClient`; [`webrtc`]: `WebRTCService` and the platform's events;
+//! - [`heap`]: the app's objects and fields; [`relay`]: servers and remote peers;
+//! - [`invariants`]: what the code is held to.
+//!
+//! # The modelled statements
+//!
+//! `dispose()` (connection_manager.dart:211-223):
+//!
+//! | line | statement | modelled as |
+//! |---|---|---|
+//! | 212 | `await _signalingSubscription?.cancel();` | the subscription delivers nothing from now; a microtask |
+//! | 213-214 | `_signalingSubscription = null; _signalingCallbackConfigured = false;` | fields; `onSignalingMessage` is not cleared |
+//! | 215 | `await _webrtcService.dispose();` | awaited: `closeConnection` for each peer of a snapshot of `_connections` (webrtc_service.dart:237-241), each removing the connection (:228) then awaiting two data-channel closes and `pc.close()` (:230-232), platform calls during which ICE may still fire |
+//! | 216 | `await _signalingClient?.dispose();` | `disconnect()` -> `_cleanupConnection()`, which sets `_isConnected = false` before its first await (signaling_client.dart:98), then the socket's close (I/O) |
+//! | 217-222 | the manager's controllers close | microtasks |
+//!
+//! `disableExternalConnections()` (:109-116):
+//!
+//! | line | statement | modelled as |
+//! |---|---|---|
+//! | 110 | `await _signalingClient?.disconnect();` | `_isConnected = false` at once (signaling_client.dart:98), the socket's subscription cancelled (:100-102, microtask), then `await channel?.sink.close()` (:106, I/O): other events run meanwhile |
+//! | 111 | `await _signalingSubscription?.cancel();` | cancels whatever subscription the field holds now; a microtask |
+//! | 112-115 | `_signalingSubscription = null; _signalingClient = null; _externalPairingCode = null; _signalingCallbackConfigured = false;` | synchronous: nothing runs between them (Scenario 4's window does not exist) |
+//!
+//! Solution 2 puts `await _signalingMessageSubscription?.cancel(); = null;` first; Solution 3
+//! puts `_callbackVersion++;` first; the seed's "rest of cleanup" is :110-115. bb400e41
+//! cancels `_signalingEventsSubscription` then `_signalingSubscription` (microtasks), awaits
+//! `state.client.dispose()` (I/O), then sets `_signalingState = SignalingDisconnected()`.
+//!
+//! `enableExternalConnections()` (:84-106):
+//!
+//! | line | statement | modelled as |
+//! |---|---|---|
+//! | 89-90 | `await _signalingSubscription?.cancel(); _signalingSubscription = null;` | a microtask; the previous client is neither disconnected nor disposed |
+//! | 92-98 | `_externalPairingCode = ...; _signalingClient = SignalingClient(...)` | a new client (its pairing code is its id) in the field, before connecting |
+//! | 100-101 | `_signalingSubscription = _signalingClient!.messages.listen(_handleSignalingMessage);` | a subscription to the new client's messages |
+//! | 103 | `await _signalingClient!.connect();` | `_channel = connect(...)`, `await _channel!.ready` (I/O), then `_channel!.stream.listen`, `_isConnected = true`, `register` (signaling_client.dart:53-87); if `_cleanupConnection` nulled `_channel` meanwhile, the null check throws and `connect` rethrows |
+//! | 105 | `return _externalPairingCode!;` | throws if an overlapping disable nulled the code |
+//!
+//! Solution 2 subscribes `_signalingMessageSubscription` after :101 ("existing code"), before
+//! :103 ("rest of code"), without cancelling an earlier one. bb400e41 cancels both
+//! subscriptions, sets `_signalingState` to the new client before connecting, subscribes to
+//! `client.messages` and `signalingEvents`, awaits `client.connect()` and returns a local.
+//!
+//! The rest of the flow comes from the same code: `connectToExternalPeer` only sends
+//! `pair_request` (:120-138); the server answers `pair_matched` with the requester as the
+//! initiator; `_handleSignalingMessage` (:249-330) then awaits `_startWebRTCConnection`
+//! (:152-166), which configures the callback and awaits `createOffer` (five platform calls,
+//! webrtc_service.dart:66-80, ICE gathering starting at `setLocalDescription`) before
+//! `_signalingClient!.sendOffer`. Answers and remote candidates go through
+//! `_handleSignalingMessage` to `handleAnswer`/`addIceCandidate` (:105-137), which look the
+//! connection up by peer. The app never answers an incoming offer in these scenarios (the
+//! remote peers never request pairing), so the non-initiator path (:289-308) is not modelled.
+//!
+//! # Where the model still chooses
+//!
+//! - An already-complete future resumes in the same step (`[signaling] microtask =
+//!   "inline"`, Dart's microtask semantics; see [`dart`]); `"tick"` resumes one tick later.
+//!   Every shipped signaling scenario breaks the same set of invariants, variant by
+//!   variant, under either setting (`tests/signaling_model.rs` holds it), so the choice
+//!   changes no verdict and stays a file option rather than a variant.
+//! - Platform calls and socket handshakes/closes take a window from the tape (`await`).
+//! - A remote peer is reachable only through the servers in `peers_on` (default: the
+//!   server of the file's first `enable_external`).
+//! - ICE connects once the answer and one remote candidate are applied and the remote has
+//!   one of ours; no ICE timeout (a connection without an answer stays `new`, as WebRTC's does).
+//! - A network change drops connected transports and gathers a new round of candidates.
+//! - `state_machine`: which operations it buffers and how an enable while enabled is
+//!   handled (through disable) are this model's reading of the seed's three lines.
 
 pub mod actions;
-pub mod components;
-pub mod cx;
+pub mod client;
+pub mod dart;
+pub mod heap;
 pub mod invariants;
 pub mod manager;
 pub mod relay;
 pub mod signal;
 pub mod webrtc;
 
-use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
+use crate::engine::app::SimApp;
+use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc, Variants};
 use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule};
-use crate::engine::script::{Act, ScriptPlugin};
-use crate::engine::timers::{Fired, TimerPlugin};
-use crate::engine::wire::{Inbound, WirePlugin};
-use crate::engine::{Id, Monitors, Names};
+use crate::engine::script::Act;
+use crate::engine::timers::{Fired, Timers};
+use crate::engine::trace::{Args, Describe, EventKind};
+use crate::engine::wire::Inbound;
+use crate::engine::{Id, Monitors, Names, SimWorld};
 use crate::scenario::{Scenario, ScenarioError};
 use actions::{Action, Command};
 use bevy_app::App;
 use bevy_ecs::prelude::*;
-use components::{Remote, Server};
+use client::Thrown;
+use dart::Dart;
+use heap::{Heap, Out};
+use relay::{Remote, Server};
 use signal::{Signal, Wake};
+use std::future::Future;
 
-/// The variants: the seed's code and its proposed fixes.
+/// The variants: the seed's code, its three solutions, the fix that shipped, the patterns
+/// its research recommends, and one counterfactual.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
-    /// The current code: one callback guarded by `_signalingCallbackConfigured`.
+    /// The seed's code (`4af3c998`): one `onSignalingMessage` callback, configured once
+    /// behind `_signalingCallbackConfigured`, reading `_signalingClient` when it runs.
     FlagCallback,
-    /// Solution 1: a callback per peer, removed on `disconnectPeer`.
+    /// Solution 1, as the seed writes it: `_signalingCallbacks[peerId]`, registered in
+    /// `_startWebRTCConnection`, unregistered in `disconnectPeer`.
     PerPeerMap,
-    /// Solution 2: one stream subscription per enable, cancelled on disable and dispose.
+    /// Solution 2, as the seed writes it: `_signalingController` broadcast stream;
+    /// `_signalingMessageSubscription` made in enable, cancelled first in disable; the
+    /// controller closed at the end of `WebRTCService.dispose()`.
     Stream,
-    /// Solution 3: the callback captures version and client; disable bumps the version.
+    /// Solution 3, as the seed writes it: the callback captures `++_callbackVersion` and
+    /// `_signalingClient`; disable bumps the version first.
     VersionToken,
-    /// The reference design the research points to: connections bound to their session.
-    SessionBound,
+    /// The fix that shipped (`bb400e41`): `signalingEvents` subscribed per enable and
+    /// cancelled in enable, disable and dispose; `_signalingState` sealed class; the client
+    /// captured in `_startWebRTCConnection`.
+    ShippedStream,
+    /// Signal's fix (seed research 1, PR #13820): each connection is handed the signaling
+    /// client it was started with and sends its candidates through that client only.
+    InjectedClient,
+    /// Telegram's pattern (seed research 2): each negotiation gets a request id; its handler
+    /// is registered under the id, answers and candidates are dispatched by id, and the
+    /// handler ends with its connection.
+    RequestMap,
+    /// The WebRTC state machine (seed research 6): lifecycle operations run one at a time,
+    /// one arriving during a transition is buffered until it ends, an enable while enabled
+    /// goes through disabling, and closing or removed connections forward nothing.
+    StateMachine,
+    /// Counterfactual (seed 004, Scenario 2, step 4): the seed's code with
+    /// `_webrtcService.dispose()` started but not awaited in `dispose()`.
+    DisposeUnawaited,
 }
 
-const VARIANTS: &[(Variant, &str, &str)] = &[
-    (
-        Variant::FlagCallback,
-        "flag_callback",
-        "current code: one callback guarded by _signalingCallbackConfigured, reading the current client",
-    ),
-    (
-        Variant::PerPeerMap,
-        "per_peer_map",
-        "Solution 1: per-peer callbacks registered on connect, removed on disconnectPeer",
-    ),
-    (
-        Variant::Stream,
-        "stream",
-        "Solution 2: one signalingMessages subscription per enable, cancelled on disable and dispose",
-    ),
-    (
-        Variant::VersionToken,
-        "version_token",
-        "Solution 3: callback captures version and client; disable bumps the version",
-    ),
-    (
-        Variant::SessionBound,
-        "session_bound",
-        "reference design: each connection bound to the session it started under, closed with it",
-    ),
-];
+/// The variants, by name, each with what it models.
+pub const VARIANTS: Variants<Variant> = Variants::new(
+    "signaling",
+    &[
+        (
+            Variant::FlagCallback,
+            "flag_callback",
+            "the seed's code (4af3c998): one callback behind _signalingCallbackConfigured, reading _signalingClient when it runs",
+        ),
+        (
+            Variant::PerPeerMap,
+            "per_peer_map",
+            "Solution 1 as written: per-peer callbacks registered in _startWebRTCConnection, removed only by disconnectPeer",
+        ),
+        (
+            Variant::Stream,
+            "stream",
+            "Solution 2 as written: a signalingMessages subscription made in enable, cancelled first in disable (not in dispose)",
+        ),
+        (
+            Variant::VersionToken,
+            "version_token",
+            "Solution 3 as written: the callback captures ++_callbackVersion and the client; disable bumps the version first",
+        ),
+        (
+            Variant::ShippedStream,
+            "shipped_stream",
+            "the fix that shipped (bb400e41): signalingEvents subscription per enable, cancelled in enable/disable/dispose; _signalingState; client captured per connection start",
+        ),
+        (
+            Variant::InjectedClient,
+            "injected_client",
+            "Signal's fix: each connection is handed its signaling client and sends its candidates through it only",
+        ),
+        (
+            Variant::RequestMap,
+            "request_map",
+            "Telegram's pattern: a handler per request id, responses dispatched by id, the handler removed with its connection",
+        ),
+        (
+            Variant::StateMachine,
+            "state_machine",
+            "connection state machine: lifecycle operations one at a time, buffered during transitions; closing connections forward nothing",
+        ),
+        (
+            Variant::DisposeUnawaited,
+            "dispose_unawaited",
+            "counterfactual: the seed's code with _webrtcService.dispose() not awaited (Scenario 2's reading)",
+        ),
+    ],
+);
 
-impl Variant {
-    /// The variant named `name`.
-    pub fn parse(name: &str) -> Option<Variant> {
-        VARIANTS.iter().find(|v| v.1 == name).map(|v| v.0)
-    }
-}
-
-/// The variant in force (a resource).
-#[derive(Resource, Clone, Copy, Debug)]
-pub struct VariantRes(pub Variant);
-
-/// Timing of the platform, from the scenario's `[signaling]` section.
-#[derive(Resource, Clone, Copy, Debug, PartialEq, Eq)]
+/// Timing and topology, from the scenario's `[signaling]` section.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Params {
-    /// How long an awaited platform future takes, in ticks.
+    /// How long an awaited I/O future or platform call takes, in ticks.
     pub await_ticks: (u64, u64),
     /// How many candidates an ICE gathering round produces.
     pub ice_count: (u64, u64),
@@ -98,13 +209,26 @@ pub struct Params {
     pub ice_delay: (u64, u64),
     /// `connect_settles` deadline, in ticks after heal.
     pub settle_deadline: u64,
+    /// `microtask = "tick"`: an already-complete future resumes a tick later.
+    pub microtask_ticks: bool,
+    /// The servers remote peers are registered with (empty: the first enabled server).
+    pub peers_on: Vec<String>,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Params { await_ticks: (1, 4), ice_count: (1, 3), ice_delay: (1, 30), settle_deadline: 300 }
+        Params {
+            await_ticks: (1, 4),
+            ice_count: (1, 3),
+            ice_delay: (1, 30),
+            settle_deadline: 300,
+            microtask_ticks: false,
+            peers_on: Vec::new(),
+        }
     }
 }
+
+const FIELDS: &[&str] = &["await", "ice_candidates", "ice_delay", "settle_deadline", "microtask", "peers_on"];
 
 fn parse_params(scenario: &Scenario) -> Result<Params, ScenarioError> {
     let src = &scenario.source;
@@ -113,13 +237,14 @@ fn parse_params(scenario: &Scenario) -> Result<Params, ScenarioError> {
         return Ok(p);
     };
     let t = v.table(src, "signaling")?;
-    t.deny_unknown(src, "`[signaling]`", &["await", "ice_candidates", "ice_delay", "settle_deadline"])?;
+    t.deny_unknown(src, "`[signaling]`", FIELDS)?;
     if let Some(v) = t.get("await") {
         p.await_ticks = v.range(src, "await")?;
         if p.await_ticks.0 == 0 {
-            return Err(
-                src.error(v.span.clone(), "`await` must start at 1: an awaited platform call resumes on a later tick")
-            );
+            return Err(src.error(
+                v.span.clone(),
+                "`await` must start at 1: awaited I/O resumes on a later tick (an already-complete future is `microtask`)",
+            ));
         }
     }
     if let Some(v) = t.get("ice_candidates") {
@@ -134,6 +259,21 @@ fn parse_params(scenario: &Scenario) -> Result<Params, ScenarioError> {
     if let Some(v) = t.get("settle_deadline") {
         p.settle_deadline = v.uint(src, "settle_deadline")?;
     }
+    if let Some(v) = t.get("microtask") {
+        p.microtask_ticks = match v.str(src, "microtask")? {
+            "inline" => false,
+            "tick" => true,
+            other => {
+                return Err(src.error(
+                    v.span.clone(),
+                    format!("unknown microtask timing `{other}`; expected one of: inline, tick"),
+                ));
+            }
+        };
+    }
+    if let Some(v) = t.get("peers_on") {
+        p.peers_on = v.strings(src, "peers_on")?.into_iter().map(|(s, _)| s).collect();
+    }
     Ok(p)
 }
 
@@ -146,12 +286,13 @@ struct Config {
     names: Names,
 }
 
-/// Who takes part: the app, and every server and peer the steps name.
+/// Who takes part: the app, every server and peer the steps name, and where peers are.
 #[derive(Resource, Clone, Debug, Default)]
 struct Cast {
     app: Id,
     servers: Vec<Id>,
     peers: Vec<Id>,
+    peers_on: Vec<Id>,
 }
 
 /// The model (registered in `crate::models`).
@@ -163,7 +304,7 @@ impl Model for Signaling {
     }
 
     fn about(&self) -> &'static str {
-        "WebRTC signaling callbacks of a Flutter app's ConnectionManager (seed 004) and the proposed fixes"
+        "WebRTC signaling in a Flutter app's ConnectionManager (seed 004, zajel 4af3c998 and its fix bb400e41), the proposed fixes and researched patterns"
     }
 
     fn steps(&self) -> &'static [StepDoc] {
@@ -175,7 +316,7 @@ impl Model for Signaling {
     }
 
     fn variant_docs(&self, _scenario: Option<&Scenario>) -> Vec<VariantDoc> {
-        VARIANTS.iter().map(|(_, n, a)| VariantDoc { name: (*n).into(), about: (*a).into() }).collect()
+        VARIANTS.docs()
     }
 
     fn invariants(&self, _scenario: Option<&Scenario>) -> Vec<String> {
@@ -197,40 +338,68 @@ impl Model for Signaling {
                 Action::Connect(p) | Action::Disconnect(p) | Action::FailPeer(p) if !cast.peers.contains(p) => {
                     cast.peers.push(*p)
                 }
+                Action::ReconnectLoop(s, p, _) => {
+                    if !cast.servers.contains(s) {
+                        cast.servers.push(*s);
+                    }
+                    if !cast.peers.contains(p) {
+                        cast.peers.push(*p);
+                    }
+                }
                 _ => {}
             }
             steps.push((step.at, Command { by: cast.app, action }));
+        }
+        for s in &params.peers_on {
+            let id = actions::server_id(&mut names, s);
+            if !cast.servers.contains(&id) {
+                cast.servers.push(id);
+            }
+            cast.peers_on.push(id);
+        }
+        if cast.peers_on.is_empty() {
+            cast.peers_on.extend(cast.servers.first().copied());
         }
         Ok(ModelConfig::new(Config { params, cast, steps, names }))
     }
 
     fn install(&self, app: &mut App, scenario: &Scenario, variant: &str) -> Result<(), ScenarioError> {
-        let v = Variant::parse(variant)
-            .ok_or_else(|| ScenarioError::whole_file(&scenario.source.file, format!("unknown variant `{variant}`")))?;
+        let v = VARIANTS.parse(scenario, variant)?;
         let Config { params, cast, steps, names } = scenario.config::<Config>().clone();
         // The ids were interned in file order while configuring: the app numbers them alike.
         app.insert_resource(names);
-        app.insert_resource(VariantRes(v));
-        app.insert_resource(params);
+        app.insert_resource(Setting { variant: v, params });
         app.insert_resource(cast);
-        app.init_resource::<manager::Manager>();
-        app.init_resource::<invariants::Facts>();
+        app.insert_resource(Runtime(Dart::new(Heap::new(v, Params::default(), Id::NONE))));
         app.init_resource::<Inbox>();
-        app.add_plugins(ScriptPlugin::new(steps));
-        app.add_plugins(WirePlugin::<Signal>::default());
-        app.add_plugins(TimerPlugin::<Wake>::default());
+        app.add_script(steps).add_wire::<Signal>().add_timers::<Wake>();
         app.add_systems(SetupSchedule, setup.in_set(SetupStage::Model));
         app.add_systems(TickSchedule, (collect, process).chain().in_set(Stage::Model));
-        app.add_systems(
-            TickSchedule,
-            (invariants::check_facts, invariants::monitor_connects).chain().in_set(Stage::Check),
-        );
-        app.add_systems(FinishSchedule, invariants::check_leaks.in_set(FinishStage::Check));
+        app.add_systems(TickSchedule, invariants::monitor.in_set(Stage::Check));
+        app.add_systems(FinishSchedule, invariants::check_end.in_set(FinishStage::Check));
         Ok(())
     }
 }
 
-/// This tick's inputs, in the order the model handles them.
+/// The variant and the parameters (fixed for a simulation).
+#[derive(Resource, Clone, Debug)]
+struct Setting {
+    variant: Variant,
+    params: Params,
+}
+
+/// The app's Dart heap and its tasks (a fresh one every run).
+#[derive(Resource)]
+pub struct Runtime(pub Dart);
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // The tasks hold handles on the heap that holds them: drop them first.
+        self.0.clear_tasks();
+    }
+}
+
+/// This step's inputs, in the order the model handles them.
 #[derive(Resource, Default)]
 struct Inbox {
     acts: Vec<Command>,
@@ -238,23 +407,21 @@ struct Inbox {
     signals: Vec<Signal>,
 }
 
-/// Spawn servers and remote peers; put the manager back to its initial state.
+/// Spawn servers and remote peers; a fresh app.
 fn setup(world: &mut World) {
     let cast = world.resource::<Cast>().clone();
-    let params = *world.resource::<Params>();
-    let mut mgr = manager::Manager::default();
-    mgr.app = cast.app;
+    let Setting { variant, params } = world.resource::<Setting>().clone();
+    let deadline = params.settle_deadline;
     for &id in &cast.servers {
-        mgr.entities.insert(id, world.spawn((id, Server { id })).id());
+        let peers = if cast.peers_on.contains(&id) { cast.peers.clone() } else { Vec::new() };
+        world.spawn((id, Server { id, clients: Vec::new(), peers }));
     }
     for &id in &cast.peers {
-        mgr.entities
-            .insert(id, world.spawn((id, Remote { id, pc: None, reply_via: Id::NONE, early: Vec::new() })).id());
+        world.spawn((id, Remote { id, pc: None, partner: (Id::NONE, Id::NONE), early: Vec::new() }));
     }
-    world.insert_resource(mgr);
-    world.insert_resource(invariants::Facts::default());
+    world.insert_resource(Runtime(Dart::new(Heap::new(variant, params, cast.app))));
     world.insert_resource(Inbox::default());
-    world.resource_mut::<Monitors>().declare(invariants::SETTLES, params.settle_deadline);
+    world.resource_mut::<Monitors>().declare(invariants::SETTLES, deadline);
 }
 
 fn collect(
@@ -264,61 +431,126 @@ fn collect(
     mut inbox: ResMut<Inbox>,
 ) {
     inbox.acts.extend(acts.read().map(|a| a.action.clone()));
-    inbox.wakes.extend(fired.read().map(|f| f.0.clone()));
-    inbox.signals.extend(inbound.read().map(|i| i.msg.clone()));
+    inbox.wakes.extend(fired.read().map(|f| f.0));
+    inbox.signals.extend(inbound.read().map(|i| i.msg));
 }
 
-/// Handle this step's inputs: scripted steps first, then what the agenda handed over (one
-/// source per step, so platform events and arrived messages interleave in the order the
-/// engine's tape picks).
+/// Run the Dart code for this step's inputs (scripted steps first, then what the agenda
+/// handed over), then apply its effects; messages to servers and remote peers go to the
+/// far side.
 fn process(world: &mut World) {
     let mut inbox = std::mem::take(&mut *world.resource_mut::<Inbox>());
     if inbox.acts.is_empty() && inbox.wakes.is_empty() && inbox.signals.is_empty() {
+        *world.resource_mut::<Inbox>() = inbox;
         return;
     }
-    let variant = world.resource::<VariantRes>().0;
-    let params = *world.resource::<Params>();
-    world.resource_scope(|world, mut mgr: Mut<manager::Manager>| {
-        let mut cx = cx::Cx::new(world, &mut mgr, variant, params);
-        for cmd in inbox.acts.drain(..) {
-            act(&mut cx, cmd.action);
-        }
-        for w in inbox.wakes.drain(..) {
-            wake(&mut cx, w);
-        }
-        for s in inbox.signals.drain(..) {
-            relay::receive(&mut cx, s);
-        }
-        cx.finish();
+    let d = world.resource::<Runtime>().0.clone();
+    // The Dart code names new objects ("client#2", "pc:P1#3") as it makes them.
+    let names = std::mem::take(&mut *world.resource_mut::<Names>());
+    let tracing = world.tracing();
+    d.with(|h| {
+        h.names = names;
+        h.tracing = tracing;
     });
+    for cmd in inbox.acts.drain(..) {
+        act(&d, cmd.action);
+    }
+    for w in inbox.wakes.drain(..) {
+        match w {
+            Wake::Resume(t) => d.resume(t),
+            Wake::Chain(p) => {
+                if let Some(t) = d.with(|h| h.chain_done(p)) {
+                    d.resume(t);
+                }
+            }
+            Wake::Ice(p) => webrtc::on_ice_candidate(&d, p),
+        }
+    }
+    let mut far = Vec::new();
+    for s in inbox.signals.drain(..) {
+        match d.with(|h| h.client_by_id(s.to)) {
+            Some(c) => client::on_message(&d, c, s),
+            None => far.push(s),
+        }
+    }
+    let (names, out) = d.with(|h| (std::mem::take(&mut h.names), std::mem::take(&mut h.out)));
+    *world.resource_mut::<Names>() = names;
+    apply(world, out);
+    for s in far {
+        relay::receive(world, s);
+    }
     *world.resource_mut::<Inbox>() = inbox;
 }
 
-fn act(cx: &mut cx::Cx, action: Action) {
-    use manager::OpKind;
-    match action {
-        Action::EnableExternal(server) => manager::start(cx, OpKind::Enable(server), None),
-        Action::DisableExternal => manager::start(cx, OpKind::Disable, None),
-        Action::Connect(peer) => manager::start(cx, OpKind::Connect(peer), None),
-        Action::Disconnect(peer) => manager::start(cx, OpKind::Disconnect(peer), None),
-        Action::Dispose => manager::start(cx, OpKind::Dispose, None),
-        Action::SwitchServer(server) => manager::start(cx, OpKind::Disable, Some(OpKind::Enable(server))),
-        Action::FailPeer(peer) => webrtc::fail(cx, peer),
-        Action::NetworkChange => webrtc::network_change(cx),
+/// Apply the Dart code's effects, in the order it made them.
+fn apply(world: &mut World, out: Vec<Out>) {
+    let params = world.resource::<Setting>().params.clone();
+    for o in out {
+        match o {
+            Out::ArmIo(w) => {
+                let (lo, hi) = params.await_ticks;
+                let t = world.tape().range("await", lo, hi);
+                world.arm(t, w);
+            }
+            Out::Arm(t, w) => world.arm(t, w),
+            Out::Gather(p, id) => {
+                let (lo, hi) = params.ice_count;
+                let n = world.tape().range("ice.count", lo, hi);
+                let (dlo, dhi) = params.ice_delay;
+                for _ in 0..n {
+                    let t = world.tape().range("ice.delay", dlo, dhi);
+                    world.arm(t, Wake::Ice(p));
+                }
+                world.trace_event(EventKind::Note, id, "gathering", Id::NONE, Args::EMPTY.u("candidates", n));
+            }
+            Out::CancelIce(p) => world.resource_mut::<Timers<Wake>>().retain(|w| *w != Wake::Ice(p)),
+            Out::Send(s) => world.send(s),
+            Out::Trace(kind, actor, what, other, args) => world.trace_event(kind, actor, what, other, args),
+            Out::Count(name) => world.count(name, 1),
+            Out::Violate(invariant, detail, ids) => world.violate(invariant, detail, ids),
+        }
     }
 }
 
-fn wake(cx: &mut cx::Cx, w: Wake) {
-    match w {
-        Wake::Op(i) => manager::resume(cx, i),
-        Wake::Ice(pc) => webrtc::on_ice_candidate(cx, pc),
-        Wake::CloseDone(pc, op) => webrtc::close_done(cx, pc, op),
-        Wake::SocketClosed(c) => {
-            if let Some(mut cl) = cx.client(c) {
-                cl.state = components::ClientState::Disconnected;
+/// A scripted step: a user action calls a manager method (nobody awaits it: steps overlap
+/// as quick taps do), or the platform reports an event.
+fn act(d: &Dart, action: Action) {
+    let label = action.label();
+    let d2 = d.clone();
+    match action {
+        Action::EnableExternal(s) => call(d, label, async move { manager::enable_external_connections(&d2, s).await }),
+        Action::DisableExternal => call(d, label, async move { manager::disable_external_connections(&d2).await }),
+        Action::Connect(p) => call(d, label, async move { manager::connect_to_external_peer(&d2, p).await }),
+        Action::Disconnect(p) => call(d, label, async move { manager::disconnect_peer(&d2, p).await }),
+        Action::Dispose => call(d, label, async move { manager::dispose(&d2).await }),
+        // The settings screen's toggle: `await disable(); await enable(url)`.
+        Action::SwitchServer(s) => call(d, label, async move {
+            manager::disable_external_connections(&d2).await?;
+            manager::enable_external_connections(&d2, s).await
+        }),
+        Action::ReconnectLoop(s, p, n) => call(d, label, async move {
+            for _ in 0..n {
+                manager::enable_external_connections(&d2, s).await?;
+                manager::connect_to_external_peer(&d2, p).await?;
+                manager::disable_external_connections(&d2).await?;
             }
-            cx.trace(crate::engine::EventKind::State, c, "socket_closed", Id::NONE, crate::engine::Args::EMPTY);
-        }
-        Wake::IceRestart(pc) => webrtc::ice_restart(cx, pc),
+            Ok(())
+        }),
+        Action::FailPeer(p) => webrtc::fail(d, p),
+        Action::NetworkChange => webrtc::network_change(d),
     }
+}
+
+/// Start a method call as a task; what it throws reaches the UI (traced, counted).
+fn call(d: &Dart, what: &'static str, fut: impl Future<Output = Result<(), Thrown>> + Send + 'static) {
+    let d2 = d.clone();
+    d.spawn(async move {
+        if let Err(e) = fut.await {
+            d2.with(|h| {
+                h.count("signaling.calls_threw");
+                let app = h.app;
+                h.trace(EventKind::Note, app, what, Id::NONE, Args::EMPTY.s("threw", e.name()));
+            });
+        }
+    });
 }

@@ -1,103 +1,150 @@
-//! The far side: signaling servers relay by target, remote peers answer offers and reply to
-//! candidates of the negotiation they are in.
+//! The far side: signaling servers (packages/server-vps/src/client/handler.ts at
+//! `4af3c998`) and remote peers, as entities.
+//!
+//! A server knows a pairing code once the client's `register` arrived and forgets it at the
+//! client's close frame. It forwards `offer` and `ice_candidate` to the target code if that
+//! is registered with it, else answers `error: Peer not found` (handler.ts:738-746); a
+//! `pair_request` for a code it does not know gets `pair_error` (:535-544). Servers are not
+//! federated for signaling: a remote peer is reachable only through the servers it is
+//! registered with (`[signaling] peers_on`).
+//!
+//! A remote peer accepts every pairing request, answers an offer, and answers each local
+//! candidate of the negotiation it is in with one of its own candidates (which is how the
+//! model lets ICE connect: both sides hold a candidate of the other). Its replies go to the
+//! pairing code and through the server of the offer it answered.
 
-use super::components::{Client, ClientState, Remote, Server};
-use super::cx::Cx;
-use super::invariants::Facts;
 use super::signal::{SigKind, Signal};
-use super::webrtc;
-use crate::engine::Id;
 use crate::engine::trace::{Args, EventKind};
-use crate::engine::wire::Outbound;
+use crate::engine::{Id, Names, SimWorld};
+use bevy_ecs::prelude::*;
 
-/// Hand an arrived message to whoever it is addressed to.
-pub fn receive(cx: &mut Cx, msg: Signal) {
-    let Some(&e) = cx.mgr.entities.get(&msg.to) else {
-        return;
-    };
-    if cx.world.get::<Server>(e).is_some() {
-        server(cx, msg);
-    } else if cx.world.get::<Remote>(e).is_some() {
-        remote(cx, msg);
-    } else if cx.world.get::<Client>(e).is_some() {
-        webrtc::client_receives(cx, msg.to, &msg);
+/// A signaling server.
+#[derive(Component, Debug, Clone)]
+pub struct Server {
+    /// Its stable id ("server:A").
+    pub id: Id,
+    /// Client pairing codes registered, in registration order.
+    pub clients: Vec<Id>,
+    /// Remote peers registered with it.
+    pub peers: Vec<Id>,
+}
+
+/// A remote peer.
+#[derive(Component, Debug, Clone)]
+pub struct Remote {
+    /// Its stable id ("peer:P1").
+    pub id: Id,
+    /// The local connection it negotiates with (the last offer it answered).
+    pub pc: Option<Id>,
+    /// The pairing code and server of that offer: where its replies go.
+    pub partner: (Id, Id),
+    /// Candidates that arrived before their offer, as `(pc, server)`: held until the offer
+    /// sets the remote description, as WebRTC peers buffer them.
+    pub early: Vec<(Id, Id)>,
+}
+
+/// Hand an arrived message to the server or remote peer it is addressed to.
+pub fn receive(world: &mut World, msg: Signal) {
+    let Some(e) = world.entity_of(msg.to) else { return };
+    if world.get::<Server>(e).is_some() {
+        server(world, e, msg);
+    } else if world.get::<Remote>(e).is_some() {
+        remote(world, e, msg);
     }
 }
 
-fn server(cx: &mut Cx, msg: Signal) {
-    let server = msg.to;
-    match msg.kind {
-        SigKind::Offer | SigKind::Candidate => {
-            cx.world.write_message(Outbound(Signal { from: server, to: msg.peer, ..msg }));
-        }
-        SigKind::Answer | SigKind::RemoteCandidate => {
-            // Only a client whose socket is still open can receive.
-            let open = cx.client(msg.via).is_some_and(|c| c.state == ClientState::Connected && c.server == server);
-            if open {
-                cx.world.write_message(Outbound(Signal { from: server, to: msg.via, ..msg }));
-            } else {
-                cx.count("signaling.relay_dropped");
-                cx.trace(EventKind::Note, server, "relay_dropped", msg.via, Args::EMPTY.s("kind", msg.kind.name()));
-            }
-        }
-    }
-}
-
-fn remote(cx: &mut Cx, msg: Signal) {
+fn server(world: &mut World, e: Entity, msg: Signal) {
     let me = msg.to;
-    let Some(&e) = cx.mgr.entities.get(&me) else {
-        return;
-    };
+    let Some(s) = world.get::<Server>(e).cloned() else { return };
+    let registered = |code: Id| s.clients.contains(&code);
+    let reply = |kind: SigKind| Signal { from: me, to: msg.from, kind, ..msg };
     match msg.kind {
-        SigKind::Offer => {
-            let mut early = Vec::new();
-            if let Some(mut r) = cx.world.get_mut::<Remote>(e) {
-                r.pc = Some(msg.pc);
-                r.reply_via = msg.via;
-                let held = std::mem::take(&mut r.early);
-                let (mine, rest): (Vec<_>, Vec<_>) = held.into_iter().partition(|(pc, _, _)| *pc == msg.pc);
-                r.early = rest;
-                early = mine;
+        SigKind::Register => {
+            if let Some(mut s) = world.get_mut::<Server>(e)
+                && !s.clients.contains(&msg.code)
+            {
+                s.clients.push(msg.code);
             }
-            reply(cx, &msg, SigKind::Answer);
-            for (pc, server, via) in early {
-                reply(
-                    cx,
-                    &Signal { from: server, to: me, kind: SigKind::Candidate, peer: me, pc, via },
-                    SigKind::RemoteCandidate,
+        }
+        SigKind::Close => {
+            if let Some(mut s) = world.get_mut::<Server>(e) {
+                s.clients.retain(|c| *c != msg.code);
+            }
+        }
+        SigKind::PairRequest | SigKind::Offer | SigKind::Candidate => {
+            if registered(msg.code) && s.peers.contains(&msg.peer) {
+                world.send(Signal { from: me, to: msg.peer, ..msg });
+            } else {
+                world.count("signaling.peer_not_found", 1);
+                let kind = if msg.kind == SigKind::PairRequest { SigKind::PairError } else { SigKind::PeerNotFound };
+                world.send(reply(kind));
+            }
+        }
+        SigKind::PairResponse | SigKind::Answer | SigKind::RemoteCandidate => {
+            if registered(msg.code) {
+                let kind = if msg.kind == SigKind::PairResponse { SigKind::PairMatched } else { msg.kind };
+                world.send(Signal { from: me, to: msg.code, kind, ..msg });
+            } else {
+                world.count("signaling.relay_dropped", 1);
+                world.trace_event(
+                    EventKind::Note,
+                    me,
+                    "relay_dropped",
+                    msg.code,
+                    Args::EMPTY.s("kind", msg.kind.name()),
                 );
             }
         }
-        SigKind::Candidate => {
-            let pc_peer = cx.pc(msg.pc).map(|p| p.peer).unwrap_or_default();
-            cx.world.resource_mut::<Facts>().arrivals.push((me, msg.pc, pc_peer));
-            let current = cx.world.get::<Remote>(e).and_then(|r| r.pc);
-            let offered = cx.pc(msg.pc).is_some_and(|p| p.state != super::components::PcState::New);
-            if current == Some(msg.pc) {
-                reply(cx, &msg, SigKind::RemoteCandidate);
-            } else if current.is_none_or(|c| c != msg.pc) && offered && !is_older(cx, current, msg.pc) {
-                // Its offer is still on the way: hold the candidate until it arrives.
-                if let Some(mut r) = cx.world.get_mut::<Remote>(e) {
-                    r.early.push((msg.pc, msg.from, msg.via));
-                }
-            } else {
-                // A candidate of another negotiation: addIceCandidate rejects it (ufrag mismatch).
-                cx.count("signaling.stale_candidates");
-            }
-        }
-        SigKind::Answer | SigKind::RemoteCandidate => {}
+        SigKind::PairMatched | SigKind::PairError | SigKind::PeerNotFound => {}
     }
 }
 
-/// Reply through the server the message came from, to the client that carried it.
-fn reply(cx: &mut Cx, to: &Signal, kind: SigKind) {
-    cx.world.write_message(Outbound(Signal { from: to.to, to: to.from, kind, peer: to.to, pc: to.pc, via: to.via }));
+fn remote(world: &mut World, e: Entity, msg: Signal) {
+    let me = msg.to;
+    let server = msg.from;
+    let Some(r) = world.get::<Remote>(e).cloned() else { return };
+    let send = |world: &mut World, kind: SigKind, pc: Id, (code, server): (Id, Id)| {
+        world.send(Signal { from: me, to: server, kind, peer: me, code, pc });
+    };
+    match msg.kind {
+        SigKind::PairRequest => send(world, SigKind::PairResponse, Id::NONE, (msg.code, server)),
+        SigKind::Offer => {
+            let partner = (msg.code, server);
+            let mut early = Vec::new();
+            if let Some(mut r) = world.get_mut::<Remote>(e) {
+                r.pc = Some(msg.pc);
+                r.partner = partner;
+                let held = std::mem::take(&mut r.early);
+                let (mine, rest): (Vec<_>, Vec<_>) = held.into_iter().partition(|(pc, _)| *pc == msg.pc);
+                r.early = rest;
+                early = mine;
+            }
+            send(world, SigKind::Answer, msg.pc, partner);
+            for _ in early {
+                send(world, SigKind::RemoteCandidate, msg.pc, partner);
+            }
+        }
+        SigKind::Candidate => {
+            if r.pc == Some(msg.pc) {
+                send(world, SigKind::RemoteCandidate, msg.pc, r.partner);
+            } else if !is_older(world, r.pc, msg.pc) {
+                // Its offer is still on the way: hold the candidate until it arrives.
+                if let Some(mut r) = world.get_mut::<Remote>(e) {
+                    r.early.push((msg.pc, server));
+                }
+            } else {
+                // A candidate of an earlier negotiation: addIceCandidate rejects it.
+                world.count("signaling.stale_candidates", 1);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Whether `pc` is an older connection than `current` (the same peer reconnected since).
-fn is_older(cx: &mut Cx, current: Option<Id>, pc: Id) -> bool {
+fn is_older(world: &World, current: Option<Id>, pc: Id) -> bool {
     let Some(current) = current else { return false };
-    let names = cx.world.resource::<crate::engine::Names>();
+    let names = world.resource::<Names>();
     generation(names.name(pc)) < generation(names.name(current))
 }
 

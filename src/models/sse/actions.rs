@@ -25,8 +25,8 @@ pub const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         name: "reconnect",
-        fields: &["session"],
-        about: "open a new stream with Last-Event-ID: the tracker's id, or the stored one after a restart",
+        fields: &["session", "overlap"],
+        about: "open a new stream with Last-Event-ID: the tracker's id, or the stored one after a restart; with `overlap = true` the old stream's task goes on recording what it has read, through the same tracker",
     },
     StepDoc {
         name: "restart",
@@ -50,8 +50,8 @@ pub enum StepSpec {
     Burst(String, u64),
     /// `disconnect`.
     Disconnect(String),
-    /// `reconnect`.
-    Reconnect(String),
+    /// `reconnect` (and whether the old stream's task overlaps the new one).
+    Reconnect(String, bool),
     /// `restart`.
     Restart(String),
     /// `stall_store`.
@@ -67,7 +67,7 @@ impl StepSpec {
             StepSpec::Start(s)
             | StepSpec::Burst(s, _)
             | StepSpec::Disconnect(s)
-            | StepSpec::Reconnect(s)
+            | StepSpec::Reconnect(s, _)
             | StepSpec::Restart(s) => Some(s),
             StepSpec::StallStore(_) | StepSpec::CloseWorker => None,
         }
@@ -117,8 +117,12 @@ pub fn parse_steps(scenario: &Scenario) -> Result<Vec<(At, StepSpec)>, ScenarioE
                 StepSpec::Disconnect(session(src, step)?)
             }
             "reconnect" => {
-                step.deny_unknown(src, &["session"])?;
-                StepSpec::Reconnect(session(src, step)?)
+                step.deny_unknown(src, &["session", "overlap"])?;
+                let overlap = match step.table.get("overlap") {
+                    Some(v) => v.bool(src, "overlap")?,
+                    None => false,
+                };
+                StepSpec::Reconnect(session(src, step)?, overlap)
             }
             "restart" => {
                 step.deny_unknown(src, &["session"])?;
@@ -184,8 +188,8 @@ pub enum SseAction {
     Burst(SessionIds, u64),
     /// Break the stream.
     Disconnect(SessionIds),
-    /// Open a new stream with Last-Event-ID.
-    Reconnect(SessionIds),
+    /// Open a new stream with Last-Event-ID; `true`: the old stream's task goes on.
+    Reconnect(SessionIds, bool),
     /// Lose the tracker's memory and the stream.
     Restart(SessionIds),
     /// Stall the store (`store` is the store's id).
@@ -201,7 +205,7 @@ impl SseAction {
             StepSpec::Start(s) => SseAction::Start(SessionIds::intern(names, s)),
             StepSpec::Burst(s, n) => SseAction::Burst(SessionIds::intern(names, s), *n),
             StepSpec::Disconnect(s) => SseAction::Disconnect(SessionIds::intern(names, s)),
-            StepSpec::Reconnect(s) => SseAction::Reconnect(SessionIds::intern(names, s)),
+            StepSpec::Reconnect(s, o) => SseAction::Reconnect(SessionIds::intern(names, s), *o),
             StepSpec::Restart(s) => SseAction::Restart(SessionIds::intern(names, s)),
             StepSpec::StallStore(t) => SseAction::StallStore(store, *t),
             StepSpec::CloseWorker => SseAction::CloseWorker(worker),
@@ -214,7 +218,7 @@ impl SseAction {
             SseAction::Start(s)
             | SseAction::Burst(s, _)
             | SseAction::Disconnect(s)
-            | SseAction::Reconnect(s)
+            | SseAction::Reconnect(s, _)
             | SseAction::Restart(s) => Some(s),
             SseAction::StallStore(..) | SseAction::CloseWorker(_) => None,
         }
@@ -227,7 +231,7 @@ impl Describe for SseAction {
             SseAction::Start(_) => "start_session",
             SseAction::Burst(..) => "burst",
             SseAction::Disconnect(_) => "disconnect",
-            SseAction::Reconnect(_) => "reconnect",
+            SseAction::Reconnect(..) => "reconnect",
             SseAction::Restart(_) => "restart",
             SseAction::StallStore(..) => "stall_store",
             SseAction::CloseWorker(_) => "close_worker",
@@ -246,6 +250,7 @@ impl Describe for SseAction {
         match *self {
             SseAction::Burst(_, n) => Args::EMPTY.u("count", n),
             SseAction::StallStore(_, t) => Args::EMPTY.u("ticks", t),
+            SseAction::Reconnect(_, true) => Args::EMPTY.b("overlap", true),
             _ => Args::EMPTY,
         }
     }

@@ -2,11 +2,10 @@
 //! (server, proxy, worker) stay plain methods that tests can read.
 
 use super::config::SseConfig;
-use crate::engine::faults::FaultPlan;
 use crate::engine::ids::{Id, Names};
 use crate::engine::stats::Metrics;
 use crate::engine::tape::Tape;
-use crate::engine::trace::{Args, Event, EventKind, Trace};
+use crate::engine::trace::{Args, EventKind, Trace};
 
 /// The engine's resources for one tick.
 pub struct Env<'a> {
@@ -31,19 +30,17 @@ impl<'a> Env<'a> {
     pub fn new(
         now: u64,
         cfg: &'a SseConfig,
-        plan: &FaultPlan,
+        faulty: bool,
         tape: &'a mut Tape,
         metrics: &'a mut Metrics,
         trace: &'a mut Trace,
         names: &'a Names,
     ) -> Self {
-        Env { now, cfg, faulty: plan.active(now), tape, metrics, trace, names }
+        Env { now, cfg, faulty, tape, metrics, trace, names }
     }
 
     /// Record a model event.
     pub fn log(&mut self, kind: EventKind, actor: Id, what: &'static str, other: Id, args: Args) {
-        if self.trace.on() {
-            self.trace.push(self.names, Event::new(self.now, kind, actor, what).other(other).args(args));
-        }
+        self.trace.record(self.names, self.now, kind, actor, what, other, args);
     }
 }

@@ -1,7 +1,7 @@
 //! Names of the model's counters in the outcome's metrics.
 //!
 //! The first four are the seeds' Prometheus counters; `metrics_consistent` checks that they
-//! add up to [`RECORDED`]. The rest are what the model can see and the seeds cannot.
+//! add up to [`RECORDED`] on the one path whose code shows them (the timed `send`). The rest are what the model can see and the seeds cannot.
 
 /// `SSE_DUPLICATE_EVENTS`: ids `record_event` found in the window.
 pub const DUPLICATES: &str = "sse.duplicate_events";
@@ -43,6 +43,8 @@ pub const REPLAYED_OLDER: &str = "server.replayed_older";
 pub const LOST_ON_DISCONNECT: &str = "stream.lost_on_disconnect";
 /// Frames that arrived for a connection that had already broken.
 pub const STALE_FRAMES: &str = "stream.stale_frames";
+/// Streams whose task ended with an error (Option 2's `?` on a closed channel).
+pub const STREAMS_ENDED: &str = "stream.ended_by_error";
 
 /// Requests the worker took from the channel.
 pub const WORKER_RECEIVED: &str = "worker.received";

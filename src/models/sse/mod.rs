@@ -5,8 +5,13 @@
 //! Per session: an SSE [`server`] emitting events with increasing ids, a [`proxy`] whose
 //! [`tracker`] runs the seed's `record_event`, and the [`consumer`] application. Shared:
 //! the persistence [`channel`] (a real `crossbeam_channel::bounded`), the [`worker`] and the
-//! [`store`]. The variants change how the tracker hands ids to the channel and which worker
-//! runs; the window implementation is a separate switch (`[sse] window`).
+//! [`store`]. The variants change how the tracker hands ids to the channel (the three send
+//! paths the seeds write, each cited in [`proxy`]: seed 003's `try_send`, the timed `send` of
+//! seed 001's Option 1 and seed 003's async callback, and the caller's untimed
+//! `send().await?` of seed 001's Option 2) and which worker runs; the window implementation
+//! is a separate switch (`[sse] window`). A reconnect with `overlap = true` lets the old
+//! stream's task record through the same tracker as the new one, split at the lock boundary
+//! of `record_event` ([`tracker::EventTracker::check`] and [`tracker::EventTracker::push`]).
 
 pub mod actions;
 pub mod channel;
@@ -26,11 +31,10 @@ pub mod window;
 pub mod worker;
 
 use crate::engine::agenda::last_step;
+use crate::engine::app::SimApp;
 use crate::engine::ids::Names;
-use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
+use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc, Variants};
 use crate::engine::schedule::{SetupSchedule, SetupStage, Stage, TickSchedule, slot};
-use crate::engine::script::ScriptPlugin;
-use crate::engine::wire::WirePlugin;
 use crate::scenario::{At, Scenario, ScenarioError};
 use actions::{SessionIds, SseAction, StepSpec};
 use bevy_app::{App, Plugin};
@@ -60,46 +64,44 @@ pub enum Variant {
     /// Seed 001's recommended design: the tracker owns the sender (`send` under the
     /// timeout) and the E.1 worker batches, coalesces and retries from a heap.
     CoalescingWorker,
+    /// Seed 001's Option 2: `record_event` returns the new id and the caller awaits
+    /// `persistence_tx.send(req).await?` (no timeout); the E.1 worker.
+    CallerSend,
 }
 
+/// The variants, by name, each with what it models.
+pub const VARIANTS: Variants<Variant> = Variants::new(
+    "sse",
+    &[
+        (
+            Variant::TrySendDrop,
+            "try_send_drop",
+            "seed 003's sync callback: try_send, a full or closed channel drops the request (the seeds show no code, and no counter, for it); worker before E.1: one request, one write, no retry",
+        ),
+        (
+            Variant::SendTimeout,
+            "send_timeout",
+            "seed 003's async callback (E.0): send under a timeout of send_timeout ticks, the stream blocked meanwhile; worker before E.1",
+        ),
+        (
+            Variant::NaiveRetryWorker,
+            "naive_retry_worker",
+            "send under the timeout; the worker retries failed writes after a backoff while writing newer requests meanwhile",
+        ),
+        (
+            Variant::CoalescingWorker,
+            "coalescing_worker",
+            "seed 001's tracker owning the sender (send under the timeout) and the E.1 worker: recv_many, coalesce per session to the newest id, retry heap with exponential backoff, never an older id over a newer one",
+        ),
+        (
+            Variant::CallerSend,
+            "caller_send",
+            "seed 001's Option 2: record_event returns the id and the caller awaits persistence_tx.send(req).await? with no timeout (no drop, an unbounded wait; a closed channel ends the stream); the E.1 worker",
+        ),
+    ],
+);
+
 impl Variant {
-    /// Every variant, in order.
-    pub const ALL: [Variant; 4] =
-        [Variant::TrySendDrop, Variant::SendTimeout, Variant::NaiveRetryWorker, Variant::CoalescingWorker];
-
-    /// The name scenarios use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::TrySendDrop => "try_send_drop",
-            Variant::SendTimeout => "send_timeout",
-            Variant::NaiveRetryWorker => "naive_retry_worker",
-            Variant::CoalescingWorker => "coalescing_worker",
-        }
-    }
-
-    /// What it models.
-    pub fn about(self) -> &'static str {
-        match self {
-            Variant::TrySendDrop => {
-                "seed 003's sync callback: try_send, a full or closed channel drops the request (only PERSISTENCE_QUEUED is counted); worker before E.1: one request, one write, no retry"
-            }
-            Variant::SendTimeout => {
-                "seed 003's async callback (E.0): send under a timeout of send_timeout ticks, the stream blocked meanwhile; worker before E.1"
-            }
-            Variant::NaiveRetryWorker => {
-                "send under the timeout; the worker retries failed writes after a backoff while writing newer requests meanwhile"
-            }
-            Variant::CoalescingWorker => {
-                "seed 001's tracker owning the sender (send under the timeout) and the E.1 worker: recv_many, coalesce per session to the newest id, retry heap with exponential backoff, never an older id over a newer one"
-            }
-        }
-    }
-
-    /// The variant named `name`.
-    pub fn from_name(name: &str) -> Option<Variant> {
-        Variant::ALL.into_iter().find(|v| v.name() == name)
-    }
-
     /// Its send and worker.
     pub fn design(self) -> Design {
         match self {
@@ -107,6 +109,7 @@ impl Variant {
             Variant::SendTimeout => Design { send: SendMode::SendTimeout, worker: WorkerKind::Plain },
             Variant::NaiveRetryWorker => Design { send: SendMode::SendTimeout, worker: WorkerKind::NaiveRetry },
             Variant::CoalescingWorker => Design { send: SendMode::SendTimeout, worker: WorkerKind::Coalescing },
+            Variant::CallerSend => Design { send: SendMode::SendAwait, worker: WorkerKind::Coalescing },
         }
     }
 }
@@ -129,7 +132,7 @@ impl Model for Sse {
     }
 
     fn variant_docs(&self, _scenario: Option<&Scenario>) -> Vec<VariantDoc> {
-        Variant::ALL.iter().map(|v| VariantDoc { name: v.name().to_owned(), about: v.about().to_owned() }).collect()
+        VARIANTS.docs()
     }
 
     fn invariants(&self, _scenario: Option<&Scenario>) -> Vec<String> {
@@ -141,9 +144,7 @@ impl Model for Sse {
     }
 
     fn install(&self, app: &mut App, scenario: &Scenario, variant: &str) -> Result<(), ScenarioError> {
-        let variant = Variant::from_name(variant).ok_or_else(|| {
-            ScenarioError::whole_file(&scenario.source.file, format!("unknown variant `{variant}` of model `sse`"))
-        })?;
+        let variant = VARIANTS.parse(scenario, variant)?;
         let (cfg, specs) = scenario.config::<(SseConfig, Vec<(At, StepSpec)>)>().clone();
         // Intern every name now, in file order, so that ids (and the order of anything kept
         // by id) are the same in every run of this simulation.
@@ -179,9 +180,7 @@ pub struct SsePlugin {
 
 impl Plugin for SsePlugin {
     fn build(&self, app: &mut App) {
-        app.add_plugins(ScriptPlugin::new(self.steps.clone()));
-        app.add_plugins(WirePlugin::<Connect>::default());
-        app.add_plugins(WirePlugin::<Frame>::default());
+        app.add_script(self.steps.clone()).add_wire::<Connect>().add_wire::<Frame>();
         app.insert_resource(self.cfg.clone());
         app.insert_resource(self.design);
         app.insert_resource(self.roster.clone());

@@ -13,19 +13,17 @@ use super::env::Env;
 use super::invariants::{Findings, MONITOR_GAP, MONITOR_STORE};
 use super::messages::{Connect, Frame};
 use super::metrics as m;
-use super::proxy::{Proxy, SendMode};
+use super::proxy::{Proxy, SendMode, Task};
 use super::server::Server;
 use super::session::{Actors, Roster, Session, Sessions};
 use super::store::Store;
 use super::worker::{Worker, WorkerKind};
 use crate::engine::check::Monitors;
 use crate::engine::clock::{Clock, Horizon};
-use crate::engine::faults::FaultPlan;
-use crate::engine::ids::Names;
+use crate::engine::ctx::SimCtx;
 use crate::engine::script::Act;
 use crate::engine::stats::Metrics;
-use crate::engine::tape::Tape;
-use crate::engine::trace::{Args, EventKind, Trace};
+use crate::engine::trace::{Args, EventKind};
 use crate::engine::wire::{Inbound, Outbound};
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
@@ -42,19 +40,16 @@ pub struct Design {
 /// The engine resources every model system needs, as one parameter.
 #[derive(SystemParam)]
 pub struct EnvParam<'w> {
-    clock: Res<'w, Clock>,
+    cx: SimCtx<'w>,
     cfg: Res<'w, SseConfig>,
-    plan: Res<'w, FaultPlan>,
-    tape: ResMut<'w, Tape>,
-    metrics: ResMut<'w, Metrics>,
-    trace: ResMut<'w, Trace>,
-    names: Res<'w, Names>,
 }
 
 impl EnvParam<'_> {
     /// The bundle for this tick.
     pub fn env(&mut self) -> Env<'_> {
-        Env::new(self.clock.now, &self.cfg, &self.plan, &mut self.tape, &mut self.metrics, &mut self.trace, &self.names)
+        let (now, faulty) = (self.cx.now(), self.cx.faulty());
+        let cx = &mut self.cx;
+        Env::new(now, &self.cfg, faulty, &mut cx.tape, &mut cx.metrics, &mut cx.trace, &cx.names)
     }
 }
 
@@ -145,7 +140,27 @@ pub fn on_act(
                 env.metrics.add(m::LOST_ON_DISCONNECT, lost);
                 env.log(EventKind::State, ids.session, "disconnected", ids.server, Args::EMPTY.u("lost", lost));
             }
-            SseAction::Reconnect(_) => {
+            SseAction::Reconnect(_, true) if proxy.conn.is_some() => {
+                // The old stream's task goes on (its connection is not broken here); the
+                // new one starts from the tracker's current Last-Event-ID.
+                proxy.keep_old();
+                let conn = proxy.open();
+                let last = proxy.tracker.last_event_id().copied().or(store.get(ids.session));
+                env.log(
+                    EventKind::Call,
+                    ids.session,
+                    "reconnect_overlapping",
+                    ids.server,
+                    Args::EMPTY.u("conn", u64::from(conn)).u("last_event_id", last.unwrap_or(0)),
+                );
+                connects.write(Outbound(Connect {
+                    session: ids.session,
+                    server: ids.server,
+                    conn,
+                    last_event_id: last,
+                }));
+            }
+            SseAction::Reconnect(..) => {
                 if proxy.conn.is_some() {
                     let lost = proxy.break_stream();
                     server.break_stream(proxy.next_conn);
@@ -197,7 +212,7 @@ pub fn on_act(
     }
 }
 
-/// Servers take connects, then emit this tick's events.
+/// Servers take the connects handed over in this step (emission is `servers_emit`, once per tick).
 pub fn servers(
     mut inbound: MessageReader<Inbound<Connect>>,
     mut e: EnvParam,
@@ -288,22 +303,26 @@ pub fn proxies_process(
     channel: Res<PersistenceChannel>,
     design: Res<Design>,
     mut findings: ResMut<Findings>,
-    mut waiting: Local<Vec<(u64, usize)>>,
+    mut waiting: Local<Vec<(u64, usize, u8)>>,
 ) {
     let mut env = e.env();
     waiting.clear();
     for (i, &(_, entity)) in sessions.list().iter().enumerate() {
-        if let Ok((_, proxy, _)) = q.get(entity)
-            && let Some(b) = proxy.blocked
-        {
-            waiting.push((b.since, i));
+        if let Ok((_, proxy, _)) = q.get(entity) {
+            if let Some(b) = proxy.old.as_ref().and_then(|o| o.blocked) {
+                waiting.push((b.since, i, 0));
+            }
+            if let Some(b) = proxy.blocked {
+                waiting.push((b.since, i, 1));
+            }
         }
     }
     waiting.sort_unstable();
-    for &(_, i) in waiting.iter() {
+    for &(_, i, t) in waiting.iter() {
         let entity = sessions.list()[i].1;
+        let task = if t == 0 { Task::Old } else { Task::New };
         if let Ok((session, mut proxy, mut consumer)) = q.get_mut(entity) {
-            proxy.retry_send(&mut env, session.ids, &channel, &mut consumer, &mut findings);
+            proxy.retry_send(&mut env, session.ids, &channel, &mut consumer, &mut findings, task);
         }
     }
     for &(_, entity) in sessions.list() {
@@ -330,9 +349,13 @@ pub fn plan(
         if server.to_emit > 0 {
             horizon.at(now + 1);
         }
-        if let Some(b) = proxy.blocked {
-            horizon.at(b.deadline.max(now + 1));
-        } else if proxy.has_queued() {
+        // An untimed send (deadline "never") is retried on the ticks the worker plans.
+        for b in proxy.blocked.iter().chain(proxy.old.as_ref().and_then(|o| o.blocked.as_ref())) {
+            if b.deadline != u64::MAX {
+                horizon.at(b.deadline.max(now + 1));
+            }
+        }
+        if proxy.has_queued() {
             horizon.at(now + 1);
         }
     }

@@ -39,12 +39,25 @@ impl<K: Eq + Hash + Clone> EventTracker<K> {
     /// last, not the largest. An old id that has left the window counts as new and moves
     /// `last_event_id` backwards.
     pub fn record_event(&mut self, id: &K) -> Recorded {
-        if self.seen.contains(id) {
+        if self.check(id) == Recorded::Duplicate {
             return Recorded::Duplicate;
         }
+        self.push(id);
+        Recorded::New
+    }
+
+    /// The first half of `record_event`: the duplicate check under the read lock
+    /// (`seen.iter().any(..)`), which lets the lock go before the push takes the write lock.
+    pub fn check(&self, id: &K) -> Recorded {
+        if self.seen.contains(id) { Recorded::Duplicate } else { Recorded::New }
+    }
+
+    /// The second half, under the write lock: push without looking again (the seed does not
+    /// re-check), drop the oldest beyond `max_tracked`, overwrite `last_event_id`. Two tasks
+    /// whose checks both ran before either push record the same id twice.
+    pub fn push(&mut self, id: &K) {
         self.seen.push(id.clone(), self.max_tracked);
         self.last_event_id = Some(id.clone());
-        Recorded::New
     }
 
     /// The id a reconnect sends as `Last-Event-ID`.

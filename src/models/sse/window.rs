@@ -2,10 +2,10 @@
 //!
 //! Two implementations with identical behaviour: [`LinearWindow`] is the seed's
 //! `VecDeque` that `record_event` scans with `seen.iter().any(..)`; [`IndexedWindow`] keeps
-//! the same queue plus a hash set for the membership test. Neither is ever iterated in
+//! the same queue plus a hash map of copies for the membership test. Neither is ever iterated in
 //! hash order, so the choice cannot change a run; `tests/sse_window.rs` checks that they agree.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher, Hash};
 
 /// Which window implementation a scenario uses (`[sse] window = "linear" | "indexed"`).
@@ -14,7 +14,7 @@ pub enum WindowKind {
     /// The seed's linear scan over a `VecDeque`.
     #[default]
     Linear,
-    /// A hash set beside the queue.
+    /// A hash map of copies beside the queue.
     Indexed,
 }
 
@@ -37,7 +37,8 @@ pub trait SeenWindow<K> {
     /// Whether `id` is among the tracked ids (the seed's duplicate check).
     fn contains(&self, id: &K) -> bool;
     /// Append `id` and, if the window now holds more than `max_tracked`, drop the oldest.
-    /// Callers push only ids that `contains` rejected, as the seed does.
+    /// The seed pushes only ids its check rejected, but two overlapping `record_event`s can
+    /// both pass the check: the window then holds the id twice, as the seed's `VecDeque` would.
     fn push(&mut self, id: K, max_tracked: usize);
     /// The ids held, oldest first.
     fn ids(&self) -> Vec<K>;
@@ -89,14 +90,15 @@ impl<K: PartialEq + Clone> SeenWindow<K> for LinearWindow<K> {
     }
 }
 
-/// The same window with a hash set for membership: O(1) instead of O(max_tracked).
+/// The same window with a hash map of copies held for membership: O(1) instead of
+/// O(max_tracked).
 ///
 /// The hasher is the fixed-key `DefaultHasher` so that timings do not vary from run to run;
 /// membership never depends on it.
 #[derive(Clone, Debug)]
 pub struct IndexedWindow<K, S = BuildHasherDefault<DefaultHasher>> {
     order: VecDeque<K>,
-    index: HashSet<K, S>,
+    index: HashMap<K, u32, S>,
 }
 
 impl<K> IndexedWindow<K> {
@@ -104,23 +106,27 @@ impl<K> IndexedWindow<K> {
     pub fn new(max_tracked: usize) -> Self {
         IndexedWindow {
             order: VecDeque::with_capacity(max_tracked),
-            index: HashSet::with_capacity_and_hasher(max_tracked + 1, BuildHasherDefault::default()),
+            index: HashMap::with_capacity_and_hasher(max_tracked + 1, BuildHasherDefault::default()),
         }
     }
 }
 
 impl<K: Eq + Hash + Clone, S: BuildHasher> SeenWindow<K> for IndexedWindow<K, S> {
     fn contains(&self, id: &K) -> bool {
-        self.index.contains(id)
+        self.index.contains_key(id)
     }
 
     fn push(&mut self, id: K, max_tracked: usize) {
-        self.index.insert(id.clone());
+        *self.index.entry(id.clone()).or_insert(0) += 1;
         self.order.push_back(id);
         if self.order.len() > max_tracked
             && let Some(old) = self.order.pop_front()
+            && let Some(n) = self.index.get_mut(&old)
         {
-            self.index.remove(&old);
+            *n -= 1;
+            if *n == 0 {
+                self.index.remove(&old);
+            }
         }
     }
 

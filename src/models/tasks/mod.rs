@@ -69,7 +69,7 @@ use crate::engine::app::SimApp;
 use crate::engine::clock::{Clock, Horizon};
 use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
 use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule, slot};
-use crate::engine::script::{Act, ScriptPlugin};
+use crate::engine::script::Act;
 use crate::engine::{Monitors, Names};
 use crate::scenario::{Scenario, ScenarioError};
 use actions::{Action, StepSpec};
@@ -168,11 +168,10 @@ impl Model for Tasks {
             }
             spec.steps.iter().map(|(at, s)| (*at, resolve_step(s, &prog, &mut names))).collect()
         };
-        app.add_plugins(ScriptPlugin::new(steps));
+        app.add_script(steps);
         app.insert_resource(runtime::Prog(Arc::new(prog)));
         app.init_resource::<runtime::Sched>();
         app.init_resource::<runtime::Shared>();
-        app.add_sim_message::<crate::engine::Violation>();
         app.add_systems(SetupSchedule, (setup, declare).chain().in_set(SetupStage::Model));
         app.add_systems(TickSchedule, run.in_set(Stage::Model));
         app.add_systems(TickSchedule, invariants::check.in_set(Stage::Check));

@@ -39,16 +39,24 @@ pub const STATEMENTS: &[&str] = &[
 
 const RESERVED: &[&str] = &["and", "or", "not", "true", "false", "none", "else", "catch"];
 
+/// How deep blocks, parentheses and `not`/`-` may nest: every later pass (compiling,
+/// evaluating, dropping the tree) recurses over it, so it is bounded here, with a located
+/// error, rather than by the stack.
+pub const MAX_NESTING: usize = 32;
+/// How many terms one chain of `+`, `*`, `and`, `or` or `[...]` may join (each is a level of
+/// the tree too).
+pub const MAX_TERMS: usize = 64;
+
 /// Parse a whole program.
 pub fn parse_program(text: &str) -> Result<Block, SyntaxError> {
-    let mut p = Parser { toks: lex(text)?, pos: 0 };
+    let mut p = Parser { toks: lex(text)?, pos: 0, depth: 0 };
     let block = p.block(None)?;
     Ok(block)
 }
 
 /// Parse one expression filling the whole text (a final check).
 pub fn parse_expression(text: &str) -> Result<Expr, SyntaxError> {
-    let mut p = Parser { toks: lex(text)?, pos: 0 };
+    let mut p = Parser { toks: lex(text)?, pos: 0, depth: 0 };
     p.skip_ends();
     let e = p.expr()?;
     p.skip_ends();
@@ -62,9 +70,37 @@ pub fn parse_expression(text: &str) -> Result<Expr, SyntaxError> {
 struct Parser {
     toks: Vec<Token>,
     pos: usize,
+    /// Current nesting of blocks, parentheses and prefix operators.
+    depth: usize,
 }
 
 impl Parser {
+    /// Run `f` one level deeper, refusing to go past [`MAX_NESTING`].
+    fn nest<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, SyntaxError>) -> Result<T, SyntaxError> {
+        if self.depth >= MAX_NESTING {
+            return Err((
+                self.token().span.clone(),
+                format!("nested more than {MAX_NESTING} levels deep; expected a flatter program (use a local)"),
+            ));
+        }
+        self.depth += 1;
+        let out = f(self);
+        self.depth -= 1;
+        out
+    }
+
+    /// Refuse a chain of more than [`MAX_TERMS`] terms, at the operator that would add one.
+    fn count_term(&self, terms: &mut usize) -> Result<(), SyntaxError> {
+        *terms += 1;
+        if *terms > MAX_TERMS {
+            return Err((
+                self.token().span.clone(),
+                format!("more than {MAX_TERMS} terms in one expression; expected it split (use a local)"),
+            ));
+        }
+        Ok(())
+    }
+
     fn token(&self) -> &Token {
         &self.toks[self.pos.min(self.toks.len() - 1)]
     }
@@ -167,7 +203,7 @@ impl Parser {
 
     fn braced(&mut self, context: &str) -> Result<Block, SyntaxError> {
         let open = self.expect_sym("{", context)?;
-        self.block(Some(open))
+        self.nest(|p| p.block(Some(open)))
     }
 
     fn statement(&mut self) -> Result<Stmt, SyntaxError> {
@@ -346,8 +382,15 @@ impl Parser {
     }
 
     fn expr(&mut self) -> Result<Expr, SyntaxError> {
+        self.nest(Self::or_expr)
+    }
+
+    fn or_expr(&mut self) -> Result<Expr, SyntaxError> {
+        let mut terms = 1;
         let mut left = self.and_expr()?;
-        while self.eat_word("or") {
+        while self.is_word("or") {
+            self.count_term(&mut terms)?;
+            self.bump();
             let right = self.and_expr()?;
             left = join(left, right, ExprKind::Or);
         }
@@ -355,8 +398,11 @@ impl Parser {
     }
 
     fn and_expr(&mut self) -> Result<Expr, SyntaxError> {
+        let mut terms = 1;
         let mut left = self.not_expr()?;
-        while self.eat_word("and") {
+        while self.is_word("and") {
+            self.count_term(&mut terms)?;
+            self.bump();
             let right = self.not_expr()?;
             left = join(left, right, ExprKind::And);
         }
@@ -366,7 +412,7 @@ impl Parser {
     fn not_expr(&mut self) -> Result<Expr, SyntaxError> {
         if self.is_word("not") {
             let start = self.bump().span.start;
-            let inner = self.not_expr()?;
+            let inner = self.nest(Self::not_expr)?;
             let span = start..inner.span.end;
             return Ok(Expr { kind: ExprKind::Not(Box::new(inner)), span });
         }
@@ -396,6 +442,7 @@ impl Parser {
     }
 
     fn sum(&mut self) -> Result<Expr, SyntaxError> {
+        let mut terms = 1;
         let mut left = self.product()?;
         loop {
             let op = match self.peek() {
@@ -403,6 +450,7 @@ impl Parser {
                 Tok::Sym("-") => BinOp::Sub,
                 _ => return Ok(left),
             };
+            self.count_term(&mut terms)?;
             self.bump();
             let right = self.product()?;
             left = join(left, right, |a, b| ExprKind::Binary(op, a, b));
@@ -410,6 +458,7 @@ impl Parser {
     }
 
     fn product(&mut self) -> Result<Expr, SyntaxError> {
+        let mut terms = 1;
         let mut left = self.unary()?;
         loop {
             let op = match self.peek() {
@@ -418,6 +467,7 @@ impl Parser {
                 Tok::Sym("%") => BinOp::Rem,
                 _ => return Ok(left),
             };
+            self.count_term(&mut terms)?;
             self.bump();
             let right = self.unary()?;
             left = join(left, right, |a, b| ExprKind::Binary(op, a, b));
@@ -427,12 +477,14 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr, SyntaxError> {
         if self.is_sym("-") {
             let start = self.bump().span.start;
-            let inner = self.unary()?;
+            let inner = self.nest(Self::unary)?;
             let span = start..inner.span.end;
             return Ok(Expr { kind: ExprKind::Neg(Box::new(inner)), span });
         }
         let mut e = self.primary()?;
+        let mut terms = 1;
         while self.is_sym("[") {
+            self.count_term(&mut terms)?;
             self.bump();
             let key = self.expr()?;
             let close = self.expect_sym("]", "to close the key")?;
@@ -524,6 +576,26 @@ mod tests {
         let e = parse_expression("not a + 1 == 2 and b or c");
         let Ok(Expr { kind: ExprKind::Or(left, _), .. }) = e else { panic!("expected `or` at the top: {e:?}") };
         assert!(matches!(left.kind, ExprKind::And(..)));
+    }
+
+    #[test]
+    fn deep_nesting_and_long_chains_are_located_errors_not_overflows() {
+        let deep = format!("set x = {}1{}", "(".repeat(10_000), ")".repeat(10_000));
+        let Err((span, msg)) = parse_program(&deep) else { panic!("expected an error") };
+        assert!(msg.starts_with("nested more than 32 levels deep"), "{msg}");
+        assert!(span.start < 100, "located at the first level too deep: {span:?}");
+        let nots = format!("set x = {}true", "not ".repeat(100_000));
+        assert!(parse_program(&nots).is_err_and(|(_, m)| m.starts_with("nested more than")));
+        let negs = format!("set x = {}1", "- ".repeat(100_000));
+        assert!(parse_program(&negs).is_err_and(|(_, m)| m.starts_with("nested more than")));
+        let blocks = format!("{}emit a{}", "loop {\n".repeat(10_000), "\n}".repeat(10_000));
+        assert!(parse_program(&blocks).is_err_and(|(_, m)| m.starts_with("nested more than")));
+        let chain = format!("set x = 1{}", " + 1".repeat(100_000));
+        assert!(parse_program(&chain).is_err_and(|(_, m)| m.starts_with("more than 64 terms")));
+        // Within the limits all is well.
+        let ok = format!("set x = {}1{}", "(".repeat(30), ")".repeat(30));
+        assert!(parse_program(&ok).is_ok());
+        assert!(parse_program(&format!("set x = 1{}", " + 1".repeat(63))).is_ok());
     }
 
     #[test]

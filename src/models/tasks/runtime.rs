@@ -16,13 +16,9 @@ use super::locks::{Lock, Waiter};
 use super::program::{CExpr, Instr, Target};
 use super::spec::Scheduling;
 use super::value::Value;
-use crate::engine::check::Violation;
-use crate::engine::clock::Clock;
-use crate::engine::faults::FaultPlan;
-use crate::engine::ids::{Id, Names};
-use crate::engine::stats::Metrics;
-use crate::engine::tape::Tape;
-use crate::engine::trace::{Args, Event, EventKind, Trace, Val};
+use crate::engine::ctx::SimCtx;
+use crate::engine::ids::Id;
+use crate::engine::trace::{Args, EventKind, Val};
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
 use std::collections::BTreeMap;
@@ -30,6 +26,11 @@ use std::sync::Arc;
 
 /// Steps all tasks together may take within one tick before the loop counts as blocked.
 pub const STEP_BUDGET: u64 = 100_000;
+/// Steps one run may take, all tasks together: past it the run ends `Halted { limit:
+/// "max_steps" }` (a program that never settles cannot run for ever).
+pub const MAX_STEPS: u64 = 2_000_000;
+/// Task instances one run may create: past it the run ends `Halted { limit: "max_tasks" }`.
+pub const MAX_TASKS: usize = 10_000;
 
 /// The compiled variant, shared cheaply with every slice.
 #[derive(Resource, Clone)]
@@ -177,6 +178,8 @@ pub struct Sched {
     pub joiners: Vec<u32>,
     /// Steps run this tick.
     pub steps: u64,
+    /// Steps run this run (bounded by [`MAX_STEPS`]).
+    pub fuel: u64,
     /// Tasks that started (true) or ended (false) since the last check, for the liveness
     /// monitor (told of changes only, not of every task on every tick).
     pub liveness: Vec<(Id, bool)>,
@@ -224,13 +227,8 @@ pub struct Rt<'w, 's> {
     pub sched: ResMut<'w, Sched>,
     shared: ResMut<'w, Shared>,
     prog: Res<'w, Prog>,
-    clock: Res<'w, Clock>,
-    plan: Res<'w, FaultPlan>,
-    tape: ResMut<'w, Tape>,
-    trace: ResMut<'w, Trace>,
-    names: ResMut<'w, Names>,
-    metrics: ResMut<'w, Metrics>,
-    violations: MessageWriter<'w, Violation>,
+    /// The engine: clock, tape, trace, names, metrics, violations.
+    cx: SimCtx<'w>,
     commands: Commands<'w, 's>,
 }
 
@@ -279,7 +277,7 @@ impl Rt<'_, '_> {
         for (d, def) in prog.tasks.iter().enumerate() {
             if let Some((lo, hi)) = def.start {
                 for _ in 0..def.copies {
-                    let at = self.tape.range("task.start", lo, hi);
+                    let at = self.cx.tape.range("task.start", lo, hi);
                     self.new_instance(d as u16, at);
                 }
             }
@@ -289,7 +287,7 @@ impl Rt<'_, '_> {
     /// One tick: wake-ups, scripted steps, then slices until nothing is runnable.
     pub fn tick(&mut self, acts: impl Iterator<Item = super::actions::Action>) {
         self.sched.steps = 0;
-        let now = self.clock.now;
+        let now = self.cx.now();
         while self.sched.next_wakeup().is_some_and(|t| t <= now) {
             if let Some((_, w)) = self.sched.wakeups.pop_first() {
                 self.wake(w);
@@ -300,7 +298,7 @@ impl Rt<'_, '_> {
         }
         while !self.sched.runnable.is_empty() {
             let n = self.sched.runnable.len() as u32;
-            let k = self.tape.choose("task.pick", n) as usize;
+            let k = self.cx.tape.choose("task.pick", n) as usize;
             let k = k.min(self.sched.runnable.len() - 1);
             let t = self.sched.runnable.remove(k);
             self.slice(t);
@@ -318,22 +316,19 @@ impl Rt<'_, '_> {
     }
 
     fn event(&mut self, kind: EventKind, actor: Id, what: &'static str, other: Id, args: Args) {
-        if self.trace.on() {
-            let e = Event::new(self.clock.now, kind, actor, what).other(other).args(args);
-            self.trace.push(&self.names, e);
-        }
+        self.cx.trace(kind, actor, what, other, args);
     }
 
     fn tv(&mut self, v: &Value) -> Val {
-        if !self.trace.on() {
+        if !self.cx.trace.on() {
             return Val::None;
         }
         match v {
             Value::Int(i) if *i >= 0 => Val::U(*i as u64),
             Value::Bool(b) => Val::B(*b),
             Value::None => Val::S("none"),
-            Value::Str(s) => Val::Id(self.names.intern(s)),
-            other => Val::Id(self.names.intern(&other.to_string())),
+            Value::Str(s) => Val::Id(self.cx.names.intern(s)),
+            other => Val::Id(self.cx.names.intern(&other.to_string())),
         }
     }
 
@@ -350,7 +345,7 @@ impl Rt<'_, '_> {
 
     /// Report a broken invariant; the run goes on.
     fn violation(&mut self, invariant: &'static str, detail: String, ids: Vec<Id>) {
-        self.violations.write(Violation { invariant, detail, ids });
+        self.cx.violate(invariant, detail, ids);
     }
 
     /// Report a broken invariant that stops `task` where it stands (an assertion, a loop that
@@ -367,8 +362,12 @@ impl Rt<'_, '_> {
         let n = self.sched.instances[def as usize] + 1;
         self.sched.instances[def as usize] = n;
         let name = instance_name(&d.name, n, d.copies);
-        let id = self.names.intern(&name);
+        let id = self.cx.names.intern(&name);
         let ix = self.sched.tasks.len() as u32;
+        if self.sched.tasks.len() >= MAX_TASKS {
+            // Still created (its caller holds its handle); the run ends after this step.
+            self.cx.halt("max_tasks");
+        }
         let mut locals = vec![Value::None; d.code.locals.max(2)];
         locals[0] = Value::str(&name);
         locals[1] = Value::Int(i64::from(n));
@@ -420,8 +419,8 @@ impl Rt<'_, '_> {
                 let ok = result.is_ok();
                 self.event(EventKind::Call, svc, "serve", caller, Args::EMPTY.b("ok", ok));
                 let (lo, hi) = prog.services[service as usize].latency;
-                let lat = self.tape.range("call.latency", lo, hi);
-                self.at(self.clock.now + lat, Wake::Reply { task: t, epoch, service, result });
+                let lat = self.cx.tape.range("call.latency", lo, hi);
+                self.at(self.cx.now() + lat, Wake::Reply { task: t, epoch, service, result });
             }
             Wake::Reply { task: t, epoch, service, result } => {
                 let entity = self.sched.tasks[t as usize].entity;
@@ -452,7 +451,7 @@ impl Rt<'_, '_> {
         use super::actions::Action;
         match a {
             Action::Spawn { task, .. } => {
-                self.new_instance(task, self.clock.now + 1);
+                self.new_instance(task, self.cx.now() + 1);
             }
             Action::Cancel { task, .. } => {
                 let live: Vec<u32> = (0..self.sched.tasks.len() as u32)
@@ -504,10 +503,15 @@ impl Rt<'_, '_> {
             return self.finish(task, End::Returned(Value::None));
         };
         let line = code.lines[pc];
+        self.sched.fuel += 1;
+        if self.sched.fuel > MAX_STEPS {
+            self.cx.halt("max_steps");
+            return Flow::Suspend;
+        }
         if self.sched.steps > STEP_BUDGET {
             let detail = format!(
                 "{} ran {STEP_BUDGET} steps in one tick without waiting (line {line}): a loop with no `await` blocks the event loop",
-                self.names.name(me)
+                self.cx.names.name(me)
             );
             return self.stop(task, "event_loop_blocked", detail, vec![me]);
         }
@@ -621,10 +625,10 @@ impl Rt<'_, '_> {
                 if cancel {
                     return self.finish(task, End::Cancelled);
                 }
-                let d = self.tape.range("await.ticks", *lo, *hi);
+                let d = self.cx.tape.range("await.ticks", *lo, *hi);
                 task.epoch += 1;
                 task.status = Status::Sleeping;
-                self.at(self.clock.now + d, Wake::Resume { task: t, epoch: task.epoch });
+                self.at(self.cx.now() + d, Wake::Resume { task: t, epoch: task.epoch });
                 self.event(EventKind::State, me, "sleep", Id::NONE, Args::EMPTY.u("ticks", d).u("line", line.into()));
                 Flow::Suspend
             }
@@ -635,9 +639,9 @@ impl Rt<'_, '_> {
                 let arg = opt_value!(arg).unwrap_or_default();
                 let svc = &prog.services[*service as usize];
                 task.epoch += 1;
-                let lost = self.plan.active(self.clock.now) && self.tape.chance("call.fail", svc.fail);
-                let lat = self.tape.range("call.latency", svc.latency.0, svc.latency.1);
-                let (epoch, now) = (task.epoch, self.clock.now);
+                let lost = self.cx.plan().active(self.cx.now()) && self.cx.tape.chance("call.fail", svc.fail);
+                let lat = self.cx.tape.range("call.latency", svc.latency.0, svc.latency.1);
+                let (epoch, now) = (task.epoch, self.cx.now());
                 let w = if lost {
                     let m = format!("ConnectionError: {} did not answer", svc.named.name);
                     Wake::Reply { task: t, epoch, service: *service, result: Err(m) }
@@ -686,7 +690,7 @@ impl Rt<'_, '_> {
                 _ => Flow::Next,
             },
             Instr::Spawn { task: def, into } => {
-                let child = self.new_instance(*def, self.clock.now + 1);
+                let child = self.new_instance(*def, self.cx.now() + 1);
                 if let Some(i) = into {
                     task.locals[*i as usize] = Value::Task(child);
                 }
@@ -738,7 +742,7 @@ impl Rt<'_, '_> {
                     Flow::Next
                 } else {
                     let text = code.texts[pc].as_deref().unwrap_or("");
-                    let detail = format!("{} line {line}: {message} (`{text}` is false)", self.names.name(me));
+                    let detail = format!("{} line {line}: {message} (`{text}` is false)", self.cx.names.name(me));
                     return self.stop(task, "assert", detail, vec![me]);
                 }
             }
@@ -867,7 +871,7 @@ impl Rt<'_, '_> {
                         task.locals[b as usize] = Value::str(&msg);
                     }
                     task.pc = catch;
-                    self.metrics.add("tasks.caught", 1);
+                    self.cx.metrics.add("tasks.caught", 1);
                     self.event(EventKind::Note, me, "caught", Id::NONE, Args::EMPTY);
                     return Flow::Next;
                 }
@@ -875,7 +879,7 @@ impl Rt<'_, '_> {
                     if left > 0 {
                         task.handlers.push(Handler::Retry { start, left: left - 1, times, otherwise });
                         task.pc = start;
-                        self.metrics.add("tasks.retried", 1);
+                        self.cx.metrics.add("tasks.retried", 1);
                         self.event(EventKind::Note, me, "retry", Id::NONE, Args::EMPTY.u("left", left.into()));
                         return Flow::Next;
                     }
@@ -912,7 +916,7 @@ impl Rt<'_, '_> {
             End::Failed(_) => "failed",
             End::Cancelled => "cancelled",
         };
-        self.metrics.add(
+        self.cx.metrics.add(
             match end {
                 End::Returned(_) => "tasks.returned",
                 End::Failed(_) => "tasks.failed",
@@ -950,7 +954,7 @@ impl Rt<'_, '_> {
             && report
             && !self.prog.0.options.allow_failures
         {
-            let detail = format!("{} ended in fail: {m}", self.names.name(me));
+            let detail = format!("{} ended in fail: {m}", self.cx.names.name(me));
             self.violation("task_failed", detail, vec![me]);
         }
         Flow::End
