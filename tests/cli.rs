@@ -15,7 +15,7 @@ fn run_checks_expectations_and_exits_zero() {
     assert!(lines[at].contains("FAIL") && lines[at].contains("as expected: violates"), "{out}");
     assert!(lines[at + 1].contains("no_candidate_for_removed_connection"), "the failures follow: {out}");
     let at = lines.iter().position(|l| l.trim_start().starts_with("shipped_stream")).expect("the shipped fix's line");
-    assert!(lines[at].contains("FAIL 1/60") && lines[at].contains("as expected: violates"), "{out}");
+    assert!(lines[at].contains("FAIL ") && lines[at].contains("as expected: violates"), "{out}");
     assert!(
         lines[at + 1].contains("no_connection_outlives_dispose")
             && !lines[at + 1].contains("no_candidate_for_removed_connection"),

@@ -63,7 +63,12 @@ fn the_bounded_search_finds_every_expected_failure_with_its_fewest_deviations() 
     assert!(pairs.len() >= 60, "the shipped scenarios have failing variants ({})", pairs.len());
     let mut cfg = SweepConfig::new(pairs.iter().map(|(t, _, _)| t.clone()).collect(), 0..1);
     cfg.strategy = StrategyKind::Bounded;
-    // The hardest race (rapid_reconnect: three deviations) needs 65,846 runs.
+    // Most races need 0-3 deviations within a few thousand runs (rapid_reconnect's overlap: 3,
+    // in 65,846). A few need three deviations behind a second level too large for a test:
+    // dispose_during_ice's has ~245,000 runs (its shipped_stream, request_map, state_machine
+    // and dispose_unawaited fail at run ~267,000 with 3), rapid_reconnect/state_machine's third
+    // level holds 48 million. Those rows say what the budget certified instead; the snapshot
+    // pins which rows they are, so a model change that moves a race across the budget shows.
     cfg.bounded = bounded::Bounds { max_deviations: 3, budget: 70_000, stop_at_failure: true };
     cfg.jobs = 2;
     let mut found = Collect::default();
@@ -73,7 +78,11 @@ fn the_bounded_search_finds_every_expected_failure_with_its_fewest_deviations() 
     let mut problems = Vec::new();
     for (i, (t, names, exact)) in pairs.iter().enumerate() {
         let Some((_, f)) = found.failures.iter().find(|(j, _)| *j == i) else {
-            problems.push(format!("{}: no failure: {}", t.name(), summary.conclusions[i].clone().unwrap_or_default()));
+            let conclusion = summary.conclusions[i].clone().unwrap_or_default();
+            if !conclusion.contains("exhaustive at this bound") {
+                problems.push(format!("{}: neither a failure nor a certificate: {conclusion}", t.name()));
+            }
+            let _ = writeln!(table, "{:<50} beyond the budget: {conclusion}", t.name());
             continue;
         };
         let deviations = f.params["deviations"].as_array().map_or(0, Vec::len);
@@ -159,19 +168,21 @@ fn runs_come_level_by_level_with_exactly_that_many_deviations() {
 /// command that reproduces it; each agrees with its file's expectation.
 #[test]
 fn verify_certifies_fixes_and_measures_failures() {
-    let t = load("flag_reset_timing");
+    let mut t = load("duplicate_replay_on_reconnect");
+    t.extend(load("restart_resume"));
     let cfg = VerifyConfig { budget: 3_000, max_deviations: 3, jobs: 2, deadline: None };
     let rows = verify(&t, &cfg, &AtomicBool::new(false)).unwrap_or_else(|e| panic!("{e}"));
     for r in &rows {
         assert!(r.agrees.is_ok(), "{}: {:?}", r.target.name(), r.agrees);
     }
-    let fixed = rows.iter().find(|r| r.target.variant == "session_bound").expect("a row");
+    let row = |name: &str| rows.iter().find(|r| r.target.name() == name).expect("a row");
+    let fixed = row("duplicate_replay_on_reconnect/try_send_drop");
     assert_eq!(fixed.conclusion, Conclusion::Certified { bound: 1, everything: false });
     assert_eq!(fixed.runs, 3_000);
-    let bug = rows.iter().find(|r| r.target.variant == "flag_callback").expect("a row");
-    assert!(matches!(bug.conclusion, Conclusion::Fails { deviations: 1, .. }), "{:?}", bug.conclusion);
+    let bug = row("restart_resume/coalescing_worker");
+    assert!(matches!(bug.conclusion, Conclusion::Fails { deviations: 2, .. }), "{:?}", bug.conclusion);
     let cmd = bug.reproduce().expect("a command");
-    assert!(cmd.ends_with("--strategy bounded"), "{cmd}");
+    assert!(cmd.ends_with("--seed 285 --strategy bounded"), "{cmd}");
 }
 
 /// Seed N of `--strategy bounded` is run N of the search: the library, `racelab run` and
@@ -226,6 +237,7 @@ fn the_command_line_reports_deviations_certificates_and_refuses_bad_bounds() {
     let o = racelab(&[
         "sweep",
         "scenarios/flag_reset_timing.toml",
+        "scenarios/duplicate_replay_on_reconnect.toml",
         "--strategy",
         "bounded",
         "--budget",
@@ -235,10 +247,11 @@ fn the_command_line_reports_deviations_certificates_and_refuses_bad_bounds() {
     ]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
-    assert!(out.contains("(bounded, 1 deviation): liveness connect_settles"), "{out}");
+    assert!(out.contains("flag_callback seed 0 (bounded, 0 deviations): violates candidate_to_own_session"), "{out}");
+    assert!(out.contains("injected_client seed 17 (bounded, 1 deviation): liveness connect_settles"), "{out}");
     assert!(
         out.contains(
-            "racelab run scenarios/flag_reset_timing.toml --variant flag_callback --seed 43 --strategy bounded"
+            "racelab run scenarios/flag_reset_timing.toml --variant injected_client --seed 17 --strategy bounded"
         ),
         "{out}"
     );
