@@ -105,6 +105,9 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
             }
             println!();
         }
+        // One column for the names, as wide as the longest (capped so one long name cannot
+        // push every line off the screen).
+        let w = variants.iter().map(|v| v.chars().count()).max().unwrap_or(0).clamp(15, 40);
         let mut unexpected: Option<(String, u64)> = None;
         let mut first_expected: Option<(String, u64)> = None;
         for v in &variants {
@@ -137,17 +140,17 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
                         (Ok(()), None) => String::new(),
                     };
                     println!(
-                        "  {v:<15} {result:<14} first {first:<10} trace {hash}  {:>6.0} runs/s  {expect}",
+                        "  {v:<w$} {result:<14} first {first:<10} trace {hash}  {:>6.0} runs/s  {expect}",
                         report.runs_per_sec
                     );
                     if !report.failures.is_empty() {
                         let parts: Vec<String> =
                             report.failures.iter().map(|(k, (n, s))| format!("{k} {n} (seed {s})")).collect();
-                        println!("  {:<15} {}", "", parts.join(", "));
+                        println!("  {:<w$} {}", "", parts.join(", "));
                     }
                     if let Some(f) = &report.first_failure {
                         let shown = file.display().to_string();
-                        println!("  {:<15} {}", "", reproduce(&shown, v, f.seed, spec.kind.name()));
+                        println!("  {:<w$} {}", "", reproduce(&shown, v, f.seed, spec.kind.name()));
                     }
                 }
                 Format::Jsonl => {
