@@ -36,7 +36,8 @@ fn seed_of_the_race(out: &str) -> String {
     let line = out.lines().find(|l| l.trim_start().starts_with("see the race:")).expect("a failing seed is named");
     // The printed command runs this binary, the one that knows the model.
     assert!(line.contains(&format!("racelab-sockets run {SCENARIO} --variant bug --seed ")), "{line}");
-    line.rsplit(' ').next().expect("the seed").to_owned()
+    let rest = line.split(" --seed ").nth(1).expect("a seed");
+    rest.split(' ').next().expect("the seed").to_owned()
 }
 
 #[test]
