@@ -117,10 +117,8 @@ fn deliver(s: &S, to: Node, msg: Msg) {
                 s.borrow_mut().remote_pc.insert(p, msg.pc);
                 send(s, Node::Server, Msg { kind: Kind::Answer, ..msg });
             }
-            Kind::Candidate => {
-                if s.borrow().remote_pc.get(&p) == Some(&msg.pc) {
-                    send(s, Node::Server, Msg { kind: Kind::RemoteCandidate, ..msg });
-                }
+            Kind::Candidate if s.borrow().remote_pc.get(&p) == Some(&msg.pc) => {
+                send(s, Node::Server, Msg { kind: Kind::RemoteCandidate, ..msg });
             }
             _ => {}
         },

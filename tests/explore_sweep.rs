@@ -6,7 +6,7 @@ use racelab::engine::replay::Failure;
 use racelab::engine::{Sim, Tape};
 use racelab::explore::merge::merge;
 use racelab::explore::strategy::{Spec, StrategyKind};
-use racelab::explore::sweep::{Collect, Ended, Shard, SweepConfig, Target, sweep, targets};
+use racelab::explore::sweep::{Collect, Ended, KEEP_DEFAULT, Shard, SweepConfig, Target, sweep, targets};
 use racelab::scenario::{Expected, Scenario};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -117,31 +117,75 @@ fn the_failure_set_does_not_depend_on_jobs() {
 }
 
 /// `--shard K/N` for K in 0..N covers every seed once; merged, the shards give the failures
-/// of the unsharded sweep.
+/// of the unsharded sweep, both when every failure is written and when each shard writes only
+/// its first few of each kind (the default).
 #[test]
 fn shards_merge_to_the_unsharded_sweep() {
     let mut t = load("dispose_during_ice");
     t.extend(load("rapid_reconnect"));
     let seeds = 3..203;
-    let mut cfg = SweepConfig::new(t.clone(), seeds.clone());
-    cfg.jobs = 2;
-    let whole: Vec<Failure> = run(&cfg).0.into_iter().map(|(_, f)| f).collect();
-    let n = 3;
-    let mut parts = Vec::new();
-    let mut covered = 0;
-    for k in 0..n {
-        let shard = Shard { index: k, count: n };
-        covered += shard.len(&seeds);
+    for keep in [None, Some(KEEP_DEFAULT)] {
         let mut cfg = SweepConfig::new(t.clone(), seeds.clone());
-        cfg.shard = shard;
-        let part: Vec<Failure> = run(&cfg).0.into_iter().map(|(_, f)| f).collect();
-        assert!(part.iter().all(|f| (f.seed - seeds.start) % n == k), "shard {k}/{n} runs only its seeds");
-        parts.push(part);
+        cfg.jobs = 2;
+        cfg.keep = keep;
+        let whole: Vec<Failure> = run(&cfg).0.into_iter().map(|(_, f)| f).collect();
+        let n = 3;
+        let mut parts = Vec::new();
+        let mut covered = 0;
+        for k in 0..n {
+            let shard = Shard { index: k, count: n };
+            covered += shard.len(&seeds);
+            let mut cfg = SweepConfig::new(t.clone(), seeds.clone());
+            cfg.shard = shard;
+            cfg.keep = keep;
+            let part: Vec<Failure> = run(&cfg).0.into_iter().map(|(_, f)| f).collect();
+            assert!(part.iter().all(|f| (f.seed - seeds.start) % n == k), "shard {k}/{n} runs only its seeds");
+            parts.push(part);
+        }
+        assert_eq!(covered, seeds.end - seeds.start);
+        let merged = merge(parts, keep);
+        assert_eq!(merged.len(), whole.len());
+        assert_eq!(merged, merge([whole], keep), "keep {keep:?}");
     }
-    assert_eq!(covered, seeds.end - seeds.start);
-    let merged = merge(parts);
-    assert_eq!(merged.len(), whole.len());
-    assert_eq!(merged, merge([whole]));
+}
+
+/// With the default cap a sweep writes the first failures of each (pair, first broken
+/// check) in full and counts the rest: the counts are every failure's, the lines are not.
+#[test]
+fn a_sweep_writes_the_first_failures_of_each_kind_and_counts_the_rest() {
+    let mut cfg = SweepConfig::new(load("dispose_during_ice"), 0..300);
+    cfg.jobs = 2;
+    let go = |cfg: &SweepConfig| {
+        let mut found = Collect::default();
+        let summary = sweep(cfg, &AtomicBool::new(false), &mut found).unwrap_or_else(|e| panic!("{e}"));
+        (found.failures, summary)
+    };
+    let (kept, summary) = go(&cfg);
+    cfg.keep = None;
+    let (all, all_summary) = go(&cfg);
+    assert_eq!(summary.progress.failures(), all_summary.progress.failures(), "every failure is counted");
+    assert_eq!(kept.len() as u64 + summary.unwritten, all.len() as u64);
+    assert!(summary.unwritten > 0, "dispose_during_ice fails on more than {KEEP_DEFAULT} seeds of a variant");
+    let mut per_kind = std::collections::BTreeMap::new();
+    for (i, f) in &kept {
+        *per_kind.entry((*i, f.verdict.failed_check().unwrap_or_default().to_owned())).or_insert(0u64) += 1;
+    }
+    assert!(per_kind.values().all(|&n| n <= KEEP_DEFAULT), "{per_kind:?}");
+    // The lines kept are the first of their kind, in the order the full sweep wrote them.
+    let firsts: Vec<&(usize, Failure)> = all
+        .iter()
+        .filter(|(i, f)| {
+            let k = (*i, f.verdict.failed_check().unwrap_or_default().to_owned());
+            let n = per_kind.get_mut(&k).expect("a kind the capped sweep kept");
+            if *n == 0 {
+                return false;
+            }
+            *n -= 1;
+            true
+        })
+        .collect();
+    assert_eq!(firsts.len(), kept.len());
+    assert!(firsts.iter().zip(&kept).all(|(a, b)| a.0 == b.0 && a.1 == b.1));
 }
 
 /// A seed runs the same in a world that ran other seeds before as in a fresh one (ids are

@@ -15,6 +15,12 @@ pub struct MergeArgs {
     /// Write the merged lines here (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Keep at most N failures per (scenario, variant, first broken invariant), as `sweep --keep`.
+    #[arg(long, value_name = "N", default_value_t = crate::explore::sweep::KEEP_DEFAULT, conflicts_with = "all_failures")]
+    pub keep: u64,
+    /// Keep every failure (merge the outputs of `sweep --all-failures`).
+    #[arg(long)]
+    pub all_failures: bool,
 }
 
 /// Merge; the exit code.
@@ -30,7 +36,7 @@ pub fn run(args: MergeArgs) -> i32 {
         }
     }
     let read: usize = parts.iter().map(Vec::len).sum();
-    let merged = merge(parts);
+    let merged = merge(parts, (!args.all_failures).then_some(args.keep));
     let mut text = String::new();
     for f in &merged {
         text.push_str(&f.to_line());

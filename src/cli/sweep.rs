@@ -66,6 +66,13 @@ pub struct SweepArgs {
     /// breaks go unseen (by default a run goes on and reports every one).
     #[arg(long)]
     pub first_only: bool,
+    /// Write at most N failures in full per (scenario, variant, first broken invariant); the
+    /// rest are counted in the summary (a run's seed and strategy regenerate it anyway).
+    #[arg(long, value_name = "N", default_value_t = crate::explore::sweep::KEEP_DEFAULT, conflicts_with = "all_failures")]
+    pub keep: u64,
+    /// Write every failure in full, however many there are.
+    #[arg(long)]
+    pub all_failures: bool,
     /// After the sweep, shrink the first failure of each (scenario, variant, invariant) and
     /// write them to FILE.shrunk.jsonl beside --out.
     #[arg(long, requires = "out")]
@@ -224,6 +231,7 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
     cfg.shard = args.shard.unwrap_or(Shard::ALL);
     cfg.stop_after = args.stop_after;
     cfg.first_only = args.first_only;
+    cfg.keep = (!args.all_failures).then_some(args.keep);
     cfg.deadline = deadline;
     let out = match create_out(&args) {
         Ok(o) => o,
@@ -288,6 +296,12 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
             None => format!("FAIL {}: {}", t.failures, checks.join(", ")),
         };
         println!("  {name:<width$}  {:>8} runs  {:>7.0} runs/s  {result}", t.runs, t.runs_per_sec());
+    }
+    if summary.unwritten > 0 {
+        println!(
+            "{} more failures counted above but not written (at most {} per scenario, variant and invariant; --all-failures writes every one)",
+            summary.unwritten, args.keep
+        );
     }
     if let Some((path, _)) = &reporter.out {
         println!("failures written to {}", path.display());

@@ -11,6 +11,7 @@ use crate::explore::pool::{self, Options};
 pub use crate::explore::pool::{Progress, Target, TargetProgress};
 use crate::explore::strategy::{Ran, Seeds, Spec, Strategy, StrategyKind, bounded, exhaustive};
 use crate::scenario::{Scenario, ScenarioError};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -104,7 +105,14 @@ pub struct SweepConfig {
     /// Hunt: a bounded or exhaustive search stops at its first failure and ignores the
     /// seeds (default). Otherwise it makes its runs numbered `seeds`, going on past failures.
     pub hunt: bool,
+    /// Failures handed to the sink in full per (pair, first broken check); the rest are only
+    /// counted (in the progress and [`Summary::unwritten`]). `None` hands over every one. A
+    /// sweep where every seed fails would otherwise write a whole tape per seed.
+    pub keep: Option<u64>,
 }
+
+/// Failures kept in full per (pair, first broken check) unless a sweep says otherwise.
+pub const KEEP_DEFAULT: u64 = 10;
 
 impl SweepConfig {
     /// A sweep of `targets` over `seeds` with the default strategy, on one worker.
@@ -122,6 +130,7 @@ impl SweepConfig {
             first_only: false,
             deadline: None,
             hunt: true,
+            keep: Some(KEEP_DEFAULT),
         }
     }
 
@@ -181,6 +190,8 @@ pub struct Summary {
     pub conclusions: Vec<Option<String>>,
     /// Whether each pair's strategy gave up (its model is not deterministic).
     pub abandoned: Vec<bool>,
+    /// Failures counted but not handed to the sink (beyond `keep` of their kind).
+    pub unwritten: u64,
 }
 
 /// What went wrong before a sweep could run.
@@ -204,6 +215,9 @@ struct Failures<'a> {
     names: Vec<&'static str>,
     sink: &'a mut dyn Sink,
     committed: u64,
+    /// Failures handed over per (pair, first broken check).
+    kept: BTreeMap<(usize, String), u64>,
+    unwritten: u64,
 }
 
 impl pool::Sink for Failures<'_> {
@@ -211,9 +225,17 @@ impl pool::Sink for Failures<'_> {
         if !ran.failed() {
             return true;
         }
-        let failure = ran.failure(&self.cfg.targets[target].file, self.names[target]);
         self.committed += 1;
-        self.sink.failure(target, &failure, progress);
+        let first = ran.outcome.verdict.failed_check().unwrap_or_default();
+        let kept = self.kept.entry((target, first.to_owned())).or_default();
+        if self.cfg.keep.is_none_or(|k| *kept < k) {
+            *kept += 1;
+            // Built only for the failures written: a tape per seed is the expensive part.
+            let failure = ran.failure(&self.cfg.targets[target].file, self.names[target]);
+            self.sink.failure(target, &failure, progress);
+        } else {
+            self.unwritten += 1;
+        }
         self.cfg.stop_after.is_none_or(|n| self.committed < n)
     }
 
@@ -233,7 +255,7 @@ pub fn sweep(cfg: &SweepConfig, stop: &AtomicBool, sink: &mut dyn Sink) -> Resul
     let mut strategies: Vec<Box<dyn Strategy>> = cfg.targets.iter().map(|_| make(seeds.clone())).collect();
     let names = strategies.iter().map(|s| s.name()).collect();
     let opts = Options { jobs: cfg.jobs, chunk: cfg.chunk, stop, deadline: cfg.deadline, first_only: cfg.first_only };
-    let mut failures = Failures { cfg, names, sink, committed: 0 };
+    let mut failures = Failures { cfg, names, sink, committed: 0, kept: BTreeMap::new(), unwritten: 0 };
     let summary = pool::drive(&cfg.targets, &mut strategies, &opts, &mut failures).map_err(SweepError::Scenario)?;
     let ended = match summary.ended {
         pool::Ended::Complete => Ended::Complete,
@@ -243,5 +265,5 @@ pub fn sweep(cfg: &SweepConfig, stop: &AtomicBool, sink: &mut dyn Sink) -> Resul
     };
     let conclusions = strategies.iter().map(|s| s.conclusion()).collect();
     let abandoned = strategies.iter().map(|s| s.abandoned().is_some()).collect();
-    Ok(Summary { progress: summary.progress, ended, conclusions, abandoned })
+    Ok(Summary { progress: summary.progress, ended, conclusions, abandoned, unwritten: failures.unwritten })
 }
