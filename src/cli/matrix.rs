@@ -5,7 +5,6 @@ use super::{STOP, install_ctrlc, strategy_arg};
 use crate::engine::Registry;
 use crate::explore::matrix::{markdown, matrix};
 use crate::explore::strategy::StrategyKind;
-use crate::scenario::parse_seed_range;
 use clap::{Args, ValueEnum};
 use std::ops::Range;
 use std::path::PathBuf;
@@ -27,7 +26,7 @@ pub struct MatrixArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Seeds per variant: N (seeds 0..N) or A..B.
-    #[arg(long, value_parser = seeds_or_count, default_value = "1000")]
+    #[arg(long, value_parser = super::seeds_arg, default_value = "1000")]
     pub seeds: Range<u64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = MatrixFormat::Markdown)]
@@ -39,13 +38,6 @@ pub struct MatrixArgs {
     /// Worker threads (default: the number of cores).
     #[arg(long)]
     pub jobs: Option<usize>,
-}
-
-fn seeds_or_count(s: &str) -> Result<Range<u64>, String> {
-    if let Ok(n) = s.parse::<u64>() {
-        return if n > 0 { Ok(0..n) } else { Err("expected at least one seed".into()) };
-    }
-    parse_seed_range(s).ok_or_else(|| format!("expected N or A..B with A < B, found `{s}`"))
 }
 
 /// Print the matrix; the exit code.

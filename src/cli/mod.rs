@@ -72,9 +72,12 @@ pub enum Format {
     Jsonl,
 }
 
-/// Parse `A..B`.
+/// Parse `--seeds`: `N` (seeds 0..N) or `A..B`.
 pub fn seeds_arg(s: &str) -> Result<Range<u64>, String> {
-    parse_seed_range(s).ok_or_else(|| format!("expected A..B with A < B, found `{s}`"))
+    if let Ok(n) = s.parse::<u64>() {
+        return if n > 0 { Ok(0..n) } else { Err("expected at least one seed".into()) };
+    }
+    parse_seed_range(s).ok_or_else(|| format!("expected N or A..B with A < B, found `{s}`"))
 }
 
 /// The whole command line for the models in `registry`: parse the process arguments, run
@@ -119,6 +122,10 @@ pub use crate::report::shell::program;
 pub fn load(registry: &Registry, path: &Path) -> Result<Scenario, i32> {
     Scenario::load(registry, path).map_err(|e| {
         eprintln!("error: {e}");
+        if crate::report::github::enabled() {
+            let title = "racelab: bad scenario file";
+            println!("{}", crate::report::github::error(&e.file, e.line, e.column, title, &e.message));
+        }
         2
     })
 }

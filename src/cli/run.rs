@@ -8,6 +8,7 @@ use crate::explore::run::{judge, run_variant_with};
 use crate::explore::strategy::{Ran, Spec, StrategyKind};
 use crate::report::shell::reproduce;
 use crate::report::timeline;
+use crate::report::{github, junit};
 use crate::scenario::Expected;
 use clap::Args;
 use std::ops::Range;
@@ -25,7 +26,7 @@ pub struct RunArgs {
     /// Run one seed and print its timeline.
     #[arg(long, conflicts_with = "seeds")]
     pub seed: Option<u64>,
-    /// Run the seeds A..B (default: the file's `seeds`).
+    /// Run the seeds N (0..N) or A..B (default: the file's `seeds`).
     #[arg(long, value_parser = seeds_arg)]
     pub seeds: Option<Range<u64>>,
     /// How each run's choices are decided: random, swarm or pct draw a run from its seed;
@@ -43,15 +44,36 @@ pub struct RunArgs {
     /// simulation as on a fresh one and that no run leaves state that nothing resets.
     #[arg(long, conflicts_with_all = ["seed", "save_failures"])]
     pub check_determinism: bool,
+    /// Also write a JUnit XML report to FILE: a test case per variant, a failure where its
+    /// expectation did not hold (for CI systems that show test results).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["seed", "check_determinism"])]
+    pub junit: Option<PathBuf>,
 }
 
 /// Run the scenarios; the exit code.
 pub fn run(registry: &Registry, args: RunArgs) -> i32 {
     let mut all_ok = true;
+    let mut cases = Vec::new();
+    let code = run_files(registry, &args, &mut all_ok, &mut cases);
+    if let Some(path) = &args.junit
+        && let Err(e) = std::fs::write(path, junit::render(&cases))
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return 2;
+    }
+    match code {
+        Some(code) => code,
+        None if all_ok => 0,
+        None => 1,
+    }
+}
+
+/// Every file in turn; `Some(code)` when one cannot run at all.
+fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut Vec<junit::Case>) -> Option<i32> {
     for file in &args.files {
         let scenario = match load(registry, file) {
             Ok(s) => s,
-            Err(code) => return code,
+            Err(code) => return Some(code),
         };
         let variants: Vec<String> = match &args.variant {
             Some(v) if scenario.variants.contains(v) => vec![v.clone()],
@@ -61,7 +83,7 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
                     file.display(),
                     scenario.variants.join(", ")
                 );
-                return 2;
+                return Some(2);
             }
             None => scenario.variants.clone(),
         };
@@ -75,7 +97,7 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
                     ),
                     Err(e) => {
                         println!("{} / {v}: NOT DETERMINISTIC: {e}", scenario.name);
-                        all_ok = false;
+                        *all_ok = false;
                     }
                 }
             }
@@ -86,7 +108,7 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
             for v in &variants {
                 let (ran, outcome, sim) = match seed_run(&scenario, v, &spec, seed) {
                     Ok(x) => x,
-                    Err(code) => return code,
+                    Err(code) => return Some(code),
                 };
                 print_run(&sim, &outcome, args.format);
                 if let Some(dir) = &args.save_failures
@@ -111,17 +133,40 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
         let mut unexpected: Option<(String, u64)> = None;
         let mut first_expected: Option<(String, u64)> = None;
         for v in &variants {
+            let started = std::time::Instant::now();
             let report = match run_variant_with(&scenario, v, seeds.clone(), &spec) {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("error: {e}");
-                    return 2;
+                    return Some(2);
                 }
             };
             let verdict = judge(&scenario, &report);
-            if verdict.is_err() {
-                all_ok = false;
+            let shown = file.display().to_string();
+            let failure = verdict.as_ref().err().map(|why| {
+                let mut msg = format!("{} / {v}: {why}", scenario.name);
+                if let Some(f) = &report.first_failure {
+                    msg.push_str(&format!("\nsee it: {}", reproduce(&shown, v, f.seed, spec.kind.name())));
+                }
+                msg
+            });
+            if let Some(msg) = &failure {
+                *all_ok = false;
+                if github::enabled() {
+                    // On the expectation's line, or the file's first when none speaks of it.
+                    let line =
+                        scenario.expectation(v).map_or(1, |e| github::line_of(&scenario.source.text, e.span.start));
+                    println!("{}", github::error(&shown, line, 0, "racelab: expectation not met", msg));
+                }
             }
+            cases.push(junit::Case {
+                scenario: scenario.name.clone(),
+                file: shown,
+                variant: v.clone(),
+                runs: report.runs,
+                failure,
+                seconds: started.elapsed().as_secs_f64(),
+            });
             let hash = report.first_failure.as_ref().map_or(report.first_hash.clone(), |f| f.trace_hash.clone());
             match args.format {
                 Format::Text => {
@@ -154,10 +199,11 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
                     }
                 }
                 Format::Jsonl => {
+                    // Byte-stable: nothing measured by the clock (runs/s is on the text output).
                     let line = serde_json::json!({
                         "scenario": scenario.name, "variant": v, "runs": report.runs,
                         "failures": report.failures.iter().map(|(k, (n, s))| (k.clone(), serde_json::json!({"seeds": n, "first_seed": s}))).collect::<serde_json::Map<_, _>>(),
-                        "trace_hash": hash, "runs_per_sec": report.runs_per_sec.round(),
+                        "trace_hash": hash, "strategy": spec.kind.name(),
                         "expectation_met": verdict.is_ok(),
                     });
                     println!("{line}");
@@ -197,7 +243,7 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
             println!("\n  see the race: {}", reproduce(&shown, &v, seed, spec.kind.name()));
         }
     }
-    if all_ok { 0 } else { 1 }
+    None
 }
 
 /// Save a failure file for `replay`: run `ran` (its choices kept) of `strategy`.

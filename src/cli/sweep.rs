@@ -26,7 +26,7 @@ pub struct SweepArgs {
     /// Sweep only this variant (default: every variant each file lists); files without it are skipped.
     #[arg(long)]
     pub variant: Option<String>,
-    /// The seeds A..B (default 0..1000) of random, swarm or pct.
+    /// The seeds N (0..N) or A..B (default 0..1000) of random, swarm or pct.
     #[arg(long, value_parser = seeds_arg)]
     pub seeds: Option<Range<u64>>,
     /// Worker threads (default: the number of cores).

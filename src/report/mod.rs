@@ -3,8 +3,10 @@
 
 pub mod envelopes;
 pub mod filename;
+pub mod github;
 pub mod html;
 pub mod jsonl;
+pub mod junit;
 pub mod mermaid;
 pub mod shell;
 pub mod timeline;

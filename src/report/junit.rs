@@ -1,0 +1,115 @@
+//! JUnit XML, the report format every CI system reads: one `<testsuite>` per scenario file,
+//! one `<testcase>` per variant, a `<failure>` when the variant's expectation did not hold.
+
+use std::fmt::Write as _;
+
+/// One variant's result.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// The scenario's name (the suite).
+    pub scenario: String,
+    /// The scenario file as given (`file` attribute, for CI systems that link to it).
+    pub file: String,
+    /// The variant (the test case).
+    pub variant: String,
+    /// Runs made.
+    pub runs: u64,
+    /// Why the expectation did not hold, with the command that shows it; `None` if it held.
+    pub failure: Option<String>,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+/// `s` escaped for XML text and attribute values; characters XML 1.0 cannot hold at all
+/// (most C0 controls) are dropped.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The whole report for `cases`, suites in the order their scenarios first appear.
+pub fn render(cases: &[Case]) -> String {
+    let mut suites: Vec<(&str, &str, Vec<&Case>)> = Vec::new();
+    for c in cases {
+        match suites.iter_mut().find(|(s, f, _)| *s == c.scenario && *f == c.file) {
+            Some(s) => s.2.push(c),
+            None => suites.push((&c.scenario, &c.file, vec![c])),
+        }
+    }
+    let failures = cases.iter().filter(|c| c.failure.is_some()).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(out, "<testsuites name=\"racelab\" tests=\"{}\" failures=\"{failures}\">", cases.len());
+    for (scenario, file, cases) in suites {
+        let failed = cases.iter().filter(|c| c.failure.is_some()).count();
+        let time: f64 = cases.iter().map(|c| c.seconds).sum();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" time=\"{time:.3}\">",
+            escape(scenario),
+            cases.len()
+        );
+        for c in cases {
+            let _ = write!(
+                out,
+                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" time=\"{:.3}\"",
+                escape(&c.variant),
+                escape(scenario),
+                escape(file),
+                c.seconds
+            );
+            match &c.failure {
+                None => {
+                    let _ =
+                        writeln!(out, ">\n      <system-out>{} runs as expected</system-out>\n    </testcase>", c.runs);
+                }
+                Some(why) => {
+                    let first = why.lines().next().unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        ">\n      <failure message=\"{}\" type=\"expectation\">{}</failure>\n    </testcase>",
+                        escape(first),
+                        escape(why)
+                    );
+                }
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_are_escaped_and_controls_dropped() {
+        let c = Case {
+            scenario: "a<b>&\"c'".into(),
+            file: "x.toml".into(),
+            variant: "v\u{1b}[31m".into(),
+            runs: 3,
+            failure: Some("broke <x>\nsee it: racelab run 'x.toml'".into()),
+            seconds: 0.5,
+        };
+        let xml = render(&[c]);
+        assert!(xml.contains("name=\"a&lt;b&gt;&amp;&quot;c&apos;\""), "{xml}");
+        assert!(xml.contains("name=\"v[31m\""), "{xml}");
+        assert!(xml.contains("message=\"broke &lt;x&gt;\""), "{xml}");
+        assert!(xml.contains("tests=\"1\" failures=\"1\""), "{xml}");
+        assert!(!xml.contains('\u{1b}'));
+    }
+}

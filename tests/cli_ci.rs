@@ -1,0 +1,95 @@
+//! racelab in CI: JUnit XML, GitHub annotations on the line that is wrong, `--seeds N`, and
+//! JSON Lines that are byte-stable from run to run.
+
+use std::process::Command;
+
+mod support;
+use support::{racelab, temp_dir, text};
+
+/// dispose_during_ice with one expectation made wrong: `flag_callback` said to hold.
+fn wrong_expectation(dir: &std::path::Path) -> std::path::PathBuf {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/dispose_during_ice.toml"))
+        .expect("the shipped scenario");
+    let wrong = src.replacen(
+        "variant = [\"flag_callback\", \"per_peer_map\", \"stream\", \"version_token\", \"injected_client\"]",
+        "variant = \"flag_callback\"\nholds = true\n\n[[expect]]\nvariant = [\"per_peer_map\", \"stream\", \"version_token\", \"injected_client\"]",
+        1,
+    );
+    assert_ne!(src, wrong, "the expectation to break is where the test thinks it is");
+    let path = dir.join("wrong.toml");
+    std::fs::write(&path, wrong).expect("write");
+    path
+}
+
+#[test]
+fn junit_has_a_case_per_variant_and_a_failure_where_the_expectation_broke() {
+    let dir = temp_dir("junit");
+    let file = wrong_expectation(&dir);
+    let xml = dir.join("report.xml");
+    let o = racelab(&["run", &file.display().to_string(), "--seeds", "60", "--junit", &xml.display().to_string()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o).1);
+    let xml = std::fs::read_to_string(&xml).expect("the report");
+    assert!(
+        xml.starts_with(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"racelab\" tests=\"9\" failures=\"1\">"
+        ),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<testcase ").count(), 9, "{xml}");
+    let case = xml.split("<testcase ").find(|c| c.starts_with("name=\"flag_callback\"")).expect("the broken case");
+    assert!(case.contains("<failure message=\"dispose_during_ice / flag_callback: "), "{case}");
+    assert!(case.contains("see it: racelab run ") && case.contains("--variant flag_callback --seed "), "{case}");
+    let ok = xml.split("<testcase ").find(|c| c.starts_with("name=\"stream\"")).expect("a case that held");
+    assert!(!ok.contains("<failure"), "{ok}");
+}
+
+#[test]
+fn on_github_a_broken_expectation_and_a_bad_file_are_annotated_where_they_are() {
+    let dir = temp_dir("github");
+    let file = wrong_expectation(&dir);
+    let shown = file.display().to_string();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_racelab"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("GITHUB_ACTIONS", "true")
+            .output()
+            .expect("runs")
+    };
+    let o = run(&["run", &shown, "--seeds", "60"]);
+    let (out, _) = text(&o);
+    let src = std::fs::read_to_string(&file).expect("read");
+    let line = src.lines().position(|l| l == "holds = true").expect("the wrong line");
+    // The expectation's table header is the line above `variant`, two above `holds`.
+    let expect_line = line - 1;
+    let want = format!(
+        "::error file={},line={expect_line},title=racelab%3A expectation not met::dispose_during_ice / flag_callback: ",
+        shown.replace(':', "%3A").replace(',', "%2C")
+    );
+    assert!(out.lines().any(|l| l.starts_with(&want)), "want {want}\n{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("::error")).count(), 1, "only the broken one: {out}");
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\nmodel = \"signaling\"\nseeds = \"many\"\n").expect("write");
+    let o = run(&["run", &bad.display().to_string()]);
+    assert_eq!(o.status.code(), Some(2));
+    let (out, _) = text(&o);
+    assert!(out.starts_with(&format!("::error file={},line=3,col=", bad.display())), "{out}");
+}
+
+#[test]
+fn seeds_take_a_count_and_json_lines_are_the_same_every_time() {
+    let args = ["run", "scenarios/dispose_during_ice.toml", "--seeds", "60", "--format", "jsonl"];
+    let a = racelab(&args);
+    let b = racelab(&args);
+    assert_eq!(a.status.code(), Some(0), "{}", text(&a).1);
+    assert_eq!(a.stdout, b.stdout, "byte-stable");
+    let (out, _) = text(&a);
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().expect("a line")).expect("JSON");
+    assert_eq!(first["runs"], 60);
+    assert_eq!(first["strategy"], "pct");
+    for bad in ["0", "5..5", "x"] {
+        let o = racelab(&["run", "scenarios/dispose_during_ice.toml", "--seeds", bad]);
+        assert_eq!(o.status.code(), Some(2), "--seeds {bad}");
+    }
+}
