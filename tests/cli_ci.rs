@@ -93,3 +93,17 @@ fn seeds_take_a_count_and_json_lines_are_the_same_every_time() {
         assert_eq!(o.status.code(), Some(2), "--seeds {bad}");
     }
 }
+
+#[test]
+fn completions_and_a_man_page_for_the_binary_as_run() {
+    let o = racelab(&["completions", "bash"]);
+    assert_eq!(o.status.code(), Some(0));
+    let (out, _) = text(&o);
+    assert!(out.contains("_racelab()") && out.contains("sweep") && out.contains("--strategy"), "{out}");
+    let o = racelab(&["completions", "zsh"]);
+    assert!(text(&o).0.starts_with("#compdef racelab"), "{}", text(&o).0);
+    let o = racelab(&["man"]);
+    let (out, _) = text(&o);
+    assert!(out.contains(".TH racelab 1") && out.contains("verify"), "{out}");
+    assert_eq!(racelab(&["completions", "cmd.exe"]).status.code(), Some(2));
+}

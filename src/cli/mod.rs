@@ -61,6 +61,13 @@ pub enum Command {
     /// Certify fixes and measure failures: a bounded search of every variant, judged
     /// against the file's expectations.
     Verify(VerifyArgs),
+    /// Print a shell completion script (e.g. `racelab completions bash > /etc/bash_completion.d/racelab`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; e.g. `racelab man | man -l -`).
+    Man,
 }
 
 /// Output format.
@@ -100,6 +107,18 @@ pub fn main_with(registry: &Registry, cli: Cli) -> i32 {
         Command::Matrix(args) => matrix::run(registry, args),
         Command::Merge(args) => merge::run(args),
         Command::Verify(args) => verify::run(registry, args),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, program(), &mut std::io::stdout());
+            0
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command().name(program());
+            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                Ok(()) => 0,
+                Err(_) => 1,
+            }
+        }
     }
 }
 
