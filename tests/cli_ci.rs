@@ -107,3 +107,14 @@ fn completions_and_a_man_page_for_the_binary_as_run() {
     assert!(out.contains(".TH racelab 1") && out.contains("verify"), "{out}");
     assert_eq!(racelab(&["completions", "cmd.exe"]).status.code(), Some(2));
 }
+
+#[test]
+fn a_sweep_stopped_early_does_not_call_unreached_variants_a_pass() {
+    let o = racelab(&["sweep", "scenarios/dispose_during_ice.toml", "--stop-after", "1", "--jobs", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    let (out, _) = text(&o);
+    let line =
+        out.lines().find(|l| l.trim_start().starts_with("dispose_during_ice/dispose_unawaited")).expect("a line");
+    assert!(line.ends_with("not run (the sweep stopped first)"), "{out}");
+    assert!(!out.lines().any(|l| l.contains(" 0 runs") && l.ends_with("pass")), "{out}");
+}

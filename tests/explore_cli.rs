@@ -127,7 +127,7 @@ fn shrink_writes_a_failure_that_replays_exactly() {
     let o = racelab(&["shrink", &s(&out), "--line", "2", "--out", &s(&dir.join("one.json"))]);
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(o.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&o.stderr));
-    assert!(stdout.contains("non-calm choices (faults)") && stdout.contains("trace events"), "{stdout}");
+    assert!(stdout.contains("non-calm choices  ") && stdout.contains("trace events"), "{stdout}");
     assert!(stdout.lines().last().is_some_and(|l| l.starts_with(">>")), "ends with the violation: {stdout}");
     let o = racelab(&["replay", &s(&dir.join("one.json"))]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));

@@ -64,7 +64,9 @@ pub fn run(registry: &Registry, args: ShrinkArgs) -> i32 {
         }
     };
     let (b, a) = (report.before, report.after);
-    println!("  non-calm choices (faults)  {:>6} -> {}", b.faults, a.faults);
+    // "Non-calm": any choice off its calm value (a delay, an order, a window's tick, a
+    // fault); not all of them are wire faults.
+    println!("  non-calm choices           {:>6} -> {}", b.faults, a.faults);
     println!("  tape choices               {:>6} -> {}", b.choices, a.choices);
     println!("  trace events               {:>6} -> {}", b.events, a.events);
     println!("  last tick                  {:>6} -> {}", b.ticks, a.ticks);
