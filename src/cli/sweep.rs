@@ -9,6 +9,7 @@ use crate::explore::strategy::{StrategyKind, bounded, exhaustive};
 use crate::explore::sweep::{Ended, Progress, Shard, Sink, SweepConfig, Target, sweep, targets};
 use crate::report::shell::{replay, reproduce};
 use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{IsTerminal, Write};
@@ -124,43 +125,38 @@ pub fn load_targets(registry: &Registry, files: &[PathBuf], variant: Option<&str
 struct Reporter {
     out: Option<(PathBuf, File)>,
     names: Vec<String>,
-    tty: bool,
-    drawn: usize,
+    /// The live progress bar on a terminal (runs, runs/s, ETA, failures); `None` otherwise.
+    bar: Option<ProgressBar>,
     last_plain: Instant,
     error: Option<String>,
 }
 
 impl Reporter {
-    /// Erase the progress block drawn on the terminal.
+    fn new(out: Option<(PathBuf, File)>, names: Vec<String>) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let style = ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} runs  {per_sec}  ETA {eta}  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style)
+        });
+        Reporter { out, names, bar, last_plain: Instant::now(), error: None }
+    }
+
+    /// Take the progress bar off the terminal.
     fn clear(&mut self) {
-        if self.tty && self.drawn > 0 {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\x1b[{}F\x1b[J", self.drawn);
-            let _ = err.flush();
-            self.drawn = 0;
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
         }
     }
 
-    fn lines(&self, p: &Progress) -> Vec<String> {
-        let mut lines = vec![format!(
-            "{}/{} runs  {:.0} runs/s  {} failures  {:.1}s",
-            p.runs(),
-            p.planned(),
-            p.runs_per_sec(),
-            p.failures(),
-            p.elapsed.as_secs_f64()
-        )];
-        let width = self.names.iter().map(String::len).max().unwrap_or(0);
-        for (name, t) in self.names.iter().zip(&p.targets) {
-            let pct = if t.planned == 0 { 100.0 } else { 100.0 * t.runs as f64 / t.planned as f64 };
-            lines.push(format!(
-                "  {name:<width$}  {pct:>5.1}%  {:>8} runs  {:>7.0} runs/s  {:>6} failures",
-                t.runs,
-                t.runs_per_sec(),
-                t.failures
-            ));
+    /// Print a line above the progress bar.
+    fn say(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| println!("{line}")),
+            None => println!("{line}"),
         }
-        lines
     }
 }
 
@@ -174,30 +170,37 @@ impl Sink for Reporter {
             self.error = Some(format!("cannot write {}: {e}", path.display()));
             STOP.store(true, Ordering::Relaxed);
         }
-        self.clear();
         let how = match failure.params.get("deviations").and_then(serde_json::Value::as_array) {
             Some(d) if d.len() == 1 => format!("{}, 1 deviation", failure.strategy),
             Some(d) => format!("{}, {} deviations", failure.strategy, d.len()),
             None => failure.strategy.clone(),
         };
-        println!("FAIL {} seed {} ({how}): {}", self.names[target], failure.seed, failure.verdict.summary());
-        println!("     {}", reproduce(&failure.file, &failure.variant, failure.seed, &failure.strategy));
+        self.say(&format!(
+            "FAIL {} seed {} ({how}): {}\n     {}",
+            self.names[target],
+            failure.seed,
+            failure.verdict.summary(),
+            reproduce(&failure.file, &failure.variant, failure.seed, &failure.strategy)
+        ));
         self.progress(progress);
     }
 
     fn progress(&mut self, p: &Progress) {
-        if self.tty {
-            self.clear();
-            let lines = self.lines(p);
-            let mut err = std::io::stderr().lock();
-            for l in &lines {
-                let _ = writeln!(err, "{l}");
-            }
-            let _ = err.flush();
-            self.drawn = lines.len();
+        if let Some(bar) = &self.bar {
+            // A search's plan can grow as it goes: the bar follows it.
+            bar.set_length(p.planned());
+            bar.set_position(p.runs());
+            bar.set_message(format!("{} failures", p.failures()));
         } else if self.last_plain.elapsed() >= Duration::from_secs(5) {
             self.last_plain = Instant::now();
-            eprintln!("progress: {}", self.lines(p)[0]);
+            eprintln!(
+                "progress: {}/{} runs  {:.0} runs/s  {} failures  {:.1}s",
+                p.runs(),
+                p.planned(),
+                p.runs_per_sec(),
+                p.failures(),
+                p.elapsed.as_secs_f64()
+            );
         }
     }
 }
@@ -238,14 +241,7 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
         Err(code) => return code,
     };
     install_ctrlc();
-    let mut reporter = Reporter {
-        out,
-        names: cfg.targets.iter().map(Target::name).collect(),
-        tty: std::io::stderr().is_terminal(),
-        drawn: 0,
-        last_plain: Instant::now(),
-        error: None,
-    };
+    let mut reporter = Reporter::new(out, cfg.targets.iter().map(Target::name).collect());
     let summary = match sweep(&cfg, &STOP, &mut reporter) {
         Ok(s) => s,
         Err(e) => {
