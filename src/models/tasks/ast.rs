@@ -113,8 +113,8 @@ pub enum StmtKind {
     Set { local: Name, key: Option<Expr>, value: Expr },
     /// `await N` or `await [a, b]`: sleep a tape-chosen number of ticks.
     Await { lo: u64, hi: u64 },
-    /// `call SERVICE(ARG) -> LOCAL`.
-    Call { service: Name, arg: Option<Expr>, into: Option<Name> },
+    /// `call SERVICE(ARG) [timeout N] -> LOCAL`.
+    Call { service: Name, arg: Option<Expr>, timeout: Option<Expr>, into: Option<Name> },
     /// `if c { } else if c { } else { }`.
     If { branches: Vec<(Expr, Block)>, otherwise: Option<Block> },
     /// `while c { }`.

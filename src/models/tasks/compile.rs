@@ -29,8 +29,8 @@ pub struct Named {
 pub struct ServiceDef {
     /// Name and id.
     pub named: Named,
-    /// Ticks each way.
-    pub latency: (u64, u64),
+    /// Ticks each way (`None`: the `[faults]` delay).
+    pub latency: Option<(u64, u64)>,
     /// Chance of failing in transit before heal.
     pub fail: f64,
     /// State variables and initial values.
@@ -639,12 +639,13 @@ impl<'a> Compiler<'a> {
                 self.no_wait(s, "await")?;
                 self.emit(Instr::Await { lo: *lo, hi: *hi }, span);
             }
-            StmtKind::Call { service, arg, into } => {
+            StmtKind::Call { service, arg, timeout, into } => {
                 self.no_wait(s, "call services")?;
                 let svc = self.service(service)?;
                 let arg = arg.as_ref().map(|a| self.expr(a)).transpose()?;
+                let timeout = timeout.as_ref().map(|a| self.expr(a)).transpose()?;
                 let into = into.as_ref().map(|i| self.local_def(i)).transpose()?;
-                self.emit(Instr::Call { service: svc, arg, into }, span);
+                self.emit(Instr::Call { service: svc, arg, into, timeout }, span);
             }
             StmtKind::If { branches, otherwise } => {
                 let entry = self.held.clone();

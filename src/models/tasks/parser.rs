@@ -300,8 +300,9 @@ impl Parser {
                 } else {
                     None
                 };
+                let timeout = if self.eat_word("timeout") { Some(self.expr()?) } else { None };
                 let into = if self.eat_sym("->") { Some(self.name("a local name after `->`")?) } else { None };
-                StmtKind::Call { service, arg, into }
+                StmtKind::Call { service, arg, timeout, into }
             }
             "if" => {
                 let mut branches = vec![(self.expr()?, self.braced("after the condition of `if`")?)];

@@ -72,8 +72,8 @@ pub enum Instr {
     Release { lock: u16 },
     /// Sleep a tape-chosen number of ticks in `lo..=hi`.
     Await { lo: u64, hi: u64 },
-    /// Call a service and wait for its reply.
-    Call { service: u16, arg: Option<CExpr>, into: Option<u16> },
+    /// Call a service and wait for its reply (or, with a timeout, at most that many ticks).
+    Call { service: u16, arg: Option<CExpr>, into: Option<u16>, timeout: Option<CExpr> },
     /// Continue at an instruction.
     Jump(u32),
     /// Continue at an instruction unless the condition holds.

@@ -1,13 +1,22 @@
 //! The event loop: tasks as entities with a program counter, run in slices.
 //!
-//! Each tick, due wake-ups are handled first (sleeps ending, calls arriving at their
-//! service, replies coming back, tasks starting), then, while any task is runnable, the
-//! tape picks one (`task.pick`, 0 = the one runnable longest) and it runs a slice: under
-//! cooperative scheduling (asyncio) until it awaits, calls, waits for a lock or a join, or
-//! ends; under preemptive scheduling (threads) for one step that touches shared state.
-//! Running takes no time: only `await`, call latency and start windows move the clock, so
-//! the interleavings explored are exactly the orders in which tasks that are ready together
-//! may run.
+//! The language keeps no queue of its own. Starts, sleeps and timeouts are the engine's
+//! timers ([`TaskWake`]); a call is a request envelope to the service and a reply envelope
+//! back ([`Envelope`]) on the engine's wire, so `[faults]` (drop, duplicate, delay,
+//! partitions, `heal_at`), a service's link settings (`latency`, `fail`) and every strategy
+//! apply to them, and the agenda orders them with everything else due on a tick.
+//!
+//! A lost request or reply is silent: the caller waits until its call's `timeout` (a
+//! `TimeoutError` it can catch) or, without one, for ever (the liveness monitor
+//! `task_finishes` reports it). A service's `fail` is a loss the caller's transport notices:
+//! the caller gets `ConnectionError: S did not answer` when the request would have arrived.
+//!
+//! Each model step handles what the agenda handed over (timers, envelopes, scripted steps),
+//! then, while any task is runnable, the tape picks one (`task.pick`, 0 = the one runnable
+//! longest) and it runs a slice: under cooperative scheduling (asyncio) until it awaits,
+//! calls, waits for a lock or a join, or ends; under preemptive scheduling (threads) for one
+//! step that touches shared state. Running takes no time: only `await`, the wire and start
+//! windows move the clock.
 
 use super::ast::Mode;
 use super::compile::Compiled;
@@ -18,10 +27,12 @@ use super::spec::Scheduling;
 use super::value::Value;
 use crate::engine::ctx::SimCtx;
 use crate::engine::ids::Id;
+use crate::engine::timers::Timers;
+use crate::engine::trace::Describe;
 use crate::engine::trace::{Args, EventKind, Val};
+use crate::engine::wire::{Inbound, Outbound};
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemParam;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Steps all tasks together may take within one tick before the loop counts as blocked.
@@ -149,12 +160,92 @@ pub struct Meta {
     pub cancel: bool,
 }
 
-#[derive(Clone, Debug)]
-enum Wake {
+/// A task's timer on the engine's timers: a start, the end of a sleep, a timeout.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TaskWake {
+    /// Instance `0` starts.
     Start(u32),
-    Resume { task: u32, epoch: u32 },
-    Arrive { task: u32, epoch: u32, service: u16, arg: Value },
-    Reply { task: u32, epoch: u32, service: u16, result: Result<Value, String> },
+    /// The sleep (suspension `epoch`) of instance `task` ends.
+    Resume {
+        /// The instance.
+        task: u32,
+        /// Its suspension this wakes.
+        epoch: u32,
+    },
+    /// The wait (suspension `epoch`) of instance `task` times out.
+    Timeout {
+        /// The instance.
+        task: u32,
+        /// Its suspension this times out.
+        epoch: u32,
+    },
+}
+
+/// One call in flight: who called whom, and which suspension of the caller waits for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallRef {
+    /// The calling instance.
+    pub task: u32,
+    /// The caller's suspension that waits for the reply (a stale reply is ignored).
+    pub epoch: u32,
+    /// The service.
+    pub service: u16,
+    /// The caller's stable id.
+    pub caller: Id,
+    /// The service's stable id.
+    pub svc: Id,
+    /// The arguments or result as the trace shows them (interned text; none untraced).
+    pub shown: Id,
+}
+
+/// A call's request or reply: envelopes on the engine's wire, so `[faults]`, partitions,
+/// per-service link settings and every strategy apply to them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Envelope {
+    /// Caller to service.
+    Request {
+        /// The call.
+        call: CallRef,
+        /// Its arguments (one value, or a list for several).
+        arg: Value,
+    },
+    /// Service to caller.
+    Reply {
+        /// The call.
+        call: CallRef,
+        /// The handler's return value or failure message.
+        result: Result<Value, String>,
+    },
+}
+
+impl Describe for Envelope {
+    fn label(&self) -> &'static str {
+        match self {
+            Envelope::Request { .. } => "request",
+            Envelope::Reply { .. } => "reply",
+        }
+    }
+
+    fn actor(&self) -> Id {
+        match self {
+            Envelope::Request { call, .. } => call.caller,
+            Envelope::Reply { call, .. } => call.svc,
+        }
+    }
+
+    fn target(&self) -> Id {
+        match self {
+            Envelope::Request { call, .. } => call.svc,
+            Envelope::Reply { call, .. } => call.caller,
+        }
+    }
+
+    fn args(&self) -> Args {
+        match self {
+            Envelope::Request { call, .. } => Args::EMPTY.id("args", call.shown),
+            Envelope::Reply { call, result } => Args::EMPTY.b("ok", result.is_ok()).id("result", call.shown),
+        }
+    }
 }
 
 /// The event loop's state.
@@ -166,8 +257,10 @@ pub struct Sched {
     pub locks: Vec<Entity>,
     /// Instances ready to run, in the order they became ready.
     pub runnable: Vec<u32>,
-    wakeups: BTreeMap<(u64, u64), Wake>,
-    seq: u64,
+    /// Instances due to start on the current tick (started at the next model step).
+    pub starting: Vec<u32>,
+    /// The tick `steps` counts for.
+    pub steps_tick: u64,
     /// How many times each event was emitted.
     pub events: Vec<u64>,
     /// Instances created so far, by task.
@@ -186,9 +279,9 @@ pub struct Sched {
 }
 
 impl Sched {
-    /// The earliest pending wake-up.
-    pub fn next_wakeup(&self) -> Option<u64> {
-        self.wakeups.keys().next().map(|k| k.0)
+    /// Whether a task can run now (the clock must not jump past this tick).
+    pub fn busy(&self) -> bool {
+        !self.runnable.is_empty() || !self.starting.is_empty()
     }
 }
 
@@ -230,6 +323,8 @@ pub struct Rt<'w, 's> {
     /// The engine: clock, tape, trace, names, metrics, violations.
     cx: SimCtx<'w>,
     commands: Commands<'w, 's>,
+    timers: ResMut<'w, Timers<TaskWake>>,
+    out: MessageWriter<'w, Outbound<Envelope>>,
 }
 
 fn load(slot: &Value, key: Option<&Value>) -> Result<Value, String> {
@@ -284,14 +379,27 @@ impl Rt<'_, '_> {
         }
     }
 
-    /// One tick: wake-ups, scripted steps, then slices until nothing is runnable.
-    pub fn tick(&mut self, acts: impl Iterator<Item = super::actions::Action>) {
-        self.sched.steps = 0;
+    /// One model step: the timers and envelopes the agenda handed over, scripted steps,
+    /// then slices until nothing is runnable.
+    pub fn step_once(
+        &mut self,
+        fired: impl Iterator<Item = TaskWake>,
+        inbound: impl Iterator<Item = Inbound<Envelope>>,
+        acts: impl Iterator<Item = super::actions::Action>,
+    ) {
         let now = self.cx.now();
-        while self.sched.next_wakeup().is_some_and(|t| t <= now) {
-            if let Some((_, w)) = self.sched.wakeups.pop_first() {
-                self.wake(w);
-            }
+        if self.sched.steps_tick != now {
+            self.sched.steps_tick = now;
+            self.sched.steps = 0;
+        }
+        for t in std::mem::take(&mut self.sched.starting) {
+            self.start(t);
+        }
+        for w in fired {
+            self.wake(w);
+        }
+        for m in inbound {
+            self.deliver(m);
         }
         for a in acts {
             self.act(a);
@@ -305,10 +413,15 @@ impl Rt<'_, '_> {
         }
     }
 
-    fn at(&mut self, tick: u64, w: Wake) {
-        let seq = self.sched.seq;
-        self.sched.seq += 1;
-        self.sched.wakeups.insert((tick, seq), w);
+    /// Arm a timer `delay` ticks from now (at least one).
+    fn arm(&mut self, delay: u64, w: TaskWake) {
+        let now = self.cx.now();
+        self.timers.after(now, delay, w);
+    }
+
+    /// The text a value shows in the trace, as an id (none when not tracing).
+    fn shown(&mut self, v: &Value) -> Id {
+        if self.cx.trace.on() { self.cx.names.intern(&v.to_string()) } else { Id::NONE }
     }
 
     fn id(&self, t: u32) -> Id {
@@ -373,7 +486,12 @@ impl Rt<'_, '_> {
         locals[1] = Value::Int(i64::from(n));
         let entity = self.commands.spawn((Task { ix, locals, ..Default::default() }, id)).id();
         self.sched.tasks.push(Meta { entity, id, def, started: false, end: None, cancel: false });
-        self.at(start, Wake::Start(ix));
+        let now = self.cx.now();
+        if start <= now {
+            self.sched.starting.push(ix);
+        } else {
+            self.arm(start - now, TaskWake::Start(ix));
+        }
         ix
     }
 
@@ -381,28 +499,29 @@ impl Rt<'_, '_> {
         self.sched.runnable.push(t);
     }
 
-    fn wake(&mut self, w: Wake) {
-        let prog = self.prog.0.clone();
+    fn start(&mut self, t: u32) {
+        let meta = &mut self.sched.tasks[t as usize];
+        meta.started = true;
+        let (entity, cancel, id) = (meta.entity, meta.cancel, meta.id);
+        self.sched.liveness.push((id, true));
+        let Ok(mut c) = self.tasks.get_mut(entity) else { return };
+        let mut task = std::mem::take(&mut *c);
+        self.event(EventKind::State, id, "start", Id::NONE, Args::EMPTY);
+        if cancel {
+            self.finish(&mut task, End::Cancelled);
+        } else {
+            task.status = Status::Runnable;
+            self.ready(t);
+        }
+        if let Ok(mut c) = self.tasks.get_mut(entity) {
+            *c = task;
+        }
+    }
+
+    fn wake(&mut self, w: TaskWake) {
         match w {
-            Wake::Start(t) => {
-                let meta = &mut self.sched.tasks[t as usize];
-                meta.started = true;
-                let (entity, cancel, id) = (meta.entity, meta.cancel, meta.id);
-                self.sched.liveness.push((id, true));
-                let Ok(mut c) = self.tasks.get_mut(entity) else { return };
-                let mut task = std::mem::take(&mut *c);
-                self.event(EventKind::State, id, "start", Id::NONE, Args::EMPTY);
-                if cancel {
-                    self.finish(&mut task, End::Cancelled);
-                } else {
-                    task.status = Status::Runnable;
-                    self.ready(t);
-                }
-                if let Ok(mut c) = self.tasks.get_mut(entity) {
-                    *c = task;
-                }
-            }
-            Wake::Resume { task: t, epoch } => {
+            TaskWake::Start(t) => self.start(t),
+            TaskWake::Resume { task: t, epoch } => {
                 let entity = self.sched.tasks[t as usize].entity;
                 if let Ok(mut task) = self.tasks.get_mut(entity)
                     && task.epoch == epoch
@@ -412,39 +531,77 @@ impl Rt<'_, '_> {
                     self.sched.runnable.push(t);
                 }
             }
-            Wake::Arrive { task: t, epoch, service, arg } => {
-                let svc = prog.services[service as usize].named.id;
-                let caller = self.id(t);
-                let result = self.serve(&prog, service, arg, caller);
-                let ok = result.is_ok();
-                self.event(EventKind::Call, svc, "serve", caller, Args::EMPTY.b("ok", ok));
-                let (lo, hi) = prog.services[service as usize].latency;
-                let lat = self.cx.tape.range("call.latency", lo, hi);
-                self.at(self.cx.now() + lat, Wake::Reply { task: t, epoch, service, result });
-            }
-            Wake::Reply { task: t, epoch, service, result } => {
+            TaskWake::Timeout { task: t, epoch } => {
                 let entity = self.sched.tasks[t as usize].entity;
-                let svc = prog.services[service as usize].named.id;
-                let caller = self.id(t);
+                let me = self.id(t);
                 let Ok(mut task) = self.tasks.get_mut(entity) else { return };
-                let Status::Calling { into, .. } = task.status else { return };
                 if task.epoch != epoch {
                     return;
                 }
-                let ok = result.is_ok();
-                match result {
-                    Ok(v) => {
-                        if let Some(i) = into {
-                            task.locals[i as usize] = v;
-                        }
+                let what = match task.status {
+                    Status::Calling { service, .. } => {
+                        task.pending_fail = Some(format!(
+                            "TimeoutError: {} did not answer in time",
+                            self.prog.0.services[service as usize].named.name
+                        ));
+                        "call"
                     }
-                    Err(m) => task.pending_fail = Some(m),
-                }
+                    _ => return,
+                };
+                task.epoch += 1;
                 task.status = Status::Runnable;
                 self.sched.runnable.push(t);
-                self.event(EventKind::Call, caller, "reply", svc, Args::EMPTY.b("ok", ok));
+                self.event(EventKind::Note, me, "timeout", Id::NONE, Args::EMPTY.s("wait", what));
             }
         }
+    }
+
+    /// An envelope the wire handed over: a request reaches its service (which answers at
+    /// once, on its own state), a reply or a bounce reaches its caller.
+    fn deliver(&mut self, m: Inbound<Envelope>) {
+        let prog = self.prog.0.clone();
+        match m.msg {
+            Envelope::Request { call, .. } | Envelope::Reply { call, .. } if m.bounced => {
+                let name = &prog.services[call.service as usize].named.name;
+                self.answer(call, Err(format!("ConnectionError: {name} did not answer")));
+            }
+            Envelope::Request { call, arg } => {
+                let result = self.serve(&prog, call.service, arg, call.caller);
+                let ok = result.is_ok();
+                self.event(EventKind::Call, call.svc, "serve", call.caller, Args::EMPTY.b("ok", ok));
+                let shown = match &result {
+                    Ok(v) => self.shown(v),
+                    Err(e) => self.shown(&Value::str(e)),
+                };
+                self.out.write(Outbound(Envelope::Reply { call: CallRef { shown, ..call }, result }));
+            }
+            Envelope::Reply { call, result } => self.answer(call, result),
+        }
+    }
+
+    /// A call's outcome reaches its caller, unless the caller stopped waiting for it.
+    fn answer(&mut self, call: CallRef, result: Result<Value, String>) {
+        let t = call.task;
+        let entity = self.sched.tasks[t as usize].entity;
+        let Ok(mut task) = self.tasks.get_mut(entity) else { return };
+        let Status::Calling { into, .. } = task.status else { return };
+        if task.epoch != call.epoch {
+            return;
+        }
+        let ok = result.is_ok();
+        match result {
+            Ok(v) => {
+                if let Some(i) = into {
+                    task.locals[i as usize] = v;
+                }
+            }
+            Err(m) => task.pending_fail = Some(m),
+        }
+        task.status = Status::Runnable;
+        self.sched.runnable.push(t);
+        let epoch = call.epoch;
+        self.timers.retain(|w| *w != TaskWake::Timeout { task: t, epoch });
+        self.event(EventKind::Call, call.caller, "reply", call.svc, Args::EMPTY.b("ok", ok).id("result", call.shown));
     }
 
     fn act(&mut self, a: super::actions::Action) {
@@ -628,34 +785,41 @@ impl Rt<'_, '_> {
                 let d = self.cx.tape.range("await.ticks", *lo, *hi);
                 task.epoch += 1;
                 task.status = Status::Sleeping;
-                self.at(self.cx.now() + d, Wake::Resume { task: t, epoch: task.epoch });
+                self.arm(d, TaskWake::Resume { task: t, epoch: task.epoch });
                 self.event(EventKind::State, me, "sleep", Id::NONE, Args::EMPTY.u("ticks", d).u("line", line.into()));
                 Flow::Suspend
             }
-            Instr::Call { service, arg, into } => {
+            Instr::Call { service, arg, into, timeout } => {
                 if cancel {
                     return self.finish(task, End::Cancelled);
                 }
                 let arg = opt_value!(arg).unwrap_or_default();
+                let timeout = match opt_value!(timeout) {
+                    None => None,
+                    Some(Value::Int(n)) if n > 0 => Some(n as u64),
+                    Some(other) => {
+                        return self.raise(
+                            task,
+                            format!("ValueError: a call's timeout must be a positive integer, found {other}"),
+                        );
+                    }
+                };
                 let svc = &prog.services[*service as usize];
                 task.epoch += 1;
-                let lost = self.cx.plan().active(self.cx.now()) && self.cx.tape.chance("call.fail", svc.fail);
-                let lat = self.cx.tape.range("call.latency", svc.latency.0, svc.latency.1);
-                let (epoch, now) = (task.epoch, self.cx.now());
-                let w = if lost {
-                    let m = format!("ConnectionError: {} did not answer", svc.named.name);
-                    Wake::Reply { task: t, epoch, service: *service, result: Err(m) }
-                } else {
-                    Wake::Arrive { task: t, epoch, service: *service, arg }
-                };
-                self.at(now + lat, w);
+                let shown = self.shown(&arg);
+                let call =
+                    CallRef { task: t, epoch: task.epoch, service: *service, caller: me, svc: svc.named.id, shown };
+                self.out.write(Outbound(Envelope::Request { call, arg }));
+                if let Some(n) = timeout {
+                    self.arm(n, TaskWake::Timeout { task: t, epoch: task.epoch });
+                }
                 task.status = Status::Calling { into: *into, service: *service };
                 self.event(
                     EventKind::Call,
                     me,
                     "call",
                     svc.named.id,
-                    Args::EMPTY.b("lost", lost).u("line", line.into()),
+                    Args::EMPTY.id("args", shown).u("line", line.into()),
                 );
                 Flow::Suspend
             }

@@ -13,9 +13,9 @@
 //! [locks]
 //! tokens_lock = "mutex"     # or "rwlock"
 //!
-//! [service.token_endpoint]  # a remote service: latency and failure from the tape
-//! latency = [1, 4]
-//! fail = 0.1                # chance a call fails in transit (before heal)
+//! [service.token_endpoint]  # a remote service: the links to and from it
+//! latency = [1, 4]          # each way (default: the `[faults]` delay)
+//! fail = 0.1                # chance a request is lost and the caller told (before heal)
 //! state = { current = "rt0" }
 //! handler = """ ... """     # runs atomically when a call arrives; `arg` is the argument
 //!
@@ -112,8 +112,8 @@ pub enum LockKind {
 pub struct ServiceSpec {
     /// Its name.
     pub name: String,
-    /// Ticks each way, inclusive.
-    pub latency: (u64, u64),
+    /// Ticks each way, inclusive (`None`: the `[faults]` delay, as any link).
+    pub latency: Option<(u64, u64)>,
     /// Chance that a call fails in transit while faults are active.
     pub fail: f64,
     /// Its own state variables.
@@ -309,15 +309,23 @@ impl Spec {
                 check_name(src, name, span, "service")?;
                 let st = v.table(src, name)?;
                 st.deny_unknown(src, &format!("`[service.{name}]`"), &["latency", "fail", "state", "handler"])?;
-                let latency = match st.get("latency") {
-                    Some(l) => l.range(src, "latency")?,
-                    None => (1, 1),
-                };
-                if latency.0 == 0 {
+                let latency = st.get("latency").map(|l| l.range(src, "latency")).transpose()?;
+                if latency.is_some_and(|l| l.0 == 0) {
                     let span = st.get("latency").map(|l| l.span.clone()).unwrap_or(span.clone());
                     return Err(src.error(span, "`latency` must start at 1 or more: a reply comes on a later tick"));
                 }
                 let fail = st.get("fail").map(|f| f.probability(src, "fail")).transpose()?.unwrap_or(0.0);
+                if let Some(f) = st.get("fail")
+                    && fail > 0.0
+                    && scenario.faults.heal_at == 0
+                {
+                    // Faults apply only before the heal point, and a file without `[faults]`
+                    // heals at tick 0: this `fail` could never happen.
+                    return Err(src.error(
+                        f.span.clone(),
+                        "`fail` takes effect only before `heal_at`, and this file heals at tick 0; expected a `[faults]` table (its `heal_at` defaults to max_ticks)",
+                    ));
+                }
                 let mut state = Vec::new();
                 if let Some(s) = st.get("state") {
                     for (k, kspan, kv) in in_file_order(s.table(src, "state")?) {
@@ -329,6 +337,8 @@ impl Spec {
                 services.push(ServiceSpec { name: name.clone(), latency, fail, state, handler });
             }
         }
+
+        check_faults_apply(scenario, &services)?;
 
         let mut tasks = Vec::new();
         if let Some(v) = doc.get("task") {
@@ -501,6 +511,53 @@ impl Spec {
     pub fn variant(&self, name: &str) -> Option<&VariantSpec> {
         self.variants.iter().find(|v| v.name == name)
     }
+}
+
+/// Refuse `[faults]` settings that nothing in the scenario can feel: only calls to services
+/// cross the wire, so drop, duplicate, a delay range and partitions need a service.
+fn check_faults_apply(scenario: &Scenario, services: &[ServiceSpec]) -> Result<(), ScenarioError> {
+    let src = &scenario.source;
+    let Some(ft) = scenario.doc.get("faults") else { return Ok(()) };
+    let Kind::Table(t) = &ft.kind else { return Ok(()) };
+    if services.is_empty() {
+        for key in ["drop", "duplicate", "delay", "partition"] {
+            if let Some(v) = t.get(key) {
+                return Err(src.error(
+                    v.span.clone(),
+                    format!("`{key}` cannot take effect: nothing in this scenario crosses the wire; expected a `[service.NAME]` that tasks call (calls and replies are the envelopes faults act on)"),
+                ));
+            }
+        }
+    }
+    if let Some(Kind::Array(items)) = t.get("partition").map(|v| &v.kind) {
+        for item in items {
+            let Kind::Table(pt) = &item.kind else { continue };
+            let Some(between) = pt.get("between") else { continue };
+            let Kind::Array(ends) = &between.kind else { continue };
+            for end in ends {
+                let Kind::Str(name) = &end.kind else { continue };
+                let base = name.split('#').next().unwrap_or("");
+                let known = name == "*"
+                    || services.iter().any(|s| s.name == *name)
+                    || scenario.doc.get("task").is_some_and(|tv| match &tv.kind {
+                        Kind::Array(ts) => ts.iter().any(|x| match &x.kind {
+                            Kind::Table(tt) => {
+                                matches!(tt.get("name").map(|n| &n.kind), Some(Kind::Str(n)) if n == base)
+                            }
+                            _ => false,
+                        }),
+                        _ => false,
+                    });
+                if !known {
+                    return Err(src.error(
+                        end.span.clone(),
+                        format!("partition end `{name}` is no party of this scenario; expected a service, a task instance (`client` or `client#2`) or \"*\""),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Names joined for "expected one of" lists.
