@@ -78,7 +78,7 @@ fn undefined_local_variable() {
         "read count -> c\nwrite count = d + 1\n",
         "d + 1",
         0,
-        "undefined variable `d`; locals defined before this point: self, copy, c",
+        "undefined variable `d`; locals defined before this point: self, copy, now, arg, c",
     );
 }
 

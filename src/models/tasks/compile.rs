@@ -37,6 +37,8 @@ pub struct ServiceDef {
     pub state: Vec<(String, Value)>,
     /// What it runs on a call (`None`: it replies none).
     pub handler: Option<Code>,
+    /// Ticks its clock (`now`) is ahead of the simulation's (negative: behind).
+    pub skew: i64,
 }
 
 /// A compiled task.
@@ -50,6 +52,8 @@ pub struct TaskDef {
     pub start: Option<(u64, u64)>,
     /// Its program in this variant.
     pub code: Code,
+    /// Ticks its clock (`now`) is ahead of the simulation's (negative: behind).
+    pub skew: i64,
 }
 
 /// A compiled final check.
@@ -80,6 +84,10 @@ pub struct Compiled {
     pub events: Vec<Named>,
     /// Final checks for this variant.
     pub finals: Vec<FinalDef>,
+    /// Invariants checked whenever shared state changes, for this variant.
+    pub invariants: Vec<FinalDef>,
+    /// Queues: name and id, capacity (0: unbounded).
+    pub queues: Vec<(Named, u32)>,
 }
 
 impl Compiled {
@@ -96,6 +104,9 @@ impl Compiled {
         }
         for e in &mut self.events {
             e.id = names.intern(&e.name);
+        }
+        for (q, _) in &mut self.queues {
+            q.id = names.intern(&q.name);
         }
     }
 }
@@ -173,12 +184,23 @@ pub fn compile(spec: &Spec, variant: &str, src: &Source) -> Result<Compiled, Sce
             fail: s.fail,
             state: s.state.clone(),
             handler,
+            skew: s.skew,
         });
     }
     let mut tasks = Vec::new();
     for (t, p) in spec.tasks.iter().zip(&v.programs) {
         let code = Compiler::new(spec, &events, src, p, Context::Task).program(p)?;
-        tasks.push(TaskDef { name: t.name.clone(), copies: t.copies, start: t.start, code });
+        tasks.push(TaskDef { name: t.name.clone(), copies: t.copies, start: t.start, code, skew: t.skew });
+    }
+    let mut invariants = Vec::new();
+    for f in &spec.invariants {
+        if f.variants.as_ref().is_some_and(|vs| !vs.iter().any(|x| x == variant)) {
+            continue;
+        }
+        let program = Program { block: Vec::new(), text: f.text.clone() };
+        let mut c = Compiler::new(spec, &events, src, &program, Context::Final);
+        let expr = c.expr(&f.expr)?;
+        invariants.push(FinalDef { name: static_name(&f.name), expr, text: f.text.text.trim().to_owned() });
     }
     let mut finals = Vec::new();
     for f in &spec.finals {
@@ -198,8 +220,16 @@ pub fn compile(spec: &Spec, variant: &str, src: &Source) -> Result<Compiled, Sce
         tasks,
         events: events.iter().map(|e| named(e)).collect(),
         finals,
+        invariants,
+        queues: spec.queues.iter().map(|(n, c)| (named(n), *c)).collect(),
     })
 }
+
+/// A task's built-in locals, in slot order: its instance name, its number, the clock as it
+/// reads it (with its `clock_skew`), and what it was spawned with.
+pub const TASK_BUILTINS: &[&str] = &["self", "copy", "now", "arg"];
+/// A handler's built-in locals: the call's argument(s) and the service's clock.
+pub const HANDLER_BUILTINS: &[&str] = &["arg", "now"];
 
 /// What kind of text is being compiled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,6 +260,8 @@ struct Compiler<'a> {
     depth: usize,
     /// Locks some path to here may hold (`None`: unreachable code).
     held: Option<BTreeSet<u16>>,
+    /// Compiling a `wait until` condition: names that are no local read shared variables.
+    until: bool,
 }
 
 type R<T> = Result<T, ScenarioError>;
@@ -237,8 +269,8 @@ type R<T> = Result<T, ScenarioError>;
 impl<'a> Compiler<'a> {
     fn new(spec: &'a Spec, events: &'a [String], src: &'a Source, program: &'a Program, cx: Context) -> Self {
         let locals = match cx {
-            Context::Task => vec!["self".to_owned(), "copy".to_owned()],
-            Context::Handler(_) => vec!["arg".to_owned()],
+            Context::Task => TASK_BUILTINS.iter().map(|b| (*b).to_owned()).collect(),
+            Context::Handler(_) => HANDLER_BUILTINS.iter().map(|b| (*b).to_owned()).collect(),
             Context::Final => Vec::new(),
         };
         Compiler {
@@ -252,6 +284,7 @@ impl<'a> Compiler<'a> {
             loops: Vec::new(),
             depth: 0,
             held: Some(BTreeSet::new()),
+            until: false,
         }
     }
 
@@ -304,10 +337,10 @@ impl<'a> Compiler<'a> {
     }
 
     fn local_def(&mut self, n: &Name) -> R<u16> {
-        if self.cx == Context::Task && (n.text == "self" || n.text == "copy") {
-            return Err(
-                self.err(&n.span, format!("`{}` is built in (the task instance) and cannot be assigned", n.text))
-            );
+        if (self.cx == Context::Task && TASK_BUILTINS[..3].contains(&n.text.as_str()))
+            || (matches!(self.cx, Context::Handler(_)) && n.text == "now")
+        {
+            return Err(self.err(&n.span, format!("`{}` is built in and cannot be assigned", n.text)));
         }
         if let Some(i) = self.locals.iter().position(|l| *l == n.text) {
             return Ok(i as u16);
@@ -414,6 +447,19 @@ impl<'a> Compiler<'a> {
         self.task(n).map(Target::Task)
     }
 
+    fn queue(&self, n: &Name) -> R<u16> {
+        self.spec.queues.iter().position(|q| q.0 == n.text).map(|i| i as u16).ok_or_else(|| {
+            self.err(
+                &n.span,
+                format!(
+                    "undefined queue `{}`; declared in [queues]: {}",
+                    n.text,
+                    names(self.spec.queues.iter().map(|q| q.0.as_str()))
+                ),
+            )
+        })
+    }
+
     fn service(&self, n: &Name) -> R<u16> {
         self.spec.services.iter().position(|s| s.name == n.text).map(|i| i as u16).ok_or_else(|| {
             self.err(
@@ -450,6 +496,7 @@ impl<'a> Compiler<'a> {
             ExprKind::Bool(v) => CExpr::Lit(Value::Bool(*v)),
             ExprKind::None => CExpr::Lit(Value::None),
             ExprKind::EmptyMap => CExpr::Lit(Value::Map(BTreeMap::new())),
+            ExprKind::List(items) => CExpr::List(items.iter().map(|x| self.expr(x)).collect::<R<_>>()?),
             ExprKind::Name(n) => match self.cx {
                 Context::Final => {
                     CExpr::Shared(self.spec.shared.iter().position(|(x, _)| *x == n.text).ok_or_else(|| {
@@ -463,6 +510,7 @@ impl<'a> Compiler<'a> {
                         )
                     })? as u16)
                 }
+                Context::Task if self.until && !self.locals.contains(&n.text) => CExpr::Shared(self.shared_var(n)?),
                 _ => CExpr::Local(self.local_use(n)?),
             },
             ExprKind::Field(svc, var) => {
@@ -755,11 +803,38 @@ impl<'a> Compiler<'a> {
                 self.patch(exit, end);
                 self.held = out;
             }
-            StmtKind::Spawn { task, into } => {
+            StmtKind::Spawn { task, args, into } => {
                 self.no_wait(s, "spawn tasks")?;
                 let t = self.task(task)?;
+                let arg = args.first().map(|a| self.expr(a)).transpose()?;
                 let into = into.as_ref().map(|i| self.local_def(i)).transpose()?;
-                self.emit(Instr::Spawn { task: t, into }, span);
+                self.emit(Instr::Spawn { task: t, arg, into }, span);
+            }
+            StmtKind::WaitUntil { cond, timeout, into } => {
+                self.no_wait(s, "wait")?;
+                self.until = true;
+                let c = self.expr(cond);
+                self.until = false;
+                let cond = c?;
+                let timeout = timeout.as_ref().map(|a| self.expr(a)).transpose()?;
+                let into = into.as_ref().map(|i| self.local_def(i)).transpose()?;
+                self.emit(Instr::WaitUntil { cond, timeout, into }, span);
+            }
+            StmtKind::Send { queue, value } => {
+                let q = self.queue(queue)?;
+                let value = self.expr(value)?;
+                self.emit(Instr::Send { queue: q, value }, span);
+            }
+            StmtKind::Recv { queue, timeout, into } => {
+                self.no_wait(s, "receive from queues")?;
+                let q = self.queue(queue)?;
+                let timeout = timeout.as_ref().map(|a| self.expr(a)).transpose()?;
+                let into = into.as_ref().map(|i| self.local_def(i)).transpose()?;
+                self.emit(Instr::Recv { queue: q, timeout, into }, span);
+            }
+            StmtKind::New { kind, into } => {
+                let into = self.local_def(into)?;
+                self.emit(Instr::New { kind: Arc::from(kind.text.as_str()), into }, span);
             }
             StmtKind::Cancel { target } => {
                 self.no_wait(s, "cancel tasks")?;

@@ -127,13 +127,14 @@ impl Model for Tasks {
 
     fn invariants(&self, scenario: Option<&Scenario>) -> Vec<String> {
         let mut out: Vec<String> = FIXED_INVARIANTS.iter().map(|s| (*s).to_owned()).collect();
-        let finals = scenario.and_then(|s| s.doc.get("final")).map(|v| &v.kind);
-        if let Some(crate::scenario::Kind::Array(items)) = finals {
+        for section in ["invariant", "final"] {
+            let finals = scenario.and_then(|s| s.doc.get(section)).map(|v| &v.kind);
+            let Some(crate::scenario::Kind::Array(items)) = finals else { continue };
             for item in items {
                 let name = match &item.kind {
                     crate::scenario::Kind::Table(t) => match t.get("name").map(|n| &n.kind) {
                         Some(crate::scenario::Kind::Str(n)) => n.clone(),
-                        _ => "final".to_owned(),
+                        _ => section.to_owned(),
                     },
                     _ => continue,
                 };

@@ -16,6 +16,8 @@ pub enum CExpr {
     Shared(u16),
     /// A service's state variable (final checks only).
     ServiceVar(u16, u16),
+    /// `[a, b]`.
+    List(Vec<CExpr>),
     /// `e[key]`.
     Index(Box<CExpr>, Box<CExpr>),
     /// `not e`.
@@ -84,8 +86,17 @@ pub enum Instr {
     PushRetry { times: u32, otherwise: Option<u32> },
     /// Leave the innermost block normally (a `with` releases its lock).
     Pop,
-    /// Start a new instance of a task.
-    Spawn { task: u16, into: Option<u16> },
+    /// Start a new instance of a task, its `arg` set to `arg`.
+    Spawn { task: u16, arg: Option<CExpr>, into: Option<u16> },
+    /// Wait until a condition over locals and shared variables holds (or the timeout
+    /// passes); `into` receives whether it held.
+    WaitUntil { cond: CExpr, timeout: Option<CExpr>, into: Option<u16> },
+    /// Put a value on a named queue (an envelope on the wire).
+    Send { queue: u16, value: CExpr },
+    /// Take the next value from a named queue, waiting for one (or until the timeout).
+    Recv { queue: u16, timeout: Option<CExpr>, into: Option<u16> },
+    /// A fresh stable id `kind#n`.
+    New { kind: Arc<str>, into: u16 },
     /// Cancel tasks.
     Cancel(Target),
     /// Wait until tasks have finished.
@@ -112,6 +123,8 @@ impl Instr {
                 | Instr::Acquire { .. }
                 | Instr::Release { .. }
                 | Instr::Spawn { .. }
+                | Instr::Send { .. }
+                | Instr::New { .. }
                 | Instr::Cancel(_)
                 | Instr::Emit(_)
         )

@@ -20,7 +20,7 @@
 
 use super::ast::Mode;
 use super::compile::Compiled;
-use super::eval::{Locals, eval};
+use super::eval::{Locals, LocalsShared, eval};
 use super::locks::{Lock, Waiter};
 use super::program::{CExpr, Instr, Target};
 use super::spec::Scheduling;
@@ -42,6 +42,9 @@ pub const STEP_BUDGET: u64 = 100_000;
 pub const MAX_STEPS: u64 = 2_000_000;
 /// Task instances one run may create: past it the run ends `Halted { limit: "max_tasks" }`.
 pub const MAX_TASKS: usize = 10_000;
+/// The largest value a local, shared variable or queue may hold (string bytes plus list and
+/// map entries, nested included): past it the run ends `Halted { limit: "max_value_size" }`.
+pub const MAX_VALUE_SIZE: usize = 100_000;
 
 /// The compiled variant, shared cheaply with every slice.
 #[derive(Resource, Clone)]
@@ -100,6 +103,18 @@ pub enum Status {
         mode: Mode,
         /// The program line.
         line: u32,
+    },
+    /// In `wait until`: the condition is the instruction before `pc`.
+    Until {
+        /// The local that learns whether the condition held (false: timed out).
+        into: Option<u16>,
+    },
+    /// In `recv`, waiting for a value.
+    Receiving {
+        /// The queue.
+        queue: u16,
+        /// The local that receives the value.
+        into: Option<u16>,
     },
     /// Waiting for other tasks to finish.
     Joining {
@@ -216,6 +231,19 @@ pub enum Envelope {
         /// The handler's return value or failure message.
         result: Result<Value, String>,
     },
+    /// A value sent to a named queue.
+    Put {
+        /// The sender.
+        from: Id,
+        /// The queue.
+        queue: u16,
+        /// The queue's stable id.
+        qid: Id,
+        /// The value.
+        value: Value,
+        /// The value as the trace shows it.
+        shown: Id,
+    },
 }
 
 impl Describe for Envelope {
@@ -223,6 +251,7 @@ impl Describe for Envelope {
         match self {
             Envelope::Request { .. } => "request",
             Envelope::Reply { .. } => "reply",
+            Envelope::Put { .. } => "put",
         }
     }
 
@@ -230,6 +259,7 @@ impl Describe for Envelope {
         match self {
             Envelope::Request { call, .. } => call.caller,
             Envelope::Reply { call, .. } => call.svc,
+            Envelope::Put { from, .. } => *from,
         }
     }
 
@@ -237,6 +267,7 @@ impl Describe for Envelope {
         match self {
             Envelope::Request { call, .. } => call.svc,
             Envelope::Reply { call, .. } => call.caller,
+            Envelope::Put { qid, .. } => *qid,
         }
     }
 
@@ -244,6 +275,7 @@ impl Describe for Envelope {
         match self {
             Envelope::Request { call, .. } => Args::EMPTY.id("args", call.shown),
             Envelope::Reply { call, result } => Args::EMPTY.b("ok", result.is_ok()).id("result", call.shown),
+            Envelope::Put { shown, .. } => Args::EMPTY.id("value", *shown),
         }
     }
 }
@@ -261,6 +293,20 @@ pub struct Sched {
     pub starting: Vec<u32>,
     /// The tick `steps` counts for.
     pub steps_tick: u64,
+    /// Instances in `wait until`, in the order they started waiting.
+    pub waiters: Vec<u32>,
+    /// Each queue's values, oldest first.
+    pub queues: Vec<std::collections::VecDeque<Value>>,
+    /// Each queue's values buffered or on their way (what its capacity bounds).
+    pub queued: Vec<u32>,
+    /// Each queue's receivers waiting for a value, first come first served.
+    pub receivers: Vec<Vec<u32>>,
+    /// Ids handed out by `new`, by kind.
+    pub kinds: std::collections::BTreeMap<Arc<str>, u32>,
+    /// Whether shared state changed since waiters and invariants were last checked.
+    pub dirty: bool,
+    /// Each `[[invariant]]`: whether it has broken in this run (reported once, when first).
+    pub broken: Vec<bool>,
     /// How many times each event was emitted.
     pub events: Vec<u64>,
     /// Instances created so far, by task.
@@ -363,8 +409,15 @@ impl Rt<'_, '_> {
             vars: prog.shared.iter().map(|(_, v)| v.clone()).collect(),
             services: prog.services.iter().map(|s| s.state.iter().map(|(_, v)| v.clone()).collect()).collect(),
         };
-        *self.sched =
-            Sched { events: vec![0; prog.events.len()], instances: vec![0; prog.tasks.len()], ..Default::default() };
+        *self.sched = Sched {
+            events: vec![0; prog.events.len()],
+            instances: vec![0; prog.tasks.len()],
+            queues: vec![Default::default(); prog.queues.len()],
+            queued: vec![0; prog.queues.len()],
+            receivers: vec![Vec::new(); prog.queues.len()],
+            broken: vec![false; prog.invariants.len()],
+            ..Default::default()
+        };
         for (i, (n, kind)) in prog.locks.iter().enumerate() {
             let e = self.commands.spawn((Lock::new(i as u16, n.id, *kind), n.id)).id();
             self.sched.locks.push(e);
@@ -373,7 +426,7 @@ impl Rt<'_, '_> {
             if let Some((lo, hi)) = def.start {
                 for _ in 0..def.copies {
                     let at = self.cx.tape.range("task.start", lo, hi);
-                    self.new_instance(d as u16, at);
+                    self.new_instance(d as u16, at, Value::None);
                 }
             }
         }
@@ -404,12 +457,73 @@ impl Rt<'_, '_> {
         for a in acts {
             self.act(a);
         }
+        self.settle();
         while !self.sched.runnable.is_empty() {
             let n = self.sched.runnable.len() as u32;
             let k = self.cx.tape.choose("task.pick", n) as usize;
             let k = k.min(self.sched.runnable.len() - 1);
             let t = self.sched.runnable.remove(k);
             self.slice(t);
+            self.settle();
+        }
+    }
+
+    /// After shared state changed: check the invariants (each reported at the first tick it
+    /// is false) and wake the `wait until` tasks whose condition now holds.
+    fn settle(&mut self) {
+        if !self.sched.dirty {
+            return;
+        }
+        self.sched.dirty = false;
+        let prog = self.prog.0.clone();
+        for (i, inv) in prog.invariants.iter().enumerate() {
+            if self.sched.broken[i] {
+                continue;
+            }
+            let env = super::invariants::Final { sched: &self.sched, shared: &self.shared };
+            if let Some(detail) = super::invariants::broken(&prog, &env, inv) {
+                self.sched.broken[i] = true;
+                self.violation(inv.name, detail, Vec::new());
+            }
+        }
+        let waiters = std::mem::take(&mut self.sched.waiters);
+        for t in waiters {
+            let meta = &self.sched.tasks[t as usize];
+            let (entity, id, def) = (meta.entity, meta.id, meta.def);
+            let Ok(mut task) = self.tasks.get_mut(entity) else { continue };
+            let Status::Until { into } = task.status else { continue };
+            let Some(Instr::WaitUntil { cond, .. }) = prog.tasks[def as usize].code.instrs.get(task.pc as usize - 1)
+            else {
+                continue;
+            };
+            match eval(cond, &LocalsShared(&task.locals, &self.shared.vars)) {
+                Ok(v) if !v.truthy() => {
+                    self.sched.waiters.push(t);
+                    continue;
+                }
+                Ok(_) => {
+                    if let Some(i) = into {
+                        task.locals[i as usize] = Value::Bool(true);
+                    }
+                }
+                Err(m) => task.pending_fail = Some(m),
+            }
+            task.epoch += 1;
+            task.status = Status::Runnable;
+            let epoch = task.epoch - 1;
+            self.timers.retain(|w| *w != TaskWake::Timeout { task: t, epoch });
+            self.sched.runnable.push(t);
+            self.event(EventKind::State, id, "wait_over", Id::NONE, Args::EMPTY.s("outcome", "condition"));
+        }
+    }
+
+    /// Whether `v` is within the value cap; past it the run halts.
+    fn fits(&mut self, v: &Value) -> bool {
+        if v.size_up_to(MAX_VALUE_SIZE) > MAX_VALUE_SIZE {
+            self.cx.halt("max_value_size");
+            false
+        } else {
+            true
         }
     }
 
@@ -469,7 +583,7 @@ impl Rt<'_, '_> {
         self.end(task, End::Failed(invariant.to_owned()), false)
     }
 
-    fn new_instance(&mut self, def: u16, start: u64) -> u32 {
+    fn new_instance(&mut self, def: u16, start: u64, arg: Value) -> u32 {
         let prog = self.prog.0.clone();
         let d = &prog.tasks[def as usize];
         let n = self.sched.instances[def as usize] + 1;
@@ -481,9 +595,10 @@ impl Rt<'_, '_> {
             // Still created (its caller holds its handle); the run ends after this step.
             self.cx.halt("max_tasks");
         }
-        let mut locals = vec![Value::None; d.code.locals.max(2)];
+        let mut locals = vec![Value::None; d.code.locals.max(4)];
         locals[0] = Value::str(&name);
         locals[1] = Value::Int(i64::from(n));
+        locals[3] = arg;
         let entity = self.commands.spawn((Task { ix, locals, ..Default::default() }, id)).id();
         self.sched.tasks.push(Meta { entity, id, def, started: false, end: None, cancel: false });
         let now = self.cx.now();
@@ -546,6 +661,24 @@ impl Rt<'_, '_> {
                         ));
                         "call"
                     }
+                    Status::Until { into: Some(i) } => {
+                        task.locals[i as usize] = Value::Bool(false);
+                        self.sched.waiters.retain(|&w| w != t);
+                        "wait"
+                    }
+                    Status::Until { into: None } => {
+                        task.pending_fail = Some("TimeoutError: the condition did not hold in time".into());
+                        self.sched.waiters.retain(|&w| w != t);
+                        "wait"
+                    }
+                    Status::Receiving { queue, .. } => {
+                        task.pending_fail = Some(format!(
+                            "TimeoutError: nothing arrived on {} in time",
+                            self.prog.0.queues[queue as usize].0.name
+                        ));
+                        self.sched.receivers[queue as usize].retain(|&w| w != t);
+                        "recv"
+                    }
                     _ => return,
                 };
                 task.epoch += 1;
@@ -576,7 +709,35 @@ impl Rt<'_, '_> {
                 self.out.write(Outbound(Envelope::Reply { call: CallRef { shown, ..call }, result }));
             }
             Envelope::Reply { call, result } => self.answer(call, result),
+            Envelope::Put { queue, value, from, .. } => {
+                let q = queue as usize;
+                if self.sched.receivers[q].is_empty() {
+                    self.sched.queues[q].push_back(value);
+                    return;
+                }
+                let r = self.sched.receivers[q].remove(0);
+                self.sched.queued[q] = self.sched.queued[q].saturating_sub(1);
+                self.hand(r, value, from);
+            }
         }
+    }
+
+    /// A value reaches receiver `r` waiting in `recv`.
+    fn hand(&mut self, r: u32, value: Value, from: Id) {
+        let meta = &self.sched.tasks[r as usize];
+        let (entity, id) = (meta.entity, meta.id);
+        let Ok(mut task) = self.tasks.get_mut(entity) else { return };
+        let Status::Receiving { into, .. } = task.status else { return };
+        let shown = if self.cx.trace.on() { self.cx.names.intern(&value.to_string()) } else { Id::NONE };
+        if let Some(i) = into {
+            task.locals[i as usize] = value;
+        }
+        let epoch = task.epoch;
+        task.epoch += 1;
+        task.status = Status::Runnable;
+        self.timers.retain(|w| *w != TaskWake::Timeout { task: r, epoch });
+        self.sched.runnable.push(r);
+        self.event(EventKind::Call, id, "recv", from, Args::EMPTY.id("value", shown));
     }
 
     /// A call's outcome reaches its caller, unless the caller stopped waiting for it.
@@ -608,7 +769,7 @@ impl Rt<'_, '_> {
         use super::actions::Action;
         match a {
             Action::Spawn { task, .. } => {
-                self.new_instance(task, self.cx.now() + 1);
+                self.new_instance(task, self.cx.now() + 1, Value::None);
             }
             Action::Cancel { task, .. } => {
                 let live: Vec<u32> = (0..self.sched.tasks.len() as u32)
@@ -621,7 +782,10 @@ impl Rt<'_, '_> {
                     self.cancel_other(i);
                 }
             }
-            Action::Write { var, value, .. } => self.shared.vars[var as usize] = value,
+            Action::Write { var, value, .. } => {
+                self.shared.vars[var as usize] = value;
+                self.sched.dirty = true;
+            }
         }
     }
 
@@ -631,6 +795,9 @@ impl Rt<'_, '_> {
         let Ok(mut c) = self.tasks.get_mut(entity) else { return };
         let mut task = std::mem::take(&mut *c);
         task.status = Status::Runnable;
+        // `now` as this task's clock reads it: running takes no time, so once per slice.
+        let skew = prog.tasks[self.sched.tasks[t as usize].def as usize].skew;
+        task.locals[2] = Value::Int((self.cx.now() as i64).saturating_add(skew));
         let mut flow = if self.sched.tasks[t as usize].cancel {
             self.finish(&mut task, End::Cancelled)
         } else if let Some(m) = task.pending_fail.take() {
@@ -705,6 +872,10 @@ impl Rt<'_, '_> {
             Instr::Write { var, key, value } => {
                 let key = opt_value!(key);
                 let v = value!(value);
+                if !self.fits(&v) {
+                    return Flow::Suspend;
+                }
+                self.sched.dirty = true;
                 let args = self.access_args(prog.shared[*var as usize].0.id, key.as_ref(), &v, line);
                 if let Err(m) = store(&mut self.shared.vars[*var as usize], key, v) {
                     return self.raise(task, m);
@@ -713,6 +884,7 @@ impl Rt<'_, '_> {
                 Flow::Next
             }
             Instr::Delete { var, key } => {
+                self.sched.dirty = true;
                 let k = value!(key);
                 let k = match k.key() {
                     Ok(k) => k,
@@ -734,9 +906,97 @@ impl Rt<'_, '_> {
             Instr::Set { local, key, value } => {
                 let key = opt_value!(key);
                 let v = value!(value);
+                if !self.fits(&v) {
+                    return Flow::Suspend;
+                }
                 if let Err(m) = store(&mut task.locals[*local as usize], key, v) {
                     return self.raise(task, m);
                 }
+                if !self.fits(&task.locals[*local as usize]) {
+                    return Flow::Suspend;
+                }
+                Flow::Next
+            }
+            Instr::WaitUntil { cond, timeout, into } => {
+                if cancel {
+                    return self.finish(task, End::Cancelled);
+                }
+                let held = match eval(cond, &LocalsShared(&task.locals, &self.shared.vars)) {
+                    Ok(v) => v.truthy(),
+                    Err(m) => return self.raise(task, m),
+                };
+                if held {
+                    if let Some(i) = into {
+                        task.locals[*i as usize] = Value::Bool(true);
+                    }
+                    Flow::Next
+                } else {
+                    let timeout = match self.ticks_of(opt_value!(timeout)) {
+                        Ok(t) => t,
+                        Err(m) => return self.raise(task, m),
+                    };
+                    task.epoch += 1;
+                    if let Some(n) = timeout {
+                        self.arm(n, TaskWake::Timeout { task: t, epoch: task.epoch });
+                    }
+                    task.status = Status::Until { into: *into };
+                    self.sched.waiters.push(t);
+                    self.event(EventKind::State, me, "wait_until", Id::NONE, Args::EMPTY.u("line", line.into()));
+                    Flow::Suspend
+                }
+            }
+            Instr::Send { queue, value } => {
+                let v = value!(value);
+                if !self.fits(&v) {
+                    return Flow::Suspend;
+                }
+                let q = *queue as usize;
+                let (qn, cap) = (&prog.queues[q].0, prog.queues[q].1);
+                if cap > 0 && self.sched.queued[q] >= cap {
+                    return self.raise(task, format!("QueueFull: {} holds {cap}", qn.name));
+                }
+                self.sched.queued[q] += 1;
+                let shown = self.shown(&v);
+                self.out.write(Outbound(Envelope::Put { from: me, queue: *queue, qid: qn.id, value: v, shown }));
+                Flow::Next
+            }
+            Instr::Recv { queue, timeout, into } => {
+                if cancel {
+                    return self.finish(task, End::Cancelled);
+                }
+                let q = *queue as usize;
+                if let Some(v) = self.sched.queues[q].pop_front() {
+                    self.sched.queued[q] = self.sched.queued[q].saturating_sub(1);
+                    let shown = self.shown(&v);
+                    if let Some(i) = into {
+                        task.locals[*i as usize] = v;
+                    }
+                    let qid = prog.queues[q].0.id;
+                    self.event(EventKind::Call, me, "recv", qid, Args::EMPTY.id("value", shown));
+                    Flow::Next
+                } else {
+                    let timeout = match self.ticks_of(opt_value!(timeout)) {
+                        Ok(t) => t,
+                        Err(m) => return self.raise(task, m),
+                    };
+                    task.epoch += 1;
+                    if let Some(n) = timeout {
+                        self.arm(n, TaskWake::Timeout { task: t, epoch: task.epoch });
+                    }
+                    task.status = Status::Receiving { queue: *queue, into: *into };
+                    self.sched.receivers[q].push(t);
+                    let qid = prog.queues[q].0.id;
+                    self.event(EventKind::State, me, "wait_recv", qid, Args::EMPTY.u("line", line.into()));
+                    Flow::Suspend
+                }
+            }
+            Instr::New { kind, into } => {
+                let n = {
+                    let c = self.sched.kinds.entry(kind.clone()).or_insert(0);
+                    *c += 1;
+                    *c
+                };
+                task.locals[*into as usize] = Value::str(&format!("{kind}#{n}"));
                 Flow::Next
             }
             Instr::Acquire { lock, mode, with } => {
@@ -853,8 +1113,9 @@ impl Rt<'_, '_> {
                 },
                 _ => Flow::Next,
             },
-            Instr::Spawn { task: def, into } => {
-                let child = self.new_instance(*def, self.cx.now() + 1);
+            Instr::Spawn { task: def, arg, into } => {
+                let arg = opt_value!(arg).unwrap_or_default();
+                let child = self.new_instance(*def, self.cx.now() + 1, arg);
                 if let Some(i) = into {
                     task.locals[*i as usize] = Value::Task(child);
                 }
@@ -929,6 +1190,15 @@ impl Rt<'_, '_> {
             Flow::Yield
         } else {
             flow
+        }
+    }
+
+    /// A timeout's value as ticks.
+    fn ticks_of(&self, v: Option<Value>) -> Result<Option<u64>, String> {
+        match v {
+            None => Ok(None),
+            Some(Value::Int(n)) if n > 0 => Ok(Some(n as u64)),
+            Some(other) => Err(format!("ValueError: a timeout must be a positive number of ticks, found {other}")),
         }
     }
 
@@ -1011,6 +1281,8 @@ impl Rt<'_, '_> {
             Status::NotStarted | Status::Runnable | Status::Done => return,
             Status::Blocked { lock, .. } => self.withdraw(x, lock),
             Status::Joining { .. } => self.sched.joiners.retain(|&j| j != x),
+            Status::Until { .. } => self.sched.waiters.retain(|&j| j != x),
+            Status::Receiving { queue, .. } => self.sched.receivers[queue as usize].retain(|&j| j != x),
             Status::Sleeping | Status::Calling { .. } => {}
         }
         if let Ok(mut task) = self.tasks.get_mut(entity) {
@@ -1128,8 +1400,9 @@ impl Rt<'_, '_> {
     fn serve(&mut self, prog: &Compiled, s: u16, arg: Value, caller: Id) -> Result<Value, String> {
         let svc = &prog.services[s as usize];
         let Some(code) = &svc.handler else { return Ok(Value::None) };
-        let mut locals = vec![Value::None; code.locals.max(1)];
+        let mut locals = vec![Value::None; code.locals.max(2)];
         locals[0] = arg;
+        locals[1] = Value::Int((self.cx.now() as i64).saturating_add(svc.skew));
         let mut pc = 0usize;
         let mut steps = 0u64;
         loop {
@@ -1137,6 +1410,11 @@ impl Rt<'_, '_> {
             let line = code.lines[pc];
             pc += 1;
             steps += 1;
+            self.sched.fuel += 1;
+            if self.sched.fuel > MAX_STEPS {
+                self.cx.halt("max_steps");
+                return Err("halted".into());
+            }
             if steps > STEP_BUDGET {
                 let detail = format!("service {} ran {STEP_BUDGET} steps on one call (line {line})", svc.named.name);
                 self.violation("event_loop_blocked", detail, vec![svc.named.id]);
@@ -1152,6 +1430,9 @@ impl Rt<'_, '_> {
                     let key = opt_eval(key, &locals)?;
                     let v = eval(value, &Locals(&locals))?;
                     store(&mut state[*var as usize], key, v)?;
+                    if !self.fits(&self.shared.services[s as usize][*var as usize].clone()) {
+                        return Err("halted".into());
+                    }
                 }
                 Instr::Delete { var, key } => {
                     let k = eval(key, &Locals(&locals))?.key()?;
@@ -1163,6 +1444,26 @@ impl Rt<'_, '_> {
                     let key = opt_eval(key, &locals)?;
                     let v = eval(value, &Locals(&locals))?;
                     store(&mut locals[*local as usize], key, v)?;
+                    if !self.fits(&locals[*local as usize]) {
+                        return Err("halted".into());
+                    }
+                }
+                Instr::Send { queue, value } => {
+                    let v = eval(value, &Locals(&locals))?;
+                    let q = *queue as usize;
+                    let (qn, cap) = (&prog.queues[q].0, prog.queues[q].1);
+                    if cap > 0 && self.sched.queued[q] >= cap {
+                        return Err(format!("QueueFull: {} holds {cap}", qn.name));
+                    }
+                    self.sched.queued[q] += 1;
+                    let shown = self.shown(&v);
+                    let put = Envelope::Put { from: svc.named.id, queue: *queue, qid: qn.id, value: v, shown };
+                    self.out.write(Outbound(put));
+                }
+                Instr::New { kind, into } => {
+                    let c = self.sched.kinds.entry(kind.clone()).or_insert(0);
+                    *c += 1;
+                    locals[*into as usize] = Value::str(&format!("{kind}#{c}"));
                 }
                 Instr::Jump(to) => pc = *to as usize,
                 Instr::JumpUnless(c, to) => {

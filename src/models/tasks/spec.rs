@@ -46,7 +46,8 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 /// The model's top-level sections.
-pub const SECTIONS: &[&str] = &["options", "shared", "locks", "service", "task", "variant", "final"];
+pub const SECTIONS: &[&str] =
+    &["options", "shared", "locks", "queues", "service", "task", "variant", "final", "invariant"];
 
 /// A program or check text and where it stands in the file.
 #[derive(Clone, Debug)]
@@ -120,6 +121,8 @@ pub struct ServiceSpec {
     pub state: Vec<(String, Value)>,
     /// What it does with a call.
     pub handler: Option<Program>,
+    /// Ticks its clock is ahead (negative: behind).
+    pub skew: i64,
 }
 
 /// A `[[task]]`.
@@ -135,6 +138,8 @@ pub struct TaskSpec {
     pub program: Option<Program>,
     /// Where the table stands.
     pub span: Range<usize>,
+    /// Ticks its clock is ahead (negative: behind).
+    pub skew: i64,
 }
 
 /// A `[variant.NAME]`: one set of programs.
@@ -178,6 +183,10 @@ pub struct Spec {
     pub variants: Vec<VariantSpec>,
     /// Final checks.
     pub finals: Vec<FinalSpec>,
+    /// Invariants checked whenever shared state changes.
+    pub invariants: Vec<FinalSpec>,
+    /// Named queues and their capacities (0: unbounded).
+    pub queues: Vec<(String, u32)>,
     /// Scripted steps, in file order.
     pub steps: Vec<(crate::scenario::At, super::actions::StepSpec)>,
 }
@@ -308,7 +317,12 @@ impl Spec {
             for (name, span, v) in in_file_order(t) {
                 check_name(src, name, span, "service")?;
                 let st = v.table(src, name)?;
-                st.deny_unknown(src, &format!("`[service.{name}]`"), &["latency", "fail", "state", "handler"])?;
+                st.deny_unknown(
+                    src,
+                    &format!("`[service.{name}]`"),
+                    &["latency", "fail", "state", "handler", "clock_skew"],
+                )?;
+                let skew = skew_of(src, st)?;
                 let latency = st.get("latency").map(|l| l.range(src, "latency")).transpose()?;
                 if latency.is_some_and(|l| l.0 == 0) {
                     let span = st.get("latency").map(|l| l.span.clone()).unwrap_or(span.clone());
@@ -334,17 +348,32 @@ impl Spec {
                     }
                 }
                 let handler = st.get("handler").map(|h| program_of(src, h, "handler")).transpose()?;
-                services.push(ServiceSpec { name: name.clone(), latency, fail, state, handler });
+                services.push(ServiceSpec { name: name.clone(), latency, fail, state, handler, skew });
             }
         }
 
-        check_faults_apply(scenario, &services)?;
+        let mut queues = Vec::new();
+        if let Some(t) = opt_table(doc, src, "queues")? {
+            for (name, span, v) in in_file_order(t) {
+                check_name(src, name, span, "queue")?;
+                let cap = v.uint(src, name)?;
+                if cap > MAX_QUEUE_CAPACITY {
+                    return Err(src.error(
+                        v.span.clone(),
+                        format!("a queue's capacity must be at most {MAX_QUEUE_CAPACITY} (0: unbounded)"),
+                    ));
+                }
+                queues.push((name.clone(), cap as u32));
+            }
+        }
+        check_faults_apply(scenario, &services, &queues)?;
 
         let mut tasks = Vec::new();
         if let Some(v) = doc.get("task") {
             for item in v.array(src, "task")? {
                 let t = item.table(src, "task")?;
-                t.deny_unknown(src, "`[[task]]`", &["name", "copies", "start", "program"])?;
+                t.deny_unknown(src, "`[[task]]`", &["name", "copies", "start", "program", "clock_skew"])?;
+                let skew = skew_of(src, t)?;
                 let name_v = t.get("name").ok_or_else(|| src.error(t.span.clone(), "`[[task]]` needs a `name`"))?;
                 let name = name_v.str(src, "name")?.to_owned();
                 check_name(src, &name, &name_v.span, "task")?;
@@ -377,7 +406,7 @@ impl Spec {
                     }
                 };
                 let program = t.get("program").map(|p| program_of(src, p, "program")).transpose()?;
-                tasks.push(TaskSpec { name, copies: copies as u32, start, program, span: t.span.clone() });
+                tasks.push(TaskSpec { name, copies: copies as u32, start, program, span: t.span.clone(), skew });
             }
         }
         if tasks.is_empty() {
@@ -458,48 +487,11 @@ impl Spec {
             }
         }
 
-        let mut finals = Vec::new();
-        if let Some(v) = doc.get("final") {
-            for item in v.array(src, "final")? {
-                let t = item.table(src, "final")?;
-                t.deny_unknown(src, "`[[final]]`", &["name", "check", "variant", "why"])?;
-                let name = match t.get("name") {
-                    Some(n) => {
-                        let s = n.str(src, "name")?.to_owned();
-                        check_name(src, &s, &n.span, "check")?;
-                        s
-                    }
-                    None => "final".to_owned(),
-                };
-                let cv = t.get("check").ok_or_else(|| {
-                    src.error(t.span.clone(), "`[[final]]` needs `check`, an expression such as \"strikes == 3\"")
-                })?;
-                let text = text_of(src, cv, "check")?;
-                let expr = parse_expression(&text.text).map_err(|e| text.error(src, e))?;
-                let variants_of = match t.get("variant") {
-                    None => None,
-                    Some(vv) => {
-                        let mut out = Vec::new();
-                        for (n, span) in vv.strings(src, "variant")? {
-                            if !variants.iter().any(|x| x.name == n) {
-                                return Err(src.error(
-                                    span,
-                                    format!(
-                                        "unknown variant `{n}`; expected one of: {}",
-                                        names(variants.iter().map(|x| x.name.as_str()))
-                                    ),
-                                ));
-                            }
-                            out.push(n);
-                        }
-                        Some(out)
-                    }
-                };
-                finals.push(FinalSpec { name, expr, text, variants: variants_of });
-            }
-        }
+        let finals = checks_of(src, doc, "final", &variants)?;
+        let invariants = checks_of(src, doc, "invariant", &variants)?;
 
-        let mut spec = Spec { options, shared, locks, services, tasks, variants, finals, steps: Vec::new() };
+        let mut spec =
+            Spec { options, shared, locks, services, tasks, variants, finals, invariants, queues, steps: Vec::new() };
         for step in &scenario.steps {
             let parsed = super::actions::parse_step(src, step, &spec)?;
             spec.steps.push((step.at, parsed));
@@ -513,18 +505,87 @@ impl Spec {
     }
 }
 
+/// The most items a bounded queue may be declared to hold.
+pub const MAX_QUEUE_CAPACITY: u64 = 10_000;
+
+fn skew_of(src: &Source, t: &Table) -> Result<i64, ScenarioError> {
+    match t.get("clock_skew").map(|v| (&v.kind, v.span.clone())) {
+        None => Ok(0),
+        Some((Kind::Int(i), _)) if i.unsigned_abs() <= 1_000_000_000 => Ok(*i),
+        Some((_, span)) => Err(src.error(span, "`clock_skew` must be an integer number of ticks within ±1000000000")),
+    }
+}
+
+/// `[[final]]` or `[[invariant]]` checks.
+fn checks_of(
+    src: &Source,
+    doc: &Table,
+    section: &str,
+    variants: &[VariantSpec],
+) -> Result<Vec<FinalSpec>, ScenarioError> {
+    let mut finals = Vec::new();
+    if let Some(v) = doc.get(section) {
+        for item in v.array(src, section)? {
+            let t = item.table(src, section)?;
+            t.deny_unknown(src, &format!("`[[{section}]]`"), &["name", "check", "variant", "why"])?;
+            let name = match t.get("name") {
+                Some(n) => {
+                    let s = n.str(src, "name")?.to_owned();
+                    check_name(src, &s, &n.span, "check")?;
+                    s
+                }
+                None => section.to_owned(),
+            };
+            let cv = t.get("check").ok_or_else(|| {
+                src.error(
+                    t.span.clone(),
+                    format!("`[[{section}]]` needs `check`, an expression such as \"strikes == 3\""),
+                )
+            })?;
+            let text = text_of(src, cv, "check")?;
+            let expr = parse_expression(&text.text).map_err(|e| text.error(src, e))?;
+            let variants_of = match t.get("variant") {
+                None => None,
+                Some(vv) => {
+                    let mut out = Vec::new();
+                    for (n, span) in vv.strings(src, "variant")? {
+                        if !variants.iter().any(|x| x.name == n) {
+                            return Err(src.error(
+                                span,
+                                format!(
+                                    "unknown variant `{n}`; expected one of: {}",
+                                    names(variants.iter().map(|x| x.name.as_str()))
+                                ),
+                            ));
+                        }
+                        out.push(n);
+                    }
+                    Some(out)
+                }
+            };
+            finals.push(FinalSpec { name, expr, text, variants: variants_of });
+        }
+    }
+
+    Ok(finals)
+}
+
 /// Refuse `[faults]` settings that nothing in the scenario can feel: only calls to services
 /// cross the wire, so drop, duplicate, a delay range and partitions need a service.
-fn check_faults_apply(scenario: &Scenario, services: &[ServiceSpec]) -> Result<(), ScenarioError> {
+fn check_faults_apply(
+    scenario: &Scenario,
+    services: &[ServiceSpec],
+    queues: &[(String, u32)],
+) -> Result<(), ScenarioError> {
     let src = &scenario.source;
     let Some(ft) = scenario.doc.get("faults") else { return Ok(()) };
     let Kind::Table(t) = &ft.kind else { return Ok(()) };
-    if services.is_empty() {
+    if services.is_empty() && queues.is_empty() {
         for key in ["drop", "duplicate", "delay", "partition"] {
             if let Some(v) = t.get(key) {
                 return Err(src.error(
                     v.span.clone(),
-                    format!("`{key}` cannot take effect: nothing in this scenario crosses the wire; expected a `[service.NAME]` that tasks call (calls and replies are the envelopes faults act on)"),
+                    format!("`{key}` cannot take effect: nothing in this scenario crosses the wire; expected a `[service.NAME]` that tasks call or a `[queues]` entry (calls, replies and queued values are the envelopes faults act on)"),
                 ));
             }
         }
@@ -539,6 +600,7 @@ fn check_faults_apply(scenario: &Scenario, services: &[ServiceSpec]) -> Result<(
                 let base = name.split('#').next().unwrap_or("");
                 let known = name == "*"
                     || services.iter().any(|s| s.name == *name)
+                    || queues.iter().any(|q| q.0 == *name)
                     || scenario.doc.get("task").is_some_and(|tv| match &tv.kind {
                         Kind::Array(ts) => ts.iter().any(|x| match &x.kind {
                             Kind::Table(tt) => {
@@ -551,7 +613,7 @@ fn check_faults_apply(scenario: &Scenario, services: &[ServiceSpec]) -> Result<(
                 if !known {
                     return Err(src.error(
                         end.span.clone(),
-                        format!("partition end `{name}` is no party of this scenario; expected a service, a task instance (`client` or `client#2`) or \"*\""),
+                        format!("partition end `{name}` is no party of this scenario; expected a service, a queue, a task instance (`client` or `client#2`) or \"*\""),
                     ));
                 }
             }
