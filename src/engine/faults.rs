@@ -100,6 +100,9 @@ pub struct LinkRule {
     /// transport notices (a reset connection): it comes back to the sender as a bounce
     /// (`Inbound::bounced`) at the tick it would have arrived.
     pub fail: f64,
+    /// Whether the plan's drop and duplicate spare this link (an in-process channel rather
+    /// than a network hop); partitions still cut it.
+    pub lossless: bool,
 }
 
 /// Per-link settings, first match wins; links no rule matches use the plan alone.

@@ -59,6 +59,9 @@ pub struct InFlight<M: Payload> {
     next_env: u64,
     /// Latest due tick per link, to keep links FIFO (looked up, never iterated).
     link_due: HashMap<(Id, Id), u64>,
+    /// Links of lossless rules seen this run, sorted: they stay FIFO even when the plan's
+    /// links do not.
+    ordered: Vec<(Id, Id)>,
 }
 
 impl<M: Payload> Default for InFlight<M> {
@@ -69,6 +72,7 @@ impl<M: Payload> Default for InFlight<M> {
             batch: Vec::new(),
             next_env: 1,
             link_due: HashMap::new(),
+            ordered: Vec::new(),
         }
     }
 }
@@ -115,6 +119,7 @@ impl<M: Payload> Plugin for WirePlugin<M> {
             q.ready.clear();
             q.next_env = 1;
             q.link_due.clear();
+            q.ordered.clear();
         });
         let dispatch_slot = slot(app, Stage::Dispatch);
         app.add_systems(TickSchedule, dispatch::<M>.in_set(dispatch_slot));
@@ -163,12 +168,13 @@ fn dispatch<M: Payload>(
             flight.queue.push(due, (agenda.stamp(), env, true, msg.clone()));
             continue;
         }
-        if active && tape.chance("wire.drop", plan.drop) {
+        let lossy = active && !rule.is_some_and(|r| r.lossless);
+        if lossy && tape.chance("wire.drop", plan.drop) {
             stats.dropped += 1;
             trace.push(&names, Event { kind: EventKind::Drop, env, ..base });
             continue;
         }
-        let copies = if active && tape.chance("wire.duplicate", plan.duplicate) { 2 } else { 1 };
+        let copies = if lossy && tape.chance("wire.duplicate", plan.duplicate) { 2 } else { 1 };
         for copy in 0..copies {
             let env = if copy == 0 {
                 env
@@ -191,7 +197,11 @@ fn dispatch<M: Payload>(
                 due = until;
                 kind = EventKind::Hold;
             }
-            if plan.fifo {
+            let lossless = rule.is_some_and(|r| r.lossless);
+            if lossless && let Err(at) = flight.ordered.binary_search(&(from, to)) {
+                flight.ordered.insert(at, (from, to));
+            }
+            if plan.fifo || lossless {
                 let last = flight.link_due.entry((from, to)).or_insert(0);
                 due = due.max(*last);
                 *last = due;
@@ -211,6 +221,8 @@ fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<D
     flight.ready.clear();
     while let Some((_, _, (stamp, env, bounced, msg))) = flight.queue.pop_due(now) {
         let (from, to) = (msg.actor(), msg.target());
+        // An in-process channel keeps its order whatever the plan says about network links.
+        let fifo = fifo || flight.ordered.binary_search(&(from, to)).is_ok();
         out.push(Due { stamp, source, slot: flight.ready.len() as u32, from, to, fifo });
         flight.ready.push(Some((env, bounced, msg)));
     }

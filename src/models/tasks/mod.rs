@@ -184,8 +184,13 @@ impl Model for Tasks {
                 continue;
             }
             let delay = s.latency.unwrap_or(scenario.faults.delay);
-            rules.push(LinkRule { from: Id::NONE, to: s.named.id, delay, fail: s.fail });
-            rules.push(LinkRule { from: s.named.id, to: Id::NONE, delay, fail: 0.0 });
+            rules.push(LinkRule { from: Id::NONE, to: s.named.id, delay, fail: s.fail, lossless: false });
+            rules.push(LinkRule { from: s.named.id, to: Id::NONE, delay, fail: 0.0, lossless: false });
+        }
+        // A queue is a channel inside the client: one tick, never lost or duplicated (a
+        // partition naming it still holds it). Network hops are calls to services.
+        for (q, _) in &prog.queues {
+            rules.push(LinkRule { from: Id::NONE, to: q.id, delay: (1, 1), fail: 0.0, lossless: true });
         }
         app.insert_resource(LinkRules(rules));
         app.insert_resource(runtime::Prog(Arc::new(prog)));

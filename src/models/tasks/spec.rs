@@ -224,11 +224,12 @@ pub fn value_of(src: &Source, v: &crate::scenario::Value, field: &str) -> Result
             }
             Value::Map(m)
         }
+        Kind::Array(items) => Value::List(items.iter().map(|x| value_of(src, x, field)).collect::<Result<_, _>>()?),
         other => {
             return Err(src.error(
                 v.span.clone(),
                 format!(
-                    "`{field}` must be an integer, a string, a boolean or a table (a map), found {}",
+                    "`{field}` must be an integer, a string, a boolean, an array (a list) or a table (a map), found {}",
                     other.describe()
                 ),
             ));
