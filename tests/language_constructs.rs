@@ -258,3 +258,56 @@ fn constructs_are_refused_where_they_cannot_work() {
     assert!(e.to_string().contains("expected `until` after `wait`"), "{e}");
     assert!(e.to_string().contains("x.toml:5:"), "located: {e}");
 }
+
+#[test]
+fn variants_patch_one_handler_one_value_one_option_or_a_constant() {
+    let text = r#"
+name = "patch"
+model = "tasks"
+[const]
+LIMIT = 2
+[shared]
+n = 0
+[service.api]
+handler = "return 1"
+[[task]]
+name = "t"
+program = """
+call api -> x
+read n -> v
+write n = v + x + LIMIT
+"""
+[[final]]
+name = "n_is_3"
+check = "n == 3"
+[variant.base]
+about = "the file as written"
+[variant.handler]
+about = "only the handler changes"
+service.api.handler = "return 0"
+[variant.initial]
+about = "only a shared initial value changes"
+shared.n = 1
+[variant.constant]
+like = "initial"
+about = "like `initial`, and LIMIT is 1"
+const.LIMIT = 1
+[variant.lenient]
+like = "handler"
+options.allow_failures = true
+"#;
+    let s = scenario(text);
+    let check = |variant: &str, want_pass: bool| {
+        let mut sim = Sim::new(&s, variant).unwrap_or_else(|e| panic!("{e}"));
+        let o = sim.seed(0);
+        assert_eq!(o.verdict == Verdict::Pass, want_pass, "{variant}: {}", o.verdict.summary());
+    };
+    check("base", true); // 0 + 1 + 2
+    check("handler", false); // 0 + 0 + 2
+    check("initial", false); // 1 + 1 + 2
+    check("constant", true); // 1 + 1 + 1
+    check("lenient", false); // inherits the handler patch
+    let e = Scenario::parse(&Registry::builtin(), "x.toml", &text.replace("shared.n = 1", "shared.m = 1"))
+        .expect_err("an undeclared shared variable");
+    assert!(e.to_string().contains("`m` is not declared in [shared]"), "{e}");
+}

@@ -157,10 +157,8 @@ pub fn all_events(spec: &Spec) -> Vec<String> {
     for v in &spec.variants {
         v.programs.iter().for_each(|p| walk(&p.block, &mut out));
     }
-    for s in &spec.services {
-        if let Some(h) = &s.handler {
-            walk(&h.block, &mut out);
-        }
+    for v in &spec.variants {
+        v.handlers.iter().flatten().for_each(|h| walk(&h.block, &mut out));
     }
     out.into_iter().collect()
 }
@@ -174,8 +172,10 @@ pub fn compile(spec: &Spec, variant: &str, src: &Source) -> Result<Compiled, Sce
     let named = |name: &str| Named { name: name.to_owned(), id: Id::NONE };
     let mut services = Vec::new();
     for (i, s) in spec.services.iter().enumerate() {
-        let handler = match &s.handler {
-            Some(p) => Some(Compiler::new(spec, &events, src, p, Context::Handler(i as u16)).program(p)?),
+        let handler = match &v.handlers[i] {
+            Some(p) => Some(
+                Compiler::new(spec, &events, src, p, Context::Handler(i as u16)).with_consts(&v.consts).program(p)?,
+            ),
             None => None,
         };
         services.push(ServiceDef {
@@ -189,7 +189,7 @@ pub fn compile(spec: &Spec, variant: &str, src: &Source) -> Result<Compiled, Sce
     }
     let mut tasks = Vec::new();
     for (t, p) in spec.tasks.iter().zip(&v.programs) {
-        let code = Compiler::new(spec, &events, src, p, Context::Task).program(p)?;
+        let code = Compiler::new(spec, &events, src, p, Context::Task).with_consts(&v.consts).program(p)?;
         tasks.push(TaskDef { name: t.name.clone(), copies: t.copies, start: t.start, code, skew: t.skew });
     }
     let mut invariants = Vec::new();
@@ -213,8 +213,8 @@ pub fn compile(spec: &Spec, variant: &str, src: &Source) -> Result<Compiled, Sce
         finals.push(FinalDef { name: static_name(&f.name), expr, text: f.text.text.trim().to_owned() });
     }
     Ok(Compiled {
-        options: spec.options,
-        shared: spec.shared.iter().map(|(n, v)| (named(n), v.clone())).collect(),
+        options: v.options,
+        shared: v.shared.iter().map(|(n, v)| (named(n), v.clone())).collect(),
         locks: spec.locks.iter().map(|(n, k)| (named(n), *k)).collect(),
         services,
         tasks,
@@ -262,6 +262,8 @@ struct Compiler<'a> {
     held: Option<BTreeSet<u16>>,
     /// Compiling a `wait until` condition: names that are no local read shared variables.
     until: bool,
+    /// The variant's constants: names that are no local read these.
+    consts: Vec<(String, Value)>,
 }
 
 type R<T> = Result<T, ScenarioError>;
@@ -285,7 +287,13 @@ impl<'a> Compiler<'a> {
             depth: 0,
             held: Some(BTreeSet::new()),
             until: false,
+            consts: Vec::new(),
         }
+    }
+
+    fn with_consts(mut self, consts: &[(String, Value)]) -> Self {
+        self.consts = consts.to_vec();
+        self
     }
 
     fn err(&self, span: &Range<usize>, msg: impl Into<String>) -> ScenarioError {
@@ -510,6 +518,9 @@ impl<'a> Compiler<'a> {
                         )
                     })? as u16)
                 }
+                _ if !self.locals.contains(&n.text) && self.consts.iter().any(|(c, _)| *c == n.text) => CExpr::Lit(
+                    self.consts.iter().find(|(c, _)| *c == n.text).map(|(_, v)| v.clone()).unwrap_or_default(),
+                ),
                 Context::Task if self.until && !self.locals.contains(&n.text) => CExpr::Shared(self.shared_var(n)?),
                 _ => CExpr::Local(self.local_use(n)?),
             },

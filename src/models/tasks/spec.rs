@@ -47,7 +47,7 @@ use std::ops::Range;
 
 /// The model's top-level sections.
 pub const SECTIONS: &[&str] =
-    &["options", "shared", "locks", "queues", "service", "task", "variant", "final", "invariant"];
+    &["options", "const", "shared", "locks", "queues", "service", "task", "variant", "final", "invariant"];
 
 /// A program or check text and where it stands in the file.
 #[derive(Clone, Debug)]
@@ -151,6 +151,14 @@ pub struct VariantSpec {
     pub about: String,
     /// The program of each task, by task index.
     pub programs: Vec<Program>,
+    /// Shared variables' initial values (the file's, with this variant's overrides).
+    pub shared: Vec<(String, Value)>,
+    /// Each service's handler, by service index (the file's, or this variant's).
+    pub handlers: Vec<Option<Program>>,
+    /// Options (the file's, with this variant's overrides).
+    pub options: Options,
+    /// Constants (the file's `[const]`, with this variant's overrides).
+    pub consts: Vec<(String, Value)>,
 }
 
 /// A `[[final]]` check.
@@ -173,6 +181,8 @@ pub struct Spec {
     pub options: Options,
     /// Shared variables with their initial values.
     pub shared: Vec<(String, Value)>,
+    /// Constants programs read by name.
+    pub consts: Vec<(String, Value)>,
     /// Locks.
     pub locks: Vec<(String, LockKind)>,
     /// Services.
@@ -264,26 +274,16 @@ impl Spec {
     pub fn load(scenario: &Scenario) -> Result<Spec, ScenarioError> {
         let src = &scenario.source;
         let doc = &scenario.doc;
-        let mut options = Options { scheduling: Scheduling::Cooperative, finish_within: 500, allow_failures: false };
-        if let Some(t) = opt_table(doc, src, "options")? {
-            t.deny_unknown(src, "`[options]`", &["scheduling", "finish_within", "allow_failures"])?;
-            if let Some(v) = t.get("scheduling") {
-                options.scheduling = match v.str(src, "scheduling")? {
-                    "cooperative" => Scheduling::Cooperative,
-                    "preemptive" => Scheduling::Preemptive,
-                    other => {
-                        return Err(src.error(
-                            v.span.clone(),
-                            format!("unknown scheduling `{other}`; expected \"cooperative\" (asyncio) or \"preemptive\" (threads)"),
-                        ));
-                    }
-                };
-            }
-            if let Some(v) = t.get("finish_within") {
-                options.finish_within = v.uint(src, "finish_within")?;
-            }
-            if let Some(v) = t.get("allow_failures") {
-                options.allow_failures = v.bool(src, "allow_failures")?;
+        let base = Options { scheduling: Scheduling::Cooperative, finish_within: 500, allow_failures: false };
+        let options = match opt_table(doc, src, "options")? {
+            Some(t) => options_of(src, t, base, "`[options]`")?,
+            None => base,
+        };
+        let mut consts = Vec::new();
+        if let Some(t) = opt_table(doc, src, "const")? {
+            for (name, span, v) in in_file_order(t) {
+                check_name(src, name, span, "constant")?;
+                consts.push((name.clone(), value_of(src, v, name)?));
             }
         }
 
@@ -434,16 +434,22 @@ impl Spec {
                     name: DEFAULT_VARIANT.into(),
                     about: "the programs of the tasks".into(),
                     programs,
+                    shared: shared.clone(),
+                    handlers: services.iter().map(|s| s.handler.clone()).collect(),
+                    options,
+                    consts: consts.clone(),
                 });
             }
             Some(vt) => {
                 for (vname, vspan, v) in in_file_order(vt) {
                     let t = v.table(src, vname)?;
-                    let mut allowed = vec!["about", "like"];
+                    let mut allowed = vec!["about", "like", "shared", "service", "options", "const"];
                     allowed.extend(tasks.iter().map(|t| t.name.as_str()));
                     t.deny_unknown(
                         src,
-                        &format!("`[variant.{vname}]` (its keys are `about`, `like` and task names)"),
+                        &format!(
+                            "`[variant.{vname}]` (its keys are `about`, `like`, task names, `shared`, `service`, `options` and `const`)"
+                        ),
                         &allowed,
                     )?;
                     let about =
@@ -483,7 +489,53 @@ impl Spec {
                         };
                         programs.push(p);
                     }
-                    variants.push(VariantSpec { name: vname.clone(), about, programs });
+                    let (base_shared, base_consts, base_options) = match base {
+                        Some(b) => (b.shared.clone(), b.consts.clone(), b.options),
+                        None => (shared.clone(), consts.clone(), options),
+                    };
+                    let vshared = match opt_table(t, src, "shared")? {
+                        Some(st) => patch_values(src, st, &base_shared, "[shared]")?,
+                        None => base_shared,
+                    };
+                    let vconsts = match opt_table(t, src, "const")? {
+                        Some(st) => patch_values(src, st, &base_consts, "[const]")?,
+                        None => base_consts,
+                    };
+                    let voptions = match opt_table(t, src, "options")? {
+                        Some(ot) => options_of(src, ot, base_options, &format!("`[variant.{vname}.options]`"))?,
+                        None => base_options,
+                    };
+                    let mut handlers: Vec<Option<Program>> = match base {
+                        Some(b) => b.handlers.clone(),
+                        None => services.iter().map(|s| s.handler.clone()).collect(),
+                    };
+                    if let Some(svt) = opt_table(t, src, "service")? {
+                        for (sname, sspan, sv) in in_file_order(svt) {
+                            let Some(i) = services.iter().position(|s| s.name == *sname) else {
+                                return Err(src.error(
+                                    sspan.clone(),
+                                    format!(
+                                        "unknown service `{sname}`; declared services: {}",
+                                        names(services.iter().map(|s| s.name.as_str()))
+                                    ),
+                                ));
+                            };
+                            let st = sv.table(src, sname)?;
+                            st.deny_unknown(src, &format!("`[variant.{vname}.service.{sname}]`"), &["handler"])?;
+                            if let Some(h) = st.get("handler") {
+                                handlers[i] = Some(program_of(src, h, "handler")?);
+                            }
+                        }
+                    }
+                    variants.push(VariantSpec {
+                        name: vname.clone(),
+                        about,
+                        programs,
+                        shared: vshared,
+                        handlers,
+                        options: voptions,
+                        consts: vconsts,
+                    });
                 }
             }
         }
@@ -491,8 +543,19 @@ impl Spec {
         let finals = checks_of(src, doc, "final", &variants)?;
         let invariants = checks_of(src, doc, "invariant", &variants)?;
 
-        let mut spec =
-            Spec { options, shared, locks, services, tasks, variants, finals, invariants, queues, steps: Vec::new() };
+        let mut spec = Spec {
+            options,
+            consts,
+            shared,
+            locks,
+            services,
+            tasks,
+            variants,
+            finals,
+            invariants,
+            queues,
+            steps: Vec::new(),
+        };
         for step in &scenario.steps {
             let parsed = super::actions::parse_step(src, step, &spec)?;
             spec.steps.push((step.at, parsed));
@@ -504,6 +567,55 @@ impl Spec {
     pub fn variant(&self, name: &str) -> Option<&VariantSpec> {
         self.variants.iter().find(|v| v.name == name)
     }
+}
+
+fn options_of(src: &Source, t: &Table, mut options: Options, what: &str) -> Result<Options, ScenarioError> {
+    t.deny_unknown(src, what, &["scheduling", "finish_within", "allow_failures"])?;
+    if let Some(v) = t.get("scheduling") {
+        options.scheduling = match v.str(src, "scheduling")? {
+            "cooperative" => Scheduling::Cooperative,
+            "preemptive" => Scheduling::Preemptive,
+            other => {
+                return Err(src.error(
+                    v.span.clone(),
+                    format!(
+                        "unknown scheduling `{other}`; expected \"cooperative\" (asyncio) or \"preemptive\" (threads)"
+                    ),
+                ));
+            }
+        };
+    }
+    if let Some(v) = t.get("finish_within") {
+        options.finish_within = v.uint(src, "finish_within")?;
+    }
+    if let Some(v) = t.get("allow_failures") {
+        options.allow_failures = v.bool(src, "allow_failures")?;
+    }
+    Ok(options)
+}
+
+/// Override entries of `base` (a name -> value list) from the table `t`; every name must
+/// already be declared there.
+fn patch_values(
+    src: &Source,
+    t: &Table,
+    base: &[(String, Value)],
+    what: &str,
+) -> Result<Vec<(String, Value)>, ScenarioError> {
+    let mut out = base.to_vec();
+    for (name, span, v) in in_file_order(t) {
+        let Some(slot) = out.iter_mut().find(|(n, _)| n == name) else {
+            return Err(src.error(
+                span.clone(),
+                format!(
+                    "`{name}` is not declared in {what}; a variant can only change what the file declares: {}",
+                    names(base.iter().map(|(n, _)| n.as_str()))
+                ),
+            ));
+        };
+        slot.1 = value_of(src, v, name)?;
+    }
+    Ok(out)
 }
 
 /// The most items a bounded queue may be declared to hold.
