@@ -169,7 +169,7 @@ name = "cut"
 model = "tasks"
 [faults]
 [[faults.partition]]
-between = ["client", "api"]
+between = ["client#1", "api"]
 from = 0
 to = 30
 [service.api]

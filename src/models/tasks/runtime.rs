@@ -340,9 +340,10 @@ pub struct Shared {
     pub services: Vec<Vec<Value>>,
 }
 
-/// The name of instance `n` of task `name` declared with `copies`.
-pub fn instance_name(name: &str, n: u32, copies: u32) -> String {
-    if copies <= 1 && n == 1 { name.to_owned() } else { format!("{name}#{n}") }
+/// The name of instance `n` of task `name`: always numbered (`connector#1`), so the first
+/// instance has the same kind of name as the ones spawned after it, everywhere it appears.
+pub fn instance_name(name: &str, n: u32, _copies: u32) -> String {
+    format!("{name}#{n}")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1117,7 +1118,8 @@ impl Rt<'_, '_> {
                 let arg = opt_value!(arg).unwrap_or_default();
                 let child = self.new_instance(*def, self.cx.now() + 1, arg);
                 if let Some(i) = into {
-                    task.locals[*i as usize] = Value::Task(child);
+                    let name: Arc<str> = Arc::from(self.cx.names.name(self.id(child)));
+                    task.locals[*i as usize] = Value::Task(child, name);
                 }
                 let cid = self.id(child);
                 self.event(EventKind::Call, me, "spawn", cid, Args::EMPTY.u("line", line.into()));
@@ -1211,7 +1213,7 @@ impl Rt<'_, '_> {
                 })
                 .collect()),
             Target::Local(l) => match &task.locals[*l as usize] {
-                Value::Task(x) => Ok(vec![*x]),
+                Value::Task(x, _) => Ok(vec![*x]),
                 other => Err(format!("TypeError: expected a task handle, found {}", other.type_name())),
             },
         }

@@ -710,7 +710,8 @@ fn check_faults_apply(
             let Kind::Array(ends) = &between.kind else { continue };
             for end in ends {
                 let Kind::Str(name) = &end.kind else { continue };
-                let base = name.split('#').next().unwrap_or("");
+                // Task instances are parties by their instance names (`client#1`).
+                let base = name.split_once('#').map_or("", |(b, n)| if n.parse::<u32>().is_ok() { b } else { "" });
                 let known = name == "*"
                     || services.iter().any(|s| s.name == *name)
                     || queues.iter().any(|q| q.0 == *name)
@@ -726,7 +727,7 @@ fn check_faults_apply(
                 if !known {
                     return Err(src.error(
                         end.span.clone(),
-                        format!("partition end `{name}` is no party of this scenario; expected a service, a queue, a task instance (`client` or `client#2`) or \"*\""),
+                        format!("partition end `{name}` is no party of this scenario; expected a service, a queue, a task instance (`client#1`) or \"*\""),
                     ));
                 }
             }

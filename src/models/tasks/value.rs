@@ -35,8 +35,8 @@ pub enum Value {
     Map(BTreeMap<Key, Value>),
     /// A list (`[a, b]`), indexed from 0.
     List(Vec<Value>),
-    /// A handle on a task instance (from `spawn T -> h`), by instance number.
-    Task(u32),
+    /// A handle on a task instance (from `spawn T -> h`): its number and its name.
+    Task(u32, Arc<str>),
 }
 
 /// Binary operators.
@@ -100,7 +100,7 @@ impl Value {
             Value::Str(_) => "str",
             Value::Map(_) => "map",
             Value::List(_) => "list",
-            Value::Task(_) => "task",
+            Value::Task(..) => "task",
         }
     }
 
@@ -113,7 +113,7 @@ impl Value {
             Value::Str(s) => !s.is_empty(),
             Value::Map(m) => !m.is_empty(),
             Value::List(l) => !l.is_empty(),
-            Value::Task(_) => true,
+            Value::Task(..) => true,
         }
     }
 
@@ -281,7 +281,7 @@ impl fmt::Display for Value {
                 }
                 f.write_str("]")
             }
-            Value::Task(n) => write!(f, "<task {n}>"),
+            Value::Task(_, name) => write!(f, "<task {name}>"),
         }
     }
 }
