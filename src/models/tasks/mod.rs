@@ -9,6 +9,9 @@
 //!
 //! # The language
 //!
+//! The full reference, with an example of every construct, is `docs/language.md`; this is a
+//! summary.
+//!
 //! One statement per line (or separated by `;`), blocks in braces opened on the line of
 //! their statement, `#` comments. A program sees its locals: `self` (the instance's name,
 //! `"bot#2"`), `copy` (its number) and whatever it assigns. Shared variables are reached only
