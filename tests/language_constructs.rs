@@ -311,3 +311,58 @@ options.allow_failures = true
         .expect_err("an undeclared shared variable");
     assert!(e.to_string().contains("`m` is not declared in [shared]"), "{e}");
 }
+
+#[test]
+fn procedures_are_shared_by_tasks_and_handlers() {
+    pass(
+        r#"
+name = "fn"
+model = "tasks"
+[shared]
+log = []
+[fn.backoff]
+params = ["attempt"]
+body = """
+if attempt > 3 {
+  return 8
+}
+return attempt * 2
+"""
+[fn.append]
+params = ["item", "times"]
+body = """
+set i = 0
+while i < times {
+  read log -> l
+  write log = l + [item]
+  set i = i + 1
+}
+"""
+[service.api]
+handler = """
+call backoff(arg) -> d
+return d
+"""
+[[task]]
+name = "t"
+program = """
+call backoff(2) -> d
+assert d == 4 "a procedure returns a value"
+call api(9) -> e
+assert e == 8 "a handler calls it too"
+set attempt = 100
+call append("x", 2)
+assert attempt == 100 "a procedure's locals are its own"
+read log -> l
+assert l == ["x", "x"] "and it reaches shared state like its caller"
+"""
+"#,
+    );
+    let e = Scenario::parse(
+        &Registry::builtin(),
+        "x.toml",
+        "name = \"x\"\nmodel = \"tasks\"\n[fn.f]\nbody = \"call f\"\n[[task]]\nname = \"t\"\nprogram = \"call f\"\n",
+    )
+    .expect_err("recursion");
+    assert!(e.to_string().contains("`f` calls itself: procedures cannot recurse"), "{e}");
+}

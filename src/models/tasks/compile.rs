@@ -160,6 +160,9 @@ pub fn all_events(spec: &Spec) -> Vec<String> {
     for v in &spec.variants {
         v.handlers.iter().flatten().for_each(|h| walk(&h.block, &mut out));
     }
+    for f in &spec.fns {
+        walk(&f.body.block, &mut out);
+    }
     out.into_iter().collect()
 }
 
@@ -248,8 +251,24 @@ struct LoopCtx {
     breaks: Vec<usize>,
 }
 
+/// A procedure being compiled into its caller.
+struct FnCtx {
+    /// Its name (a call to it from inside is recursion, refused).
+    name: String,
+    /// The prefix of its locals' names, so they never meet the caller's.
+    prefix: String,
+    /// Handler depth when it was entered (a `return` leaves the blocks opened since).
+    depth: usize,
+    /// The caller's local that receives its return value.
+    result: u16,
+    /// `return` jumps to patch to its end.
+    exits: Vec<usize>,
+}
+
 struct Compiler<'a> {
     spec: &'a Spec,
+    /// Procedures being inlined, innermost last.
+    fns: Vec<FnCtx>,
     events: &'a [String],
     src: &'a Source,
     text: &'a Text,
@@ -277,6 +296,7 @@ impl<'a> Compiler<'a> {
         };
         Compiler {
             spec,
+            fns: Vec::new(),
             events,
             src,
             text: &program.text,
@@ -328,8 +348,19 @@ impl<'a> Compiler<'a> {
 
     // ---- names ----
 
+    /// The name a local has in the locals table: inside a procedure, its own namespace.
+    fn scoped(&self, name: &str) -> String {
+        match self.fns.last() {
+            Some(f) if !TASK_BUILTINS.contains(&name) && !HANDLER_BUILTINS.contains(&name) => {
+                format!("{}{name}", f.prefix)
+            }
+            _ => name.to_owned(),
+        }
+    }
+
     fn local_use(&self, n: &Name) -> R<u16> {
-        if let Some(i) = self.locals.iter().position(|l| *l == n.text) {
+        let scoped = self.scoped(&n.text);
+        if let Some(i) = self.locals.iter().position(|l| *l == scoped) {
             return Ok(i as u16);
         }
         let hint = match self.cx {
@@ -350,13 +381,14 @@ impl<'a> Compiler<'a> {
         {
             return Err(self.err(&n.span, format!("`{}` is built in and cannot be assigned", n.text)));
         }
-        if let Some(i) = self.locals.iter().position(|l| *l == n.text) {
+        let scoped = self.scoped(&n.text);
+        if let Some(i) = self.locals.iter().position(|l| *l == scoped) {
             return Ok(i as u16);
         }
         if self.locals.len() >= u16::MAX as usize {
             return Err(self.err(&n.span, "too many locals"));
         }
-        self.locals.push(n.text.clone());
+        self.locals.push(scoped);
         Ok((self.locals.len() - 1) as u16)
     }
 
@@ -455,6 +487,62 @@ impl<'a> Compiler<'a> {
         self.task(n).map(Target::Task)
     }
 
+    /// Compile procedure `name` into the caller: its parameters become its own locals, set
+    /// from the arguments (one argument, or the list's items for several), and its `return`
+    /// sets `into`.
+    fn inline(&mut self, name: &Name, arg: Option<&Expr>, into: Option<&Name>, span: &Range<usize>) -> R<()> {
+        let spec = self.spec;
+        let Some(f) = spec.fns.iter().find(|f| f.name == name.text) else { return Ok(()) };
+        if self.fns.iter().any(|c| c.name == f.name) {
+            return Err(self.err(&name.span, format!("`{}` calls itself: procedures cannot recurse", f.name)));
+        }
+        let args: Vec<&Expr> = match arg {
+            None => Vec::new(),
+            Some(Expr { kind: ExprKind::List(items), .. }) if f.params.len() > 1 => items.iter().collect(),
+            Some(e) => vec![e],
+        };
+        if args.len() != f.params.len() {
+            return Err(self.err(
+                span,
+                format!(
+                    "`{}` takes {} argument(s) ({}), found {}",
+                    f.name,
+                    f.params.len(),
+                    f.params.join(", "),
+                    args.len()
+                ),
+            ));
+        }
+        let values: Vec<CExpr> = args.into_iter().map(|a| self.expr(a)).collect::<R<_>>()?;
+        let result = match into {
+            Some(n) => self.local_def(n)?,
+            None => {
+                let hidden = Name { text: format!("{}$result", f.name), span: name.span.clone() };
+                self.local_def(&hidden)?
+            }
+        };
+        let prefix = format!("{}{}$", self.fns.last().map_or("", |c| c.prefix.as_str()), f.name);
+        self.fns.push(FnCtx { name: f.name.clone(), prefix, depth: self.depth, result, exits: Vec::new() });
+        for (p, v) in f.params.iter().zip(values) {
+            let l = self.local_def(&Name { text: p.clone(), span: name.span.clone() })?;
+            self.emit(Instr::Set { local: l, key: None, value: v }, span);
+        }
+        self.emit(Instr::Set { local: result, key: None, value: CExpr::Lit(Value::None) }, span);
+        // The body's own text locates its errors; its loops are its own.
+        let (text, loops) = (self.text, std::mem::take(&mut self.loops));
+        self.text = &f.body.text;
+        let body = self.block(&f.body.block);
+        self.text = text;
+        self.loops = loops;
+        let ctx = self.fns.pop();
+        body?;
+        let end = self.here();
+        for j in ctx.map(|c| c.exits).unwrap_or_default() {
+            self.patch(j, end);
+        }
+        Ok(())
+    }
+
     fn queue(&self, n: &Name) -> R<u16> {
         self.spec.queues.iter().position(|q| q.0 == n.text).map(|i| i as u16).ok_or_else(|| {
             self.err(
@@ -521,7 +609,9 @@ impl<'a> Compiler<'a> {
                 _ if !self.locals.contains(&n.text) && self.consts.iter().any(|(c, _)| *c == n.text) => CExpr::Lit(
                     self.consts.iter().find(|(c, _)| *c == n.text).map(|(_, v)| v.clone()).unwrap_or_default(),
                 ),
-                Context::Task if self.until && !self.locals.contains(&n.text) => CExpr::Shared(self.shared_var(n)?),
+                Context::Task if self.until && !self.locals.contains(&self.scoped(&n.text)) => {
+                    CExpr::Shared(self.shared_var(n)?)
+                }
                 _ => CExpr::Local(self.local_use(n)?),
             },
             ExprKind::Field(svc, var) => {
@@ -698,6 +788,15 @@ impl<'a> Compiler<'a> {
                 self.no_wait(s, "await")?;
                 self.emit(Instr::Await { lo: *lo, hi: *hi }, span);
             }
+            StmtKind::Call { service, arg, timeout, into } if self.spec.fns.iter().any(|f| f.name == service.text) => {
+                if timeout.is_some() {
+                    return Err(self.err(
+                        span,
+                        format!("`{}` is a procedure: it runs in the caller, so it takes no timeout", service.text),
+                    ));
+                }
+                self.inline(service, arg.as_ref(), into.as_ref(), span)?;
+            }
             StmtKind::Call { service, arg, timeout, into } => {
                 self.no_wait(s, "call services")?;
                 let svc = self.service(service)?;
@@ -868,6 +967,18 @@ impl<'a> Compiler<'a> {
             StmtKind::Emit { event } => {
                 let e = self.event(event)?;
                 self.emit(Instr::Emit(e), span);
+            }
+            StmtKind::Return { value } if !self.fns.is_empty() => {
+                let v = value.as_ref().map(|v| self.expr(v)).transpose()?.unwrap_or(CExpr::Lit(Value::None));
+                let (depth, result) = self.fns.last().map(|f| (f.depth, f.result)).unwrap_or_default();
+                for _ in 0..self.depth - depth {
+                    self.emit(Instr::Pop, span);
+                }
+                self.emit(Instr::Set { local: result, key: None, value: v }, span);
+                let j = self.emit(Instr::Jump(0), span);
+                if let Some(f) = self.fns.last_mut() {
+                    f.exits.push(j);
+                }
             }
             StmtKind::Return { value } => {
                 let v = value.as_ref().map(|v| self.expr(v)).transpose()?;

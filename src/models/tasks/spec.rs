@@ -47,7 +47,19 @@ use std::ops::Range;
 
 /// The model's top-level sections.
 pub const SECTIONS: &[&str] =
-    &["options", "const", "shared", "locks", "queues", "service", "task", "variant", "final", "invariant"];
+    &["options", "const", "shared", "locks", "queues", "fn", "service", "task", "variant", "final", "invariant"];
+
+/// A `[fn.NAME]`: a procedure tasks and handlers call like a service (`call NAME(a, b) -> r`),
+/// compiled into each caller (so it waits, or may not, exactly as its caller may).
+#[derive(Clone, Debug)]
+pub struct FnSpec {
+    /// Its name.
+    pub name: String,
+    /// Its parameters, locals of its body.
+    pub params: Vec<String>,
+    /// Its body.
+    pub body: Program,
+}
 
 /// A program or check text and where it stands in the file.
 #[derive(Clone, Debug)]
@@ -197,6 +209,8 @@ pub struct Spec {
     pub invariants: Vec<FinalSpec>,
     /// Named queues and their capacities (0: unbounded).
     pub queues: Vec<(String, u32)>,
+    /// Procedures.
+    pub fns: Vec<FnSpec>,
     /// Scripted steps, in file order.
     pub steps: Vec<(crate::scenario::At, super::actions::StepSpec)>,
 }
@@ -368,6 +382,32 @@ impl Spec {
             }
         }
         check_faults_apply(scenario, &services, &queues)?;
+
+        let mut fns: Vec<FnSpec> = Vec::new();
+        if let Some(t) = opt_table(doc, src, "fn")? {
+            for (name, span, v) in in_file_order(t) {
+                check_name(src, name, span, "procedure")?;
+                if services.iter().any(|s| s.name == *name) {
+                    return Err(src.error(
+                        span.clone(),
+                        format!("`{name}` is already a service; a procedure needs its own name"),
+                    ));
+                }
+                let ft = v.table(src, name)?;
+                ft.deny_unknown(src, &format!("`[fn.{name}]`"), &["params", "body"])?;
+                let mut params = Vec::new();
+                if let Some(pv) = ft.get("params") {
+                    for (p, pspan) in pv.strings(src, "params")? {
+                        check_name(src, &p, &pspan, "parameter")?;
+                        params.push(p);
+                    }
+                }
+                let bv = ft
+                    .get("body")
+                    .ok_or_else(|| src.error(ft.span.clone(), format!("`[fn.{name}]` needs a `body`")))?;
+                fns.push(FnSpec { name: name.clone(), params, body: program_of(src, bv, "body")? });
+            }
+        }
 
         let mut tasks = Vec::new();
         if let Some(v) = doc.get("task") {
@@ -554,6 +594,7 @@ impl Spec {
             finals,
             invariants,
             queues,
+            fns,
             steps: Vec::new(),
         };
         for step in &scenario.steps {
