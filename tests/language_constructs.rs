@@ -366,3 +366,46 @@ assert l == ["x", "x"] "and it reaches shared state like its caller"
     .expect_err("recursion");
     assert!(e.to_string().contains("`f` calls itself: procedures cannot recurse"), "{e}");
 }
+
+#[test]
+fn callbacks_registered_by_a_task_are_fired_by_a_handler_until_unregistered() {
+    let text = r#"
+name = "cb"
+model = "tasks"
+[shared]
+got = []
+[service.chat]
+latency = [1, 2]
+handler = """
+fire message arg
+return "ok"
+"""
+[[task]]
+name = "client"
+program = """
+set tag = "mine"
+on chat.message {
+  read got -> g
+  write got = g + [tag + ":" + arg]
+}
+call chat("one")
+call chat("two")
+await 5
+off chat.message
+call chat("three")
+await 5
+read got -> g
+assert g == ["mine:one", "mine:two"] "each fire ran the body with the registrant's locals, none after off"
+"""
+"#;
+    pass(text);
+    let s = scenario(text);
+    let mut sim = Sim::new(&s, "default").unwrap_or_else(|e| panic!("{e}"));
+    sim.trace_level(TraceLevel::Full);
+    sim.seed(0);
+    let names: Vec<&str> = sim.trace().events().iter().map(|e| sim.names().name(e.actor)).collect();
+    assert!(names.contains(&"client#1.on_message#2"), "a callback run has a stable name: {names:?}");
+    let bad = "name = \"x\"\nmodel = \"tasks\"\n[service.s]\n[[task]]\nname = \"t\"\nprogram = \"fire e\"\n";
+    let e = Scenario::parse(&Registry::builtin(), "x.toml", bad).expect_err("a task cannot fire");
+    assert!(e.to_string().contains("only a service handler fires callbacks"), "{e}");
+}

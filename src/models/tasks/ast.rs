@@ -141,6 +141,12 @@ pub enum StmtKind {
     Recv { queue: Name, timeout: Option<Expr>, into: Option<Name> },
     /// `new KIND -> LOCAL`.
     New { kind: Name, into: Name },
+    /// `on SERVICE.EVENT { ... }`: register a callback the service fires later.
+    On { service: Name, event: Name, body: Block },
+    /// `off SERVICE.EVENT`: unregister this task's callbacks for the event.
+    Off { service: Name, event: Name },
+    /// `fire EVENT [EXPR]` (handlers): run every callback registered for the event.
+    Fire { event: Name, value: Option<Expr> },
     /// `cancel TASK` or `cancel HANDLE`.
     Cancel { target: Name },
     /// `join TASK` or `join HANDLE`: wait until it has finished.

@@ -132,7 +132,10 @@ pub fn all_events(spec: &Spec) -> Vec<String> {
                 StmtKind::Emit { event } => {
                     out.insert(event.text.clone());
                 }
-                StmtKind::With { body, .. } | StmtKind::While { body, .. } | StmtKind::Loop { body } => walk(body, out),
+                StmtKind::With { body, .. }
+                | StmtKind::While { body, .. }
+                | StmtKind::Loop { body }
+                | StmtKind::On { body, .. } => walk(body, out),
                 StmtKind::If { branches, otherwise } => {
                     branches.iter().for_each(|(_, b)| walk(b, out));
                     if let Some(b) = otherwise {
@@ -941,6 +944,44 @@ impl<'a> Compiler<'a> {
                 let timeout = timeout.as_ref().map(|a| self.expr(a)).transpose()?;
                 let into = into.as_ref().map(|i| self.local_def(i)).transpose()?;
                 self.emit(Instr::Recv { queue: q, timeout, into }, span);
+            }
+            StmtKind::On { service, event, body } => {
+                if self.cx != Context::Task {
+                    return Err(self.err(span, "only a task registers callbacks (`on`); a handler fires them (`fire`)"));
+                }
+                if !self.fns.is_empty() {
+                    return Err(self.err(span, "a procedure cannot register callbacks; register them in the task"));
+                }
+                let svc = self.service(service)?;
+                let at = self.emit(Instr::On { service: svc, event: Arc::from(event.text.as_str()), start: 0 }, span);
+                let skip = self.emit(Instr::Jump(0), span);
+                // The body runs as its own instance: no enclosing loops, blocks or locks.
+                let (loops, depth, held) = (std::mem::take(&mut self.loops), self.depth, self.held.take());
+                self.depth = 0;
+                self.held = Some(BTreeSet::new());
+                let start = self.here();
+                let r = self.block(body);
+                self.emit(Instr::Return(None), span);
+                (self.loops, self.depth, self.held) = (loops, depth, held);
+                r?;
+                if let Instr::On { start: s, .. } = &mut self.code.instrs[at] {
+                    *s = start;
+                }
+                let end = self.here();
+                self.patch(skip, end);
+            }
+            StmtKind::Off { service, event } => {
+                let svc = self.service(service)?;
+                self.emit(Instr::Off { service: svc, event: Arc::from(event.text.as_str()) }, span);
+            }
+            StmtKind::Fire { event, value } => {
+                if !matches!(self.cx, Context::Handler(_)) {
+                    return Err(
+                        self.err(span, "only a service handler fires callbacks (`fire`); a task registers them (`on`)")
+                    );
+                }
+                let value = value.as_ref().map(|v| self.expr(v)).transpose()?;
+                self.emit(Instr::Fire { event: Arc::from(event.text.as_str()), value }, span);
             }
             StmtKind::New { kind, into } => {
                 let into = self.local_def(into)?;

@@ -39,6 +39,9 @@ pub const STATEMENTS: &[&str] = &[
     "send",
     "recv",
     "new",
+    "on",
+    "off",
+    "fire",
 ];
 
 const RESERVED: &[&str] = &["and", "or", "not", "true", "false", "none", "else", "catch"];
@@ -384,6 +387,22 @@ impl Parser {
                 self.expect_sym("->", "after the queue (`recv QUEUE [timeout N] -> LOCAL`)")?;
                 let into = Some(self.name("a local name after `->`")?);
                 StmtKind::Recv { queue, timeout, into }
+            }
+            "on" | "off" => {
+                let service = self.name(&format!("a service name after `{word}` (`{word} SERVICE.EVENT`)"))?;
+                self.expect_sym(".", &format!("between the service and the event (`{word} SERVICE.EVENT`)"))?;
+                let event = self.name("an event name after `.`")?;
+                if word == "off" {
+                    StmtKind::Off { service, event }
+                } else {
+                    StmtKind::On { service, event, body: self.braced("to open the callback's body")? }
+                }
+            }
+            "fire" => {
+                let event = self.name("an event name after `fire`")?;
+                let value =
+                    if matches!(self.peek(), Tok::End | Tok::Eof | Tok::Sym("}")) { None } else { Some(self.expr()?) };
+                StmtKind::Fire { event, value }
             }
             "new" => {
                 let kind = self.name("a kind of object after `new` (`new socket -> s`)")?;

@@ -97,6 +97,12 @@ pub enum Instr {
     Recv { queue: u16, timeout: Option<CExpr>, into: Option<u16> },
     /// A fresh stable id `kind#n`.
     New { kind: Arc<str>, into: u16 },
+    /// Register the callback whose body starts at `start` with a service.
+    On { service: u16, event: Arc<str>, start: u32 },
+    /// Unregister the running task's callbacks for an event of a service.
+    Off { service: u16, event: Arc<str> },
+    /// (Handlers) fire an event: each callback registered for it gets an envelope.
+    Fire { event: Arc<str>, value: Option<CExpr> },
     /// Cancel tasks.
     Cancel(Target),
     /// Wait until tasks have finished.
@@ -125,6 +131,8 @@ impl Instr {
                 | Instr::Spawn { .. }
                 | Instr::Send { .. }
                 | Instr::New { .. }
+                | Instr::On { .. }
+                | Instr::Off { .. }
                 | Instr::Cancel(_)
                 | Instr::Emit(_)
         )

@@ -231,6 +231,19 @@ pub enum Envelope {
         /// The handler's return value or failure message.
         result: Result<Value, String>,
     },
+    /// A service firing a registered callback at the task that registered it.
+    Fire {
+        /// The service.
+        svc: Id,
+        /// The task that registered the callback.
+        owner: Id,
+        /// The callback, by registration number.
+        callback: u32,
+        /// The event's value.
+        value: Value,
+        /// The value as the trace shows it.
+        shown: Id,
+    },
     /// A value sent to a named queue.
     Put {
         /// The sender.
@@ -252,6 +265,7 @@ impl Describe for Envelope {
             Envelope::Request { .. } => "request",
             Envelope::Reply { .. } => "reply",
             Envelope::Put { .. } => "put",
+            Envelope::Fire { .. } => "fire",
         }
     }
 
@@ -260,6 +274,7 @@ impl Describe for Envelope {
             Envelope::Request { call, .. } => call.caller,
             Envelope::Reply { call, .. } => call.svc,
             Envelope::Put { from, .. } => *from,
+            Envelope::Fire { svc, .. } => *svc,
         }
     }
 
@@ -268,6 +283,7 @@ impl Describe for Envelope {
             Envelope::Request { call, .. } => call.svc,
             Envelope::Reply { call, .. } => call.caller,
             Envelope::Put { qid, .. } => *qid,
+            Envelope::Fire { owner, .. } => *owner,
         }
     }
 
@@ -275,9 +291,28 @@ impl Describe for Envelope {
         match self {
             Envelope::Request { call, .. } => Args::EMPTY.id("args", call.shown),
             Envelope::Reply { call, result } => Args::EMPTY.b("ok", result.is_ok()).id("result", call.shown),
-            Envelope::Put { shown, .. } => Args::EMPTY.id("value", *shown),
+            Envelope::Put { shown, .. } | Envelope::Fire { shown, .. } => Args::EMPTY.id("value", *shown),
         }
     }
+}
+
+/// A callback a task registered with a service (`on S.E { }`).
+#[derive(Clone, Debug)]
+pub struct Callback {
+    /// The service that keeps it.
+    pub service: u16,
+    /// The event it answers.
+    pub event: Arc<str>,
+    /// The registering instance.
+    pub owner: u32,
+    /// Where its body starts in the owner's program.
+    pub pc: u32,
+    /// The owner's locals when it registered (the body's view of them).
+    pub locals: Vec<Value>,
+    /// Whether it is still registered.
+    pub active: bool,
+    /// Times it has run.
+    pub runs: u32,
 }
 
 /// The event loop's state.
@@ -307,6 +342,8 @@ pub struct Sched {
     pub dirty: bool,
     /// Each `[[invariant]]`: whether it has broken in this run (reported once, when first).
     pub broken: Vec<bool>,
+    /// Registered callbacks, in registration order.
+    pub callbacks: Vec<Callback>,
     /// How many times each event was emitted.
     pub events: Vec<u64>,
     /// Instances created so far, by task.
@@ -585,22 +622,38 @@ impl Rt<'_, '_> {
     }
 
     fn new_instance(&mut self, def: u16, start: u64, arg: Value) -> u32 {
+        self.create(def, start, arg, None)
+    }
+
+    /// Create an instance of task `def` starting at tick `start`; with `init`, a callback run:
+    /// its name, the pc its body starts at and the owner's locals.
+    fn create(&mut self, def: u16, start: u64, arg: Value, init: Option<(String, u32, Vec<Value>)>) -> u32 {
         let prog = self.prog.0.clone();
         let d = &prog.tasks[def as usize];
-        let n = self.sched.instances[def as usize] + 1;
-        self.sched.instances[def as usize] = n;
-        let name = instance_name(&d.name, n, d.copies);
+        let (name, n) = match &init {
+            Some((name, ..)) => (name.clone(), 0),
+            None => {
+                let n = self.sched.instances[def as usize] + 1;
+                self.sched.instances[def as usize] = n;
+                (instance_name(&d.name, n, d.copies), n)
+            }
+        };
         let id = self.cx.names.intern(&name);
         let ix = self.sched.tasks.len() as u32;
         if self.sched.tasks.len() >= MAX_TASKS {
             // Still created (its caller holds its handle); the run ends after this step.
             self.cx.halt("max_tasks");
         }
-        let mut locals = vec![Value::None; d.code.locals.max(4)];
+        let (pc, mut locals) = match init {
+            Some((_, pc, locals)) => (pc, locals),
+            None => (0, vec![Value::None; d.code.locals.max(4)]),
+        };
         locals[0] = Value::str(&name);
-        locals[1] = Value::Int(i64::from(n));
+        if n > 0 {
+            locals[1] = Value::Int(i64::from(n));
+        }
         locals[3] = arg;
-        let entity = self.commands.spawn((Task { ix, locals, ..Default::default() }, id)).id();
+        let entity = self.commands.spawn((Task { ix, pc, locals, ..Default::default() }, id)).id();
         self.sched.tasks.push(Meta { entity, id, def, started: false, end: None, cancel: false });
         let now = self.cx.now();
         if start <= now {
@@ -710,6 +763,19 @@ impl Rt<'_, '_> {
                 self.out.write(Outbound(Envelope::Reply { call: CallRef { shown, ..call }, result }));
             }
             Envelope::Reply { call, result } => self.answer(call, result),
+            Envelope::Fire { callback, value, .. } => {
+                // A callback unregistered while the event was on its way does not run.
+                let Some(cb) = self.sched.callbacks.get_mut(callback as usize) else { return };
+                if !cb.active {
+                    return;
+                }
+                cb.runs += 1;
+                let (owner, pc, locals, event, k) = (cb.owner, cb.pc, cb.locals.clone(), cb.event.clone(), cb.runs);
+                let def = self.sched.tasks[owner as usize].def;
+                let name = format!("{}.on_{event}#{k}", self.cx.names.name(self.id(owner)));
+                let now = self.cx.now();
+                self.create(def, now + 1, value, Some((name, pc, locals)));
+            }
             Envelope::Put { queue, value, from, .. } => {
                 let q = queue as usize;
                 if self.sched.receivers[q].is_empty() {
@@ -990,6 +1056,32 @@ impl Rt<'_, '_> {
                     self.event(EventKind::State, me, "wait_recv", qid, Args::EMPTY.u("line", line.into()));
                     Flow::Suspend
                 }
+            }
+            Instr::On { service, event, start } => {
+                self.sched.callbacks.push(Callback {
+                    service: *service,
+                    event: event.clone(),
+                    owner: t,
+                    pc: *start,
+                    locals: task.locals.clone(),
+                    active: true,
+                    runs: 0,
+                });
+                let sid = prog.services[*service as usize].named.id;
+                self.event(EventKind::State, me, "on", sid, Args::EMPTY.u("line", line.into()));
+                Flow::Next
+            }
+            // The compiler keeps `fire` in handlers.
+            Instr::Fire { .. } => return self.raise(task, "internal: a task cannot fire".into()),
+            Instr::Off { service, event } => {
+                for cb in &mut self.sched.callbacks {
+                    if cb.owner == t && cb.service == *service && cb.event == *event {
+                        cb.active = false;
+                    }
+                }
+                let sid = prog.services[*service as usize].named.id;
+                self.event(EventKind::State, me, "off", sid, Args::EMPTY.u("line", line.into()));
+                Flow::Next
             }
             Instr::New { kind, into } => {
                 let n = {
@@ -1461,6 +1553,24 @@ impl Rt<'_, '_> {
                     let shown = self.shown(&v);
                     let put = Envelope::Put { from: svc.named.id, queue: *queue, qid: qn.id, value: v, shown };
                     self.out.write(Outbound(put));
+                }
+                Instr::Fire { event, value } => {
+                    let v = opt_eval(value, &locals)?.unwrap_or_default();
+                    let shown = self.shown(&v);
+                    for i in 0..self.sched.callbacks.len() {
+                        let cb = &self.sched.callbacks[i];
+                        if cb.active && cb.service == s && cb.event == *event {
+                            let owner = self.sched.tasks[cb.owner as usize].id;
+                            let fire = Envelope::Fire {
+                                svc: svc.named.id,
+                                owner,
+                                callback: i as u32,
+                                value: v.clone(),
+                                shown,
+                            };
+                            self.out.write(Outbound(fire));
+                        }
+                    }
                 }
                 Instr::New { kind, into } => {
                     let c = self.sched.kinds.entry(kind.clone()).or_insert(0);
