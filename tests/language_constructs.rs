@@ -409,3 +409,38 @@ assert g == ["mine:one", "mine:two"] "each fire ran the body with the registrant
     let e = Scenario::parse(&Registry::builtin(), "x.toml", bad).expect_err("a task cannot fire");
     assert!(e.to_string().contains("only a service handler fires callbacks"), "{e}");
 }
+
+#[test]
+fn a_handler_takes_several_arguments_and_reads_shared_state() {
+    pass(
+        r#"
+name = "h"
+model = "tasks"
+[shared]
+session = "s1"
+[service.api]
+state = { hits = 0 }
+handler = """
+read session -> current
+read hits -> h
+write hits = h + 1
+if arg[0] != current {
+  fail "401 stale session " + arg[0]
+}
+return arg[1] * 2
+"""
+[[task]]
+name = "t"
+program = """
+call api("s1", 21) -> r
+assert r == 42 "two arguments"
+write session = "s2"
+try {
+  call api("s1", 1)
+} catch e {
+  assert e == "401 stale session s1" "the handler saw the new session"
+}
+"""
+"#,
+    );
+}

@@ -191,3 +191,19 @@ assert false "reached"
         other => panic!("{}", other.summary()),
     }
 }
+
+#[test]
+fn the_html_report_draws_a_call_as_arrows_with_its_arguments_and_result() {
+    use racelab::report::html;
+    use racelab::report::view::View;
+    let path = format!("{}/scenarios/cookbook_lost_reply.toml", env!("CARGO_MANIFEST_DIR"));
+    let s = Scenario::load(&Registry::builtin(), &path).unwrap_or_else(|e| panic!("{e}"));
+    let mut sim = Sim::new(&s, "no_timeout").unwrap_or_else(|e| panic!("{e}"));
+    sim.trace_level(TraceLevel::Full);
+    let seed = (0..200).find(|&seed| matches!(sim.seed(seed).verdict, Verdict::Liveness { .. })).expect("a hang");
+    let out = sim.seed(seed);
+    let report = html::render(&View::new(sim.trace().events(), sim.names(), &out));
+    assert!(report.contains("request #1: client#1 \u{2192} api"), "the request is an arrow");
+    assert!(report.contains("args=&quot;GET /me&quot;</title>"), "with its arguments");
+    assert!(report.contains("DROPPED"), "the lost envelope is marked");
+}

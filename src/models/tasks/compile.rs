@@ -762,6 +762,18 @@ impl<'a> Compiler<'a> {
                     h.remove(&l);
                 }
             }
+            StmtKind::Read { var, key, into }
+                if matches!(self.cx, Context::Handler(h)
+                    if !self.spec.services[h as usize].state.iter().any(|(x, _)| *x == var.text)
+                        && self.spec.shared.iter().any(|(x, _)| *x == var.text)) =>
+            {
+                // A handler reads the client's shared state (a server seeing what the client
+                // last told it); it writes only its own state.
+                let v = self.spec.shared.iter().position(|(x, _)| *x == var.text).unwrap_or(0) as u16;
+                let key = key.as_ref().map(|k| self.expr(k)).transpose()?;
+                let into = self.local_def(into)?;
+                self.emit(Instr::ReadShared { var: v, key, into }, span);
+            }
             StmtKind::Read { var, key, into } => {
                 let v = self.shared_var(var)?;
                 let key = key.as_ref().map(|k| self.expr(k)).transpose()?;

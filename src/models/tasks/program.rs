@@ -62,6 +62,8 @@ pub enum Target {
 pub enum Instr {
     /// Copy a shared variable (or one entry) into a local.
     Read { var: u16, key: Option<CExpr>, into: u16 },
+    /// (Handlers) copy a shared variable of the tasks (or one entry) into a local.
+    ReadShared { var: u16, key: Option<CExpr>, into: u16 },
     /// Store into a shared variable (or one entry).
     Write { var: u16, key: Option<CExpr>, value: CExpr },
     /// Remove an entry of a shared map.

@@ -1071,8 +1071,10 @@ impl Rt<'_, '_> {
                 self.event(EventKind::State, me, "on", sid, Args::EMPTY.u("line", line.into()));
                 Flow::Next
             }
-            // The compiler keeps `fire` in handlers.
-            Instr::Fire { .. } => return self.raise(task, "internal: a task cannot fire".into()),
+            // The compiler keeps `fire` and `ReadShared` in handlers.
+            Instr::Fire { .. } | Instr::ReadShared { .. } => {
+                return self.raise(task, "internal: a task cannot fire".into());
+            }
             Instr::Off { service, event } => {
                 for cb in &mut self.sched.callbacks {
                     if cb.owner == t && cb.service == *service && cb.event == *event {
@@ -1553,6 +1555,10 @@ impl Rt<'_, '_> {
                     let shown = self.shown(&v);
                     let put = Envelope::Put { from: svc.named.id, queue: *queue, qid: qn.id, value: v, shown };
                     self.out.write(Outbound(put));
+                }
+                Instr::ReadShared { var, key, into } => {
+                    let key = opt_eval(key, &locals)?;
+                    locals[*into as usize] = load(&self.shared.vars[*var as usize], key.as_ref())?;
                 }
                 Instr::Fire { event, value } => {
                     let v = opt_eval(value, &locals)?.unwrap_or_default();
