@@ -444,3 +444,29 @@ try {
 "#,
     );
 }
+
+#[test]
+fn a_shared_map_grown_an_entry_at_a_time_halts_at_the_cap() {
+    let o = run(
+        r#"
+name = "grow"
+model = "tasks"
+[shared]
+m = {}
+[[task]]
+name = "t"
+program = """
+set i = 0
+loop {
+  write m[i] = "0123456789"
+  set i = i + 1
+  if i % 1000 == 0 {
+    await 1
+  }
+}
+"""
+"#,
+        0,
+    );
+    assert_eq!(o.verdict, Verdict::Halted { limit: "max_value_size".into() });
+}

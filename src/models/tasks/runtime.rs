@@ -947,6 +947,10 @@ impl Rt<'_, '_> {
                 if let Err(m) = store(&mut self.shared.vars[*var as usize], key, v) {
                     return self.raise(task, m);
                 }
+                // An entry at a time, a shared map can outgrow the cap too.
+                if !self.fits(&self.shared.vars[*var as usize].clone()) {
+                    return Flow::Suspend;
+                }
                 self.event(EventKind::Call, me, "write", Id::NONE, args);
                 Flow::Next
             }
