@@ -68,7 +68,7 @@ write_lock rw
     );
     assert_eq!(
         detail(&v),
-        "t waits for rw (write_lock at line 10), which it already holds (taken at line 9): the lock is not re-entrant, so the task waits for itself forever"
+        "t#1 waits for rw (write_lock at line 10), which it already holds (taken at line 9): the lock is not re-entrant, so the task waits for itself forever"
     );
 }
 
@@ -94,7 +94,7 @@ join a
     );
     assert_eq!(
         detail(&v),
-        "cycle of 2 tasks over 0 lock(s):\n  a waits for b to finish (join at line 8)\n  b waits for a to finish (join at line 14)"
+        "cycle of 2 tasks over 0 lock(s):\n  a#1 waits for b#1 to finish (join at line 8)\n  b#1 waits for a#1 to finish (join at line 14)"
     );
 }
 
@@ -125,7 +125,7 @@ write_lock rw
     );
     assert_eq!(
         detail(&v),
-        "cycle of 2 tasks over 1 lock(s):\n  r1 waits for rw (read_lock at line 11) behind w, queued first\n  w waits for rw (write_lock at line 17), held by r1 since its line 9"
+        "cycle of 2 tasks over 1 lock(s):\n  r1#1 waits for rw (read_lock at line 11) behind w#1, queued first\n  w#1 waits for rw (write_lock at line 17), held by r1#1 since its line 9"
     );
 }
 

@@ -78,7 +78,7 @@ fn undefined_local_variable() {
         "read count -> c\nwrite count = d + 1\n",
         "d + 1",
         0,
-        "undefined variable `d`; locals defined before this point: self, copy, c",
+        "undefined variable `d`; locals defined before this point: self, copy, now, arg, c",
     );
 }
 
@@ -176,9 +176,9 @@ fn service_handlers_cannot_wait() {
     let e = error_of(&text);
     assert_eq!((e.line, e.column), position(&text, "await 3", 0));
     assert!(e.message.contains("a service handler runs at once, without waiting: it cannot await"), "{}", e.message);
-    // A handler's read and write reach the service's own state, not [shared].
+    // A handler writes only the service's own state (it may read [shared]).
     let text = format!(
-        "{HEAD}\n[service.s2]\nhandler = \"read count -> c\"\n\n[[task]]\nname = \"w\"\nprogram = \"call s2\"\n"
+        "{HEAD}\n[service.s2]\nhandler = \"write count = 1\"\n\n[[task]]\nname = \"w\"\nprogram = \"call s2\"\n"
     );
     let e = error_of(&text);
     assert!(e.message.contains("undefined variable `count` in the state of service `s2`"), "{}", e.message);

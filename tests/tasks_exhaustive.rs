@@ -172,10 +172,12 @@ fn lock_order_fixes_pass_every_interleaving_and_the_cycle_is_found() {
 #[test]
 fn single_flight_passes_every_tape_with_its_timing_windows() {
     // The file as shipped: three bots starting anywhere in [0, 6], every latency in [1, 4].
+    // Calls are envelopes on the wire: the agenda orders what is due together, which leaves
+    // fewer distinct tapes than the runtime's own queue did (10404 before).
     let path = format!("{}/scenarios/token_refresh_race.toml", env!("CARGO_MANIFEST_DIR"));
     let scenario = Scenario::load(&Registry::builtin(), &path).unwrap_or_else(|e| panic!("{e}"));
     let r = explore_variant(&scenario, "single_flight");
-    assert_eq!(r.to_string(), "all 10404 tapes pass (search complete; deepest run made 8 choices)");
+    assert_eq!(r.to_string(), "all 8064 tapes pass (search complete; deepest run made 7 choices)");
     let bug = explore_variant(&scenario, "unsynchronised");
     assert_eq!(bug.failure.as_ref().and_then(|f| f.outcome.verdict.failed_check()), Some("task_failed"), "{bug}");
 }

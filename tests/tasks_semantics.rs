@@ -120,7 +120,7 @@ check = "log[\"r\"] == \"ok after 3\" or log[\"r\"] == \"gave up\" or log[\"e\"]
     assert_eq!(run(text, "caught", 0), Verdict::Pass);
     assert_eq!(
         violation(&run(text, "exhausted", 0)),
-        ("task_failed", "t ended in fail: RetryError: gave up after 2 attempts: busy")
+        ("task_failed", "t#1 ended in fail: RetryError: gave up after 2 attempts: busy")
     );
 }
 
@@ -143,12 +143,15 @@ PROGRAM
         // Past the static check (a lock taken before a loop may be held in it), caught running.
         (
             "lock m\nset i = 0\nwhile i < 2 {\n  unlock m\n  set i = i + 1\n}",
-            "t ended in fail: RuntimeError: Lock is not acquired",
+            "t#1 ended in fail: RuntimeError: Lock is not acquired",
         ),
-        ("read x -> v\nset y = v[1]", "t ended in fail: TypeError: int is not subscriptable"),
-        ("read x -> v\nset y = v / 0", "t ended in fail: ZeroDivisionError: division by zero"),
-        ("read x -> v\nset y = v + none", "t ended in fail: TypeError: unsupported operand types for +: int and none"),
-        ("join t", "t ended in fail: RuntimeError: a task cannot join itself"),
+        ("read x -> v\nset y = v[1]", "t#1 ended in fail: TypeError: int is not subscriptable"),
+        ("read x -> v\nset y = v / 0", "t#1 ended in fail: ZeroDivisionError: division by zero"),
+        (
+            "read x -> v\nset y = v + none",
+            "t#1 ended in fail: TypeError: unsupported operand types for +: int and none",
+        ),
+        ("join t", "t#1 ended in fail: RuntimeError: a task cannot join itself"),
     ];
     for (program, expected) in cases {
         let v = run(&base.replace("PROGRAM", program), "default", 0);
@@ -170,11 +173,11 @@ PROGRAM
 """
 "#;
     let v = run(&base.replace("PROGRAM", "read x -> v\nassert v == 2 \"x must be 2\""), "default", 0);
-    assert_eq!(violation(&v), ("assert", "t line 10: x must be 2 (`v == 2` is false)"));
+    assert_eq!(violation(&v), ("assert", "t#1 line 10: x must be 2 (`v == 2` is false)"));
     let v = run(&base.replace("PROGRAM", "loop {\n  read x -> v\n}"), "default", 0);
     let (inv, detail) = violation(&v);
     assert_eq!(inv, "event_loop_blocked");
-    assert!(detail.starts_with("t ran 100000 steps in one tick without waiting"), "{detail}");
+    assert!(detail.starts_with("t#1 ran 100000 steps in one tick without waiting"), "{detail}");
 }
 
 const READERS: &str = r#"

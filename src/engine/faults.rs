@@ -84,3 +84,35 @@ impl Cuts {
             .max()
     }
 }
+
+/// Settings of one kind of link, overriding the plan's delay for the envelopes it matches:
+/// what a model declares about a party (a service's latency, a flaky endpoint).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkRule {
+    /// The sender it applies to ([`Id::NONE`]: any).
+    pub from: Id,
+    /// The receiver it applies to ([`Id::NONE`]: any).
+    pub to: Id,
+    /// Delay range in ticks, inclusive. A property of the link rather than a fault, so it
+    /// is drawn on every send, before and after the heal point (calm: the minimum).
+    pub delay: (u64, u64),
+    /// Before the heal point, the chance that the envelope is lost in a way the sender's
+    /// transport notices (a reset connection): it comes back to the sender as a bounce
+    /// (`Inbound::bounced`) at the tick it would have arrived.
+    pub fail: f64,
+    /// Whether the plan's drop and duplicate spare this link (an in-process channel rather
+    /// than a network hop); partitions still cut it.
+    pub lossless: bool,
+}
+
+/// Per-link settings, first match wins; links no rule matches use the plan alone.
+/// Models insert it when they install (it is the same in every run).
+#[derive(Resource, Clone, Debug, Default)]
+pub struct LinkRules(pub Vec<LinkRule>);
+
+impl LinkRules {
+    /// The rule for the link `from -> to`, if any.
+    pub fn find(&self, from: Id, to: Id) -> Option<&LinkRule> {
+        self.0.iter().find(|r| (r.from == Id::NONE || r.from == from) && (r.to == Id::NONE || r.to == to))
+    }
+}

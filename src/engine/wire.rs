@@ -12,7 +12,7 @@ use crate::engine::agenda::{Agenda, Due};
 use crate::engine::app::SimApp;
 use crate::engine::check::RunStatus;
 use crate::engine::clock::{Clock, Horizon};
-use crate::engine::faults::{Cuts, FaultPlan};
+use crate::engine::faults::{Cuts, FaultPlan, LinkRules};
 use crate::engine::ids::Id;
 use crate::engine::ids::Names;
 use crate::engine::queue::DueQueue;
@@ -41,20 +41,27 @@ pub struct Inbound<M: Payload> {
     pub msg: M,
     /// Its envelope number (unique within the run and message type).
     pub env: u64,
+    /// Whether the wire lost it on a link whose rule has `fail` and hands it back to its
+    /// sender's transport instead of delivering it (see [`LinkRules`]). Always false on links
+    /// without such a rule.
+    pub bounced: bool,
 }
 
 /// Envelopes in flight.
 #[derive(Resource)]
 pub struct InFlight<M: Payload> {
-    /// `(stamp, envelope, message)` by due tick.
-    queue: DueQueue<(u64, u64, M)>,
+    /// `(stamp, envelope, bounced, message)` by due tick.
+    queue: DueQueue<(u64, u64, bool, M)>,
     /// This tick's due envelopes, until the agenda hands them over.
-    ready: Vec<Option<(u64, M)>>,
+    ready: Vec<Option<(u64, bool, M)>>,
     /// Scratch for one hand-over (kept for its capacity).
-    batch: Vec<(u64, M)>,
+    batch: Vec<(u64, bool, M)>,
     next_env: u64,
     /// Latest due tick per link, to keep links FIFO (looked up, never iterated).
     link_due: HashMap<(Id, Id), u64>,
+    /// Links of lossless rules seen this run, sorted: they stay FIFO even when the plan's
+    /// links do not.
+    ordered: Vec<(Id, Id)>,
 }
 
 impl<M: Payload> Default for InFlight<M> {
@@ -65,6 +72,7 @@ impl<M: Payload> Default for InFlight<M> {
             batch: Vec::new(),
             next_env: 1,
             link_due: HashMap::new(),
+            ordered: Vec::new(),
         }
     }
 }
@@ -82,7 +90,7 @@ impl<M: Payload> InFlight<M> {
 
     /// The messages in flight, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &M> {
-        self.queue.iter().map(|(_, _, m)| m)
+        self.queue.iter().map(|(_, _, _, m)| m)
     }
 }
 
@@ -104,12 +112,14 @@ impl<M: Payload> Plugin for WirePlugin<M> {
         app.add_sim_message::<Inbound<M>>();
         app.world_mut().resource_mut::<Agenda>().add_source(collect::<M>, hand_over::<M>);
         app.init_resource::<InFlight<M>>();
+        app.world_mut().get_resource_or_init::<LinkRules>();
         app.add_reset(|w| {
             let mut q = w.resource_mut::<InFlight<M>>();
             q.queue.clear();
             q.ready.clear();
             q.next_env = 1;
             q.link_due.clear();
+            q.ordered.clear();
         });
         let dispatch_slot = slot(app, Stage::Dispatch);
         app.add_systems(TickSchedule, dispatch::<M>.in_set(dispatch_slot));
@@ -129,7 +139,7 @@ fn dispatch<M: Payload>(
     mut trace: ResMut<Trace>,
     mut stats: ResMut<Stats>,
     mut horizon: ResMut<Horizon>,
-    (limits, mut status): (Res<Limits>, ResMut<RunStatus>),
+    (limits, mut status, rules): (Res<Limits>, ResMut<RunStatus>, Res<LinkRules>),
 ) {
     let now = clock.now;
     let active = plan.active(now);
@@ -145,12 +155,26 @@ fn dispatch<M: Payload>(
         flight.next_env += 1;
         let (from, to) = (msg.actor(), msg.target());
         let base = Event::new(now, EventKind::Send, from, msg.label()).other(to).args(msg.args());
-        if active && tape.chance("wire.drop", plan.drop) {
+        let rule = rules.find(from, to);
+        if let Some(rule) = rule
+            && active
+            && tape.chance("wire.fail", rule.fail)
+        {
+            // Lost, and the sender's transport notices: handed back when it would have arrived.
+            stats.dropped += 1;
+            let delay = tape.range_about("wire.delay", rule.delay.0, rule.delay.1, About::Sender(from));
+            let due = now + delay.max(1);
+            trace.push(&names, Event { kind: EventKind::Drop, env, due, ..base });
+            flight.queue.push(due, (agenda.stamp(), env, true, msg.clone()));
+            continue;
+        }
+        let lossy = active && !rule.is_some_and(|r| r.lossless);
+        if lossy && tape.chance("wire.drop", plan.drop) {
             stats.dropped += 1;
             trace.push(&names, Event { kind: EventKind::Drop, env, ..base });
             continue;
         }
-        let copies = if active && tape.chance("wire.duplicate", plan.duplicate) { 2 } else { 1 };
+        let copies = if lossy && tape.chance("wire.duplicate", plan.duplicate) { 2 } else { 1 };
         for copy in 0..copies {
             let env = if copy == 0 {
                 env
@@ -159,7 +183,9 @@ fn dispatch<M: Payload>(
                 flight.next_env += 1;
                 flight.next_env - 1
             };
-            let delay = if active {
+            let delay = if let Some(rule) = rule {
+                tape.range_about("wire.delay", rule.delay.0, rule.delay.1, About::Sender(from))
+            } else if active {
                 tape.range_about("wire.delay", plan.delay.0, plan.delay.1, About::Sender(from))
             } else {
                 plan.delay.0
@@ -171,13 +197,17 @@ fn dispatch<M: Payload>(
                 due = until;
                 kind = EventKind::Hold;
             }
-            if plan.fifo {
+            let lossless = rule.is_some_and(|r| r.lossless);
+            if lossless && let Err(at) = flight.ordered.binary_search(&(from, to)) {
+                flight.ordered.insert(at, (from, to));
+            }
+            if plan.fifo || lossless {
                 let last = flight.link_due.entry((from, to)).or_insert(0);
                 due = due.max(*last);
                 *last = due;
             }
             trace.push(&names, Event { kind, env, due, ..base.clone() });
-            flight.queue.push(due, (agenda.stamp(), env, msg.clone()));
+            flight.queue.push(due, (agenda.stamp(), env, false, msg.clone()));
         }
     }
     // Nothing enters the queue after Dispatch: its earliest due tick is final for this tick.
@@ -189,10 +219,12 @@ fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<D
     let mut flight = world.resource_mut::<InFlight<M>>();
     let flight = &mut *flight;
     flight.ready.clear();
-    while let Some((_, _, (stamp, env, msg))) = flight.queue.pop_due(now) {
+    while let Some((_, _, (stamp, env, bounced, msg))) = flight.queue.pop_due(now) {
         let (from, to) = (msg.actor(), msg.target());
+        // An in-process channel keeps its order whatever the plan says about network links.
+        let fifo = fifo || flight.ordered.binary_search(&(from, to)).is_ok();
         out.push(Due { stamp, source, slot: flight.ready.len() as u32, from, to, fifo });
-        flight.ready.push(Some((env, msg)));
+        flight.ready.push(Some((env, bounced, msg)));
     }
 }
 
@@ -207,19 +239,21 @@ fn hand_over<M: Payload>(world: &mut World, slots: &[u32]) {
         let names = world.resource::<Names>();
         flight.batch.clear();
         for &slot in slots {
-            let Some((env, msg)) = flight.ready[slot as usize].take() else { continue };
-            delivered += 1;
-            if trace.on() {
+            let Some((env, bounced, msg)) = flight.ready[slot as usize].take() else { continue };
+            if !bounced {
+                delivered += 1;
+            }
+            if trace.on() && !bounced {
                 let e =
                     Event::new(now, EventKind::Deliver, msg.target(), msg.label()).other(msg.actor()).args(msg.args());
                 trace.push(names, Event { env, ..e });
             }
-            flight.batch.push((env, msg));
+            flight.batch.push((env, bounced, msg));
         }
     }
     world
         .resource_mut::<Messages<Inbound<M>>>()
-        .write_batch(flight.batch.drain(..).map(|(env, msg)| Inbound { msg, env }));
+        .write_batch(flight.batch.drain(..).map(|(env, bounced, msg)| Inbound { msg, env, bounced }));
     world.resource_mut::<Stats>().delivered += delivered;
     *world.resource_mut::<Trace>() = trace;
     *world.resource_mut::<InFlight<M>>() = flight;

@@ -35,6 +35,8 @@ pub enum ExprKind {
     None,
     /// `{}`: an empty map.
     EmptyMap,
+    /// `[a, b]`: a list.
+    List(Vec<Expr>),
     /// A variable.
     Name(Name),
     /// `service.variable` (in final checks: a service's state).
@@ -113,8 +115,8 @@ pub enum StmtKind {
     Set { local: Name, key: Option<Expr>, value: Expr },
     /// `await N` or `await [a, b]`: sleep a tape-chosen number of ticks.
     Await { lo: u64, hi: u64 },
-    /// `call SERVICE(ARG) -> LOCAL`.
-    Call { service: Name, arg: Option<Expr>, into: Option<Name> },
+    /// `call SERVICE(ARGS) [timeout N] -> LOCAL` (several arguments arrive as a list).
+    Call { service: Name, arg: Option<Expr>, timeout: Option<Expr>, into: Option<Name> },
     /// `if c { } else if c { } else { }`.
     If { branches: Vec<(Expr, Block)>, otherwise: Option<Block> },
     /// `while c { }`.
@@ -129,8 +131,22 @@ pub enum StmtKind {
     Retry { times: u32, body: Block, otherwise: Option<Block> },
     /// `try { } catch [NAME] { }`.
     Try { body: Block, bind: Option<Name>, catch: Block },
-    /// `spawn TASK [-> LOCAL]`.
-    Spawn { task: Name, into: Option<Name> },
+    /// `spawn TASK[(ARGS)] [-> LOCAL]`.
+    Spawn { task: Name, args: Vec<Expr>, into: Option<Name> },
+    /// `wait until COND [timeout N] [-> LOCAL]`.
+    WaitUntil { cond: Expr, timeout: Option<Expr>, into: Option<Name> },
+    /// `send QUEUE EXPR`.
+    Send { queue: Name, value: Expr },
+    /// `recv QUEUE [timeout N] -> LOCAL`.
+    Recv { queue: Name, timeout: Option<Expr>, into: Option<Name> },
+    /// `new KIND -> LOCAL`.
+    New { kind: Name, into: Name },
+    /// `on SERVICE.EVENT { ... }`: register a callback the service fires later.
+    On { service: Name, event: Name, body: Block },
+    /// `off SERVICE.EVENT`: unregister this task's callbacks for the event.
+    Off { service: Name, event: Name },
+    /// `fire EVENT [EXPR]` (handlers): run every callback registered for the event.
+    Fire { event: Name, value: Option<Expr> },
     /// `cancel TASK` or `cancel HANDLE`.
     Cancel { target: Name },
     /// `join TASK` or `join HANDLE`: wait until it has finished.

@@ -29,14 +29,16 @@ pub struct Named {
 pub struct ServiceDef {
     /// Name and id.
     pub named: Named,
-    /// Ticks each way.
-    pub latency: (u64, u64),
+    /// Ticks each way (`None`: the `[faults]` delay).
+    pub latency: Option<(u64, u64)>,
     /// Chance of failing in transit before heal.
     pub fail: f64,
     /// State variables and initial values.
     pub state: Vec<(String, Value)>,
     /// What it runs on a call (`None`: it replies none).
     pub handler: Option<Code>,
+    /// Ticks its clock (`now`) is ahead of the simulation's (negative: behind).
+    pub skew: i64,
 }
 
 /// A compiled task.
@@ -50,6 +52,8 @@ pub struct TaskDef {
     pub start: Option<(u64, u64)>,
     /// Its program in this variant.
     pub code: Code,
+    /// Ticks its clock (`now`) is ahead of the simulation's (negative: behind).
+    pub skew: i64,
 }
 
 /// A compiled final check.
@@ -80,6 +84,10 @@ pub struct Compiled {
     pub events: Vec<Named>,
     /// Final checks for this variant.
     pub finals: Vec<FinalDef>,
+    /// Invariants checked whenever shared state changes, for this variant.
+    pub invariants: Vec<FinalDef>,
+    /// Queues: name and id, capacity (0: unbounded).
+    pub queues: Vec<(Named, u32)>,
 }
 
 impl Compiled {
@@ -96,6 +104,9 @@ impl Compiled {
         }
         for e in &mut self.events {
             e.id = names.intern(&e.name);
+        }
+        for (q, _) in &mut self.queues {
+            q.id = names.intern(&q.name);
         }
     }
 }
@@ -121,7 +132,10 @@ pub fn all_events(spec: &Spec) -> Vec<String> {
                 StmtKind::Emit { event } => {
                     out.insert(event.text.clone());
                 }
-                StmtKind::With { body, .. } | StmtKind::While { body, .. } | StmtKind::Loop { body } => walk(body, out),
+                StmtKind::With { body, .. }
+                | StmtKind::While { body, .. }
+                | StmtKind::Loop { body }
+                | StmtKind::On { body, .. } => walk(body, out),
                 StmtKind::If { branches, otherwise } => {
                     branches.iter().for_each(|(_, b)| walk(b, out));
                     if let Some(b) = otherwise {
@@ -146,10 +160,11 @@ pub fn all_events(spec: &Spec) -> Vec<String> {
     for v in &spec.variants {
         v.programs.iter().for_each(|p| walk(&p.block, &mut out));
     }
-    for s in &spec.services {
-        if let Some(h) = &s.handler {
-            walk(&h.block, &mut out);
-        }
+    for v in &spec.variants {
+        v.handlers.iter().flatten().for_each(|h| walk(&h.block, &mut out));
+    }
+    for f in &spec.fns {
+        walk(&f.body.block, &mut out);
     }
     out.into_iter().collect()
 }
@@ -163,8 +178,10 @@ pub fn compile(spec: &Spec, variant: &str, src: &Source) -> Result<Compiled, Sce
     let named = |name: &str| Named { name: name.to_owned(), id: Id::NONE };
     let mut services = Vec::new();
     for (i, s) in spec.services.iter().enumerate() {
-        let handler = match &s.handler {
-            Some(p) => Some(Compiler::new(spec, &events, src, p, Context::Handler(i as u16)).program(p)?),
+        let handler = match &v.handlers[i] {
+            Some(p) => Some(
+                Compiler::new(spec, &events, src, p, Context::Handler(i as u16)).with_consts(&v.consts).program(p)?,
+            ),
             None => None,
         };
         services.push(ServiceDef {
@@ -173,12 +190,23 @@ pub fn compile(spec: &Spec, variant: &str, src: &Source) -> Result<Compiled, Sce
             fail: s.fail,
             state: s.state.clone(),
             handler,
+            skew: s.skew,
         });
     }
     let mut tasks = Vec::new();
     for (t, p) in spec.tasks.iter().zip(&v.programs) {
-        let code = Compiler::new(spec, &events, src, p, Context::Task).program(p)?;
-        tasks.push(TaskDef { name: t.name.clone(), copies: t.copies, start: t.start, code });
+        let code = Compiler::new(spec, &events, src, p, Context::Task).with_consts(&v.consts).program(p)?;
+        tasks.push(TaskDef { name: t.name.clone(), copies: t.copies, start: t.start, code, skew: t.skew });
+    }
+    let mut invariants = Vec::new();
+    for f in &spec.invariants {
+        if f.variants.as_ref().is_some_and(|vs| !vs.iter().any(|x| x == variant)) {
+            continue;
+        }
+        let program = Program { block: Vec::new(), text: f.text.clone() };
+        let mut c = Compiler::new(spec, &events, src, &program, Context::Final);
+        let expr = c.expr(&f.expr)?;
+        invariants.push(FinalDef { name: static_name(&f.name), expr, text: f.text.text.trim().to_owned() });
     }
     let mut finals = Vec::new();
     for f in &spec.finals {
@@ -191,15 +219,23 @@ pub fn compile(spec: &Spec, variant: &str, src: &Source) -> Result<Compiled, Sce
         finals.push(FinalDef { name: static_name(&f.name), expr, text: f.text.text.trim().to_owned() });
     }
     Ok(Compiled {
-        options: spec.options,
-        shared: spec.shared.iter().map(|(n, v)| (named(n), v.clone())).collect(),
+        options: v.options,
+        shared: v.shared.iter().map(|(n, v)| (named(n), v.clone())).collect(),
         locks: spec.locks.iter().map(|(n, k)| (named(n), *k)).collect(),
         services,
         tasks,
         events: events.iter().map(|e| named(e)).collect(),
         finals,
+        invariants,
+        queues: spec.queues.iter().map(|(n, c)| (named(n), *c)).collect(),
     })
 }
+
+/// A task's built-in locals, in slot order: its instance name, its number, the clock as it
+/// reads it (with its `clock_skew`), and what it was spawned with.
+pub const TASK_BUILTINS: &[&str] = &["self", "copy", "now", "arg"];
+/// A handler's built-in locals: the call's argument(s) and the service's clock.
+pub const HANDLER_BUILTINS: &[&str] = &["arg", "now"];
 
 /// What kind of text is being compiled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,8 +254,24 @@ struct LoopCtx {
     breaks: Vec<usize>,
 }
 
+/// A procedure being compiled into its caller.
+struct FnCtx {
+    /// Its name (a call to it from inside is recursion, refused).
+    name: String,
+    /// The prefix of its locals' names, so they never meet the caller's.
+    prefix: String,
+    /// Handler depth when it was entered (a `return` leaves the blocks opened since).
+    depth: usize,
+    /// The caller's local that receives its return value.
+    result: u16,
+    /// `return` jumps to patch to its end.
+    exits: Vec<usize>,
+}
+
 struct Compiler<'a> {
     spec: &'a Spec,
+    /// Procedures being inlined, innermost last.
+    fns: Vec<FnCtx>,
     events: &'a [String],
     src: &'a Source,
     text: &'a Text,
@@ -230,6 +282,10 @@ struct Compiler<'a> {
     depth: usize,
     /// Locks some path to here may hold (`None`: unreachable code).
     held: Option<BTreeSet<u16>>,
+    /// Compiling a `wait until` condition: names that are no local read shared variables.
+    until: bool,
+    /// The variant's constants: names that are no local read these.
+    consts: Vec<(String, Value)>,
 }
 
 type R<T> = Result<T, ScenarioError>;
@@ -237,12 +293,13 @@ type R<T> = Result<T, ScenarioError>;
 impl<'a> Compiler<'a> {
     fn new(spec: &'a Spec, events: &'a [String], src: &'a Source, program: &'a Program, cx: Context) -> Self {
         let locals = match cx {
-            Context::Task => vec!["self".to_owned(), "copy".to_owned()],
-            Context::Handler(_) => vec!["arg".to_owned()],
+            Context::Task => TASK_BUILTINS.iter().map(|b| (*b).to_owned()).collect(),
+            Context::Handler(_) => HANDLER_BUILTINS.iter().map(|b| (*b).to_owned()).collect(),
             Context::Final => Vec::new(),
         };
         Compiler {
             spec,
+            fns: Vec::new(),
             events,
             src,
             text: &program.text,
@@ -252,7 +309,14 @@ impl<'a> Compiler<'a> {
             loops: Vec::new(),
             depth: 0,
             held: Some(BTreeSet::new()),
+            until: false,
+            consts: Vec::new(),
         }
+    }
+
+    fn with_consts(mut self, consts: &[(String, Value)]) -> Self {
+        self.consts = consts.to_vec();
+        self
     }
 
     fn err(&self, span: &Range<usize>, msg: impl Into<String>) -> ScenarioError {
@@ -287,8 +351,19 @@ impl<'a> Compiler<'a> {
 
     // ---- names ----
 
+    /// The name a local has in the locals table: inside a procedure, its own namespace.
+    fn scoped(&self, name: &str) -> String {
+        match self.fns.last() {
+            Some(f) if !TASK_BUILTINS.contains(&name) && !HANDLER_BUILTINS.contains(&name) => {
+                format!("{}{name}", f.prefix)
+            }
+            _ => name.to_owned(),
+        }
+    }
+
     fn local_use(&self, n: &Name) -> R<u16> {
-        if let Some(i) = self.locals.iter().position(|l| *l == n.text) {
+        let scoped = self.scoped(&n.text);
+        if let Some(i) = self.locals.iter().position(|l| *l == scoped) {
             return Ok(i as u16);
         }
         let hint = match self.cx {
@@ -304,18 +379,19 @@ impl<'a> Compiler<'a> {
     }
 
     fn local_def(&mut self, n: &Name) -> R<u16> {
-        if self.cx == Context::Task && (n.text == "self" || n.text == "copy") {
-            return Err(
-                self.err(&n.span, format!("`{}` is built in (the task instance) and cannot be assigned", n.text))
-            );
+        if (self.cx == Context::Task && TASK_BUILTINS[..3].contains(&n.text.as_str()))
+            || (matches!(self.cx, Context::Handler(_)) && n.text == "now")
+        {
+            return Err(self.err(&n.span, format!("`{}` is built in and cannot be assigned", n.text)));
         }
-        if let Some(i) = self.locals.iter().position(|l| *l == n.text) {
+        let scoped = self.scoped(&n.text);
+        if let Some(i) = self.locals.iter().position(|l| *l == scoped) {
             return Ok(i as u16);
         }
         if self.locals.len() >= u16::MAX as usize {
             return Err(self.err(&n.span, "too many locals"));
         }
-        self.locals.push(n.text.clone());
+        self.locals.push(scoped);
         Ok((self.locals.len() - 1) as u16)
     }
 
@@ -414,6 +490,75 @@ impl<'a> Compiler<'a> {
         self.task(n).map(Target::Task)
     }
 
+    /// Compile procedure `name` into the caller: its parameters become its own locals, set
+    /// from the arguments (one argument, or the list's items for several), and its `return`
+    /// sets `into`.
+    fn inline(&mut self, name: &Name, arg: Option<&Expr>, into: Option<&Name>, span: &Range<usize>) -> R<()> {
+        let spec = self.spec;
+        let Some(f) = spec.fns.iter().find(|f| f.name == name.text) else { return Ok(()) };
+        if self.fns.iter().any(|c| c.name == f.name) {
+            return Err(self.err(&name.span, format!("`{}` calls itself: procedures cannot recurse", f.name)));
+        }
+        let args: Vec<&Expr> = match arg {
+            None => Vec::new(),
+            Some(Expr { kind: ExprKind::List(items), .. }) if f.params.len() > 1 => items.iter().collect(),
+            Some(e) => vec![e],
+        };
+        if args.len() != f.params.len() {
+            return Err(self.err(
+                span,
+                format!(
+                    "`{}` takes {} argument(s) ({}), found {}",
+                    f.name,
+                    f.params.len(),
+                    f.params.join(", "),
+                    args.len()
+                ),
+            ));
+        }
+        let values: Vec<CExpr> = args.into_iter().map(|a| self.expr(a)).collect::<R<_>>()?;
+        let result = match into {
+            Some(n) => self.local_def(n)?,
+            None => {
+                let hidden = Name { text: format!("{}$result", f.name), span: name.span.clone() };
+                self.local_def(&hidden)?
+            }
+        };
+        let prefix = format!("{}{}$", self.fns.last().map_or("", |c| c.prefix.as_str()), f.name);
+        self.fns.push(FnCtx { name: f.name.clone(), prefix, depth: self.depth, result, exits: Vec::new() });
+        for (p, v) in f.params.iter().zip(values) {
+            let l = self.local_def(&Name { text: p.clone(), span: name.span.clone() })?;
+            self.emit(Instr::Set { local: l, key: None, value: v }, span);
+        }
+        self.emit(Instr::Set { local: result, key: None, value: CExpr::Lit(Value::None) }, span);
+        // The body's own text locates its errors; its loops are its own.
+        let (text, loops) = (self.text, std::mem::take(&mut self.loops));
+        self.text = &f.body.text;
+        let body = self.block(&f.body.block);
+        self.text = text;
+        self.loops = loops;
+        let ctx = self.fns.pop();
+        body?;
+        let end = self.here();
+        for j in ctx.map(|c| c.exits).unwrap_or_default() {
+            self.patch(j, end);
+        }
+        Ok(())
+    }
+
+    fn queue(&self, n: &Name) -> R<u16> {
+        self.spec.queues.iter().position(|q| q.0 == n.text).map(|i| i as u16).ok_or_else(|| {
+            self.err(
+                &n.span,
+                format!(
+                    "undefined queue `{}`; declared in [queues]: {}",
+                    n.text,
+                    names(self.spec.queues.iter().map(|q| q.0.as_str()))
+                ),
+            )
+        })
+    }
+
     fn service(&self, n: &Name) -> R<u16> {
         self.spec.services.iter().position(|s| s.name == n.text).map(|i| i as u16).ok_or_else(|| {
             self.err(
@@ -450,6 +595,7 @@ impl<'a> Compiler<'a> {
             ExprKind::Bool(v) => CExpr::Lit(Value::Bool(*v)),
             ExprKind::None => CExpr::Lit(Value::None),
             ExprKind::EmptyMap => CExpr::Lit(Value::Map(BTreeMap::new())),
+            ExprKind::List(items) => CExpr::List(items.iter().map(|x| self.expr(x)).collect::<R<_>>()?),
             ExprKind::Name(n) => match self.cx {
                 Context::Final => {
                     CExpr::Shared(self.spec.shared.iter().position(|(x, _)| *x == n.text).ok_or_else(|| {
@@ -462,6 +608,12 @@ impl<'a> Compiler<'a> {
                             ),
                         )
                     })? as u16)
+                }
+                _ if !self.locals.contains(&n.text) && self.consts.iter().any(|(c, _)| *c == n.text) => CExpr::Lit(
+                    self.consts.iter().find(|(c, _)| *c == n.text).map(|(_, v)| v.clone()).unwrap_or_default(),
+                ),
+                Context::Task if self.until && !self.locals.contains(&self.scoped(&n.text)) => {
+                    CExpr::Shared(self.shared_var(n)?)
                 }
                 _ => CExpr::Local(self.local_use(n)?),
             },
@@ -610,6 +762,18 @@ impl<'a> Compiler<'a> {
                     h.remove(&l);
                 }
             }
+            StmtKind::Read { var, key, into }
+                if matches!(self.cx, Context::Handler(h)
+                    if !self.spec.services[h as usize].state.iter().any(|(x, _)| *x == var.text)
+                        && self.spec.shared.iter().any(|(x, _)| *x == var.text)) =>
+            {
+                // A handler reads the client's shared state (a server seeing what the client
+                // last told it); it writes only its own state.
+                let v = self.spec.shared.iter().position(|(x, _)| *x == var.text).unwrap_or(0) as u16;
+                let key = key.as_ref().map(|k| self.expr(k)).transpose()?;
+                let into = self.local_def(into)?;
+                self.emit(Instr::ReadShared { var: v, key, into }, span);
+            }
             StmtKind::Read { var, key, into } => {
                 let v = self.shared_var(var)?;
                 let key = key.as_ref().map(|k| self.expr(k)).transpose()?;
@@ -639,12 +803,22 @@ impl<'a> Compiler<'a> {
                 self.no_wait(s, "await")?;
                 self.emit(Instr::Await { lo: *lo, hi: *hi }, span);
             }
-            StmtKind::Call { service, arg, into } => {
+            StmtKind::Call { service, arg, timeout, into } if self.spec.fns.iter().any(|f| f.name == service.text) => {
+                if timeout.is_some() {
+                    return Err(self.err(
+                        span,
+                        format!("`{}` is a procedure: it runs in the caller, so it takes no timeout", service.text),
+                    ));
+                }
+                self.inline(service, arg.as_ref(), into.as_ref(), span)?;
+            }
+            StmtKind::Call { service, arg, timeout, into } => {
                 self.no_wait(s, "call services")?;
                 let svc = self.service(service)?;
                 let arg = arg.as_ref().map(|a| self.expr(a)).transpose()?;
+                let timeout = timeout.as_ref().map(|a| self.expr(a)).transpose()?;
                 let into = into.as_ref().map(|i| self.local_def(i)).transpose()?;
-                self.emit(Instr::Call { service: svc, arg, into }, span);
+                self.emit(Instr::Call { service: svc, arg, into, timeout }, span);
             }
             StmtKind::If { branches, otherwise } => {
                 let entry = self.held.clone();
@@ -754,11 +928,76 @@ impl<'a> Compiler<'a> {
                 self.patch(exit, end);
                 self.held = out;
             }
-            StmtKind::Spawn { task, into } => {
+            StmtKind::Spawn { task, args, into } => {
                 self.no_wait(s, "spawn tasks")?;
                 let t = self.task(task)?;
+                let arg = args.first().map(|a| self.expr(a)).transpose()?;
                 let into = into.as_ref().map(|i| self.local_def(i)).transpose()?;
-                self.emit(Instr::Spawn { task: t, into }, span);
+                self.emit(Instr::Spawn { task: t, arg, into }, span);
+            }
+            StmtKind::WaitUntil { cond, timeout, into } => {
+                self.no_wait(s, "wait")?;
+                self.until = true;
+                let c = self.expr(cond);
+                self.until = false;
+                let cond = c?;
+                let timeout = timeout.as_ref().map(|a| self.expr(a)).transpose()?;
+                let into = into.as_ref().map(|i| self.local_def(i)).transpose()?;
+                self.emit(Instr::WaitUntil { cond, timeout, into }, span);
+            }
+            StmtKind::Send { queue, value } => {
+                let q = self.queue(queue)?;
+                let value = self.expr(value)?;
+                self.emit(Instr::Send { queue: q, value }, span);
+            }
+            StmtKind::Recv { queue, timeout, into } => {
+                self.no_wait(s, "receive from queues")?;
+                let q = self.queue(queue)?;
+                let timeout = timeout.as_ref().map(|a| self.expr(a)).transpose()?;
+                let into = into.as_ref().map(|i| self.local_def(i)).transpose()?;
+                self.emit(Instr::Recv { queue: q, timeout, into }, span);
+            }
+            StmtKind::On { service, event, body } => {
+                if self.cx != Context::Task {
+                    return Err(self.err(span, "only a task registers callbacks (`on`); a handler fires them (`fire`)"));
+                }
+                if !self.fns.is_empty() {
+                    return Err(self.err(span, "a procedure cannot register callbacks; register them in the task"));
+                }
+                let svc = self.service(service)?;
+                let at = self.emit(Instr::On { service: svc, event: Arc::from(event.text.as_str()), start: 0 }, span);
+                let skip = self.emit(Instr::Jump(0), span);
+                // The body runs as its own instance: no enclosing loops, blocks or locks.
+                let (loops, depth, held) = (std::mem::take(&mut self.loops), self.depth, self.held.take());
+                self.depth = 0;
+                self.held = Some(BTreeSet::new());
+                let start = self.here();
+                let r = self.block(body);
+                self.emit(Instr::Return(None), span);
+                (self.loops, self.depth, self.held) = (loops, depth, held);
+                r?;
+                if let Instr::On { start: s, .. } = &mut self.code.instrs[at] {
+                    *s = start;
+                }
+                let end = self.here();
+                self.patch(skip, end);
+            }
+            StmtKind::Off { service, event } => {
+                let svc = self.service(service)?;
+                self.emit(Instr::Off { service: svc, event: Arc::from(event.text.as_str()) }, span);
+            }
+            StmtKind::Fire { event, value } => {
+                if !matches!(self.cx, Context::Handler(_)) {
+                    return Err(
+                        self.err(span, "only a service handler fires callbacks (`fire`); a task registers them (`on`)")
+                    );
+                }
+                let value = value.as_ref().map(|v| self.expr(v)).transpose()?;
+                self.emit(Instr::Fire { event: Arc::from(event.text.as_str()), value }, span);
+            }
+            StmtKind::New { kind, into } => {
+                let into = self.local_def(into)?;
+                self.emit(Instr::New { kind: Arc::from(kind.text.as_str()), into }, span);
             }
             StmtKind::Cancel { target } => {
                 self.no_wait(s, "cancel tasks")?;
@@ -781,6 +1020,18 @@ impl<'a> Compiler<'a> {
             StmtKind::Emit { event } => {
                 let e = self.event(event)?;
                 self.emit(Instr::Emit(e), span);
+            }
+            StmtKind::Return { value } if !self.fns.is_empty() => {
+                let v = value.as_ref().map(|v| self.expr(v)).transpose()?.unwrap_or(CExpr::Lit(Value::None));
+                let (depth, result) = self.fns.last().map(|f| (f.depth, f.result)).unwrap_or_default();
+                for _ in 0..self.depth - depth {
+                    self.emit(Instr::Pop, span);
+                }
+                self.emit(Instr::Set { local: result, key: None, value: v }, span);
+                let j = self.emit(Instr::Jump(0), span);
+                if let Some(f) = self.fns.last_mut() {
+                    f.exits.push(j);
+                }
             }
             StmtKind::Return { value } => {
                 let v = value.as_ref().map(|v| self.expr(v)).transpose()?;

@@ -43,6 +43,18 @@ pub enum Ended {
     Any,
 }
 
+/// A task's locals and the shared variables: what a `wait until` condition sees.
+pub struct LocalsShared<'a>(pub &'a [Value], pub &'a [Value]);
+
+impl Env for LocalsShared<'_> {
+    fn local(&self, i: u16) -> Value {
+        self.0.get(i as usize).cloned().unwrap_or_default()
+    }
+    fn shared(&self, i: u16) -> Value {
+        self.1.get(i as usize).cloned().unwrap_or_default()
+    }
+}
+
 /// Locals only: what a task program or service handler sees.
 pub struct Locals<'a>(pub &'a [Value]);
 
@@ -72,7 +84,12 @@ pub fn eval(e: &CExpr, env: &dyn Env) -> Result<Value, String> {
         CExpr::And(a, b) => Value::Bool(eval(a, env)?.truthy() && eval(b, env)?.truthy()),
         CExpr::Or(a, b) => Value::Bool(eval(a, env)?.truthy() || eval(b, env)?.truthy()),
         CExpr::Bin(op, a, b) => Value::binary(*op, &eval(a, env)?, &eval(b, env)?)?,
+        CExpr::List(items) => Value::List(items.iter().map(|x| eval(x, env)).collect::<Result<_, _>>()?),
         CExpr::Has(m, k) => match eval(m, env)? {
+            Value::List(l) => {
+                let x = eval(k, env)?;
+                Value::Bool(l.contains(&x))
+            }
             Value::Map(map) => {
                 let key: Key = eval(k, env)?.key()?;
                 Value::Bool(map.contains_key(&key))
@@ -81,6 +98,7 @@ pub fn eval(e: &CExpr, env: &dyn Env) -> Result<Value, String> {
         },
         CExpr::Len(x) => match eval(x, env)? {
             Value::Map(map) => int(map.len() as u64),
+            Value::List(l) => int(l.len() as u64),
             Value::Str(s) => int(s.chars().count() as u64),
             other => return Err(format!("TypeError: object of type {} has no len()", other.type_name())),
         },

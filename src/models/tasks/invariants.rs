@@ -177,9 +177,19 @@ fn find_cycle(edges: &[Vec<(u32, Why)>]) -> Option<Vec<(u32, Why)>> {
     None
 }
 
-struct Final<'a> {
-    sched: &'a Sched,
-    shared: &'a Shared,
+/// What a final check or an `[[invariant]]` sees: shared and service state, events, ends.
+pub(crate) struct Final<'a> {
+    pub(crate) sched: &'a Sched,
+    pub(crate) shared: &'a Shared,
+}
+
+/// Evaluate an `[[invariant]]` now: `None` when it holds, else the violation's detail.
+pub(crate) fn broken(prog: &super::compile::Compiled, env: &Final<'_>, f: &super::compile::FinalDef) -> Option<String> {
+    match eval(&f.expr, env) {
+        Ok(v) if v.truthy() => None,
+        Ok(_) => Some(format!("`{}` is false{}", f.text, values(prog, env, &f.expr))),
+        Err(e) => Some(format!("`{}` could not be evaluated: {e}", f.text)),
+    }
 }
 
 impl Env for Final<'_> {
@@ -249,6 +259,7 @@ fn values(prog: &super::compile::Compiled, env: &Final<'_>, e: &super::program::
                 walk(b, out);
             }
             C::Not(a) | C::Neg(a) | C::Len(a) | C::Nones(a) => walk(a, out),
+            C::List(items) => items.iter().for_each(|x| walk(x, out)),
             C::Lit(_) | C::Local(_) => {}
         }
     }

@@ -9,6 +9,9 @@
 //!
 //! # The language
 //!
+//! The full reference, with an example of every construct, is `docs/language.md`; this is a
+//! summary.
+//!
 //! One statement per line (or separated by `;`), blocks in braces opened on the line of
 //! their statement, `#` comments. A program sees its locals: `self` (the instance's name,
 //! `"bot#2"`), `copy` (its number) and whatever it assigns. Shared variables are reached only
@@ -24,7 +27,7 @@
 //! | `write VAR = e`, `write VAR[k] = e`, `delete VAR[k]` | store into shared state |
 //! | `set x = e`, `set x[k] = e` | assign a local |
 //! | `await n`, `await [a, b]` | sleep a tape-chosen number of ticks (at least 1) |
-//! | `call S -> x`, `call S(e) -> x` | call a service: latency from the tape, failure in transit before heal, then its handler's reply or failure |
+//! | `call S -> x`, `call S(e) [timeout n] -> x` | call a service: a request and a reply envelope on the engine's wire (`[faults]` and the service's `latency`/`fail` apply); a lost one hangs the caller until its timeout (`TimeoutError`) or for ever |
 //! | `if e { } else if e { } else { }`, `while e { }`, `loop { }`, `break`, `continue` | control flow |
 //! | `retry n { } [else { }]` | run the block up to n times while it fails; when all fail, run `else` or raise |
 //! | `try { } catch [x] { }` | catch a failure (its message in `x`); cancellation is not caught |
@@ -67,9 +70,13 @@ pub mod value;
 
 use crate::engine::app::SimApp;
 use crate::engine::clock::{Clock, Horizon};
+use crate::engine::faults::{LinkRule, LinkRules};
+use crate::engine::ids::Id;
 use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
 use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule, slot};
 use crate::engine::script::Act;
+use crate::engine::timers::Fired;
+use crate::engine::wire::Inbound;
 use crate::engine::{Monitors, Names};
 use crate::scenario::{Scenario, ScenarioError};
 use actions::{Action, StepSpec};
@@ -123,13 +130,14 @@ impl Model for Tasks {
 
     fn invariants(&self, scenario: Option<&Scenario>) -> Vec<String> {
         let mut out: Vec<String> = FIXED_INVARIANTS.iter().map(|s| (*s).to_owned()).collect();
-        let finals = scenario.and_then(|s| s.doc.get("final")).map(|v| &v.kind);
-        if let Some(crate::scenario::Kind::Array(items)) = finals {
+        for section in ["invariant", "final"] {
+            let finals = scenario.and_then(|s| s.doc.get(section)).map(|v| &v.kind);
+            let Some(crate::scenario::Kind::Array(items)) = finals else { continue };
             for item in items {
                 let name = match &item.kind {
                     crate::scenario::Kind::Table(t) => match t.get("name").map(|n| &n.kind) {
                         Some(crate::scenario::Kind::Str(n)) => n.clone(),
-                        _ => "final".to_owned(),
+                        _ => section.to_owned(),
                     },
                     _ => continue,
                 };
@@ -169,6 +177,25 @@ impl Model for Tasks {
             spec.steps.iter().map(|(at, s)| (*at, resolve_step(s, &prog, &mut names))).collect()
         };
         app.add_script(steps);
+        app.add_wire::<runtime::Envelope>().add_timers::<runtime::TaskWake>();
+        // A service's `latency` and `fail` are settings of the links to and from it: the
+        // request may fail in transit (the caller's transport notices), either way takes
+        // the service's latency.
+        let mut rules = Vec::new();
+        for s in &prog.services {
+            if s.latency.is_none() && s.fail <= 0.0 {
+                continue;
+            }
+            let delay = s.latency.unwrap_or(scenario.faults.delay);
+            rules.push(LinkRule { from: Id::NONE, to: s.named.id, delay, fail: s.fail, lossless: false });
+            rules.push(LinkRule { from: s.named.id, to: Id::NONE, delay, fail: 0.0, lossless: false });
+        }
+        // A queue is a channel inside the client: one tick, never lost or duplicated (a
+        // partition naming it still holds it). Network hops are calls to services.
+        for (q, _) in &prog.queues {
+            rules.push(LinkRule { from: Id::NONE, to: q.id, delay: (1, 1), fail: 0.0, lossless: true });
+        }
+        app.insert_resource(LinkRules(rules));
         app.insert_resource(runtime::Prog(Arc::new(prog)));
         app.init_resource::<runtime::Sched>();
         app.init_resource::<runtime::Shared>();
@@ -209,14 +236,20 @@ fn declare(prog: Res<runtime::Prog>, mut monitors: ResMut<Monitors>) {
     monitors.declare(invariants::FINISHES, prog.0.options.finish_within);
 }
 
-fn run(mut rt: runtime::Rt, mut acts: MessageReader<Act<Action>>) {
+fn run(
+    mut rt: runtime::Rt,
+    mut acts: MessageReader<Act<Action>>,
+    mut fired: MessageReader<Fired<runtime::TaskWake>>,
+    mut inbound: MessageReader<Inbound<runtime::Envelope>>,
+) {
     let acts: Vec<Action> = acts.read().map(|a| a.action.clone()).collect();
-    rt.tick(acts.into_iter());
+    let fired: Vec<runtime::TaskWake> = fired.read().map(|f| f.0.clone()).collect();
+    let inbound: Vec<Inbound<runtime::Envelope>> = inbound.read().cloned().collect();
+    rt.step_once(fired.into_iter(), inbound.into_iter(), acts.into_iter());
 }
 
 fn plan(sched: Res<runtime::Sched>, clock: Res<Clock>, mut horizon: ResMut<Horizon>) {
-    horizon.at_opt(sched.next_wakeup());
-    if !sched.runnable.is_empty() {
+    if sched.busy() {
         horizon.at(clock.now + 1);
     }
 }

@@ -35,6 +35,13 @@ pub const STATEMENTS: &[&str] = &[
     "emit",
     "return",
     "fail",
+    "wait",
+    "send",
+    "recv",
+    "new",
+    "on",
+    "off",
+    "fire",
 ];
 
 const RESERVED: &[&str] = &["and", "or", "not", "true", "false", "none", "else", "catch"];
@@ -176,6 +183,26 @@ impl Parser {
         }
     }
 
+    /// `(e)` as `e`, `(a, b)` as the list `[a, b]`, nothing as `None`.
+    fn arguments(&mut self, what: &str) -> Result<Option<Expr>, SyntaxError> {
+        let Some(open) = (if self.is_sym("(") { Some(self.bump().span) } else { None }) else { return Ok(None) };
+        let mut args = Vec::new();
+        if !self.is_sym(")") {
+            loop {
+                args.push(self.expr()?);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        let close = self.expect_sym(")", &format!("to close {what}"))?;
+        Ok(match args.len() {
+            0 => None,
+            1 => args.pop(),
+            _ => Some(Expr { kind: ExprKind::List(args), span: open.start..close.end }),
+        })
+    }
+
     /// Statements until `}` (when `open` is the brace's span) or the end of the program.
     fn block(&mut self, open: Option<Range<usize>>) -> Result<Block, SyntaxError> {
         let mut out = Vec::new();
@@ -293,15 +320,10 @@ impl Parser {
             }
             "call" => {
                 let service = self.name("a service name after `call`")?;
-                let arg = if self.eat_sym("(") {
-                    let e = self.expr()?;
-                    self.expect_sym(")", "to close the call's argument")?;
-                    Some(e)
-                } else {
-                    None
-                };
+                let arg = self.arguments("the call's arguments")?;
+                let timeout = if self.eat_word("timeout") { Some(self.expr()?) } else { None };
                 let into = if self.eat_sym("->") { Some(self.name("a local name after `->`")?) } else { None };
-                StmtKind::Call { service, arg, into }
+                StmtKind::Call { service, arg, timeout, into }
             }
             "if" => {
                 let mut branches = vec![(self.expr()?, self.braced("after the condition of `if`")?)];
@@ -342,8 +364,50 @@ impl Parser {
             }
             "spawn" => {
                 let task = self.name("a task name after `spawn`")?;
+                let args = self.arguments("the task's arguments")?.into_iter().collect();
                 let into = if self.eat_sym("->") { Some(self.name("a local name after `->`")?) } else { None };
-                StmtKind::Spawn { task, into }
+                StmtKind::Spawn { task, args, into }
+            }
+            "wait" => {
+                if !self.eat_word("until") {
+                    return self.error("`until` after `wait` (`wait until CONDITION [timeout N] [-> LOCAL]`)");
+                }
+                let cond = self.expr()?;
+                let timeout = if self.eat_word("timeout") { Some(self.expr()?) } else { None };
+                let into = if self.eat_sym("->") { Some(self.name("a local name after `->`")?) } else { None };
+                StmtKind::WaitUntil { cond, timeout, into }
+            }
+            "send" => {
+                let queue = self.name("a queue name after `send`")?;
+                StmtKind::Send { queue, value: self.expr()? }
+            }
+            "recv" => {
+                let queue = self.name("a queue name after `recv`")?;
+                let timeout = if self.eat_word("timeout") { Some(self.expr()?) } else { None };
+                self.expect_sym("->", "after the queue (`recv QUEUE [timeout N] -> LOCAL`)")?;
+                let into = Some(self.name("a local name after `->`")?);
+                StmtKind::Recv { queue, timeout, into }
+            }
+            "on" | "off" => {
+                let service = self.name(&format!("a service name after `{word}` (`{word} SERVICE.EVENT`)"))?;
+                self.expect_sym(".", &format!("between the service and the event (`{word} SERVICE.EVENT`)"))?;
+                let event = self.name("an event name after `.`")?;
+                if word == "off" {
+                    StmtKind::Off { service, event }
+                } else {
+                    StmtKind::On { service, event, body: self.braced("to open the callback's body")? }
+                }
+            }
+            "fire" => {
+                let event = self.name("an event name after `fire`")?;
+                let value =
+                    if matches!(self.peek(), Tok::End | Tok::Eof | Tok::Sym("}")) { None } else { Some(self.expr()?) };
+                StmtKind::Fire { event, value }
+            }
+            "new" => {
+                let kind = self.name("a kind of object after `new` (`new socket -> s`)")?;
+                self.expect_sym("->", "after the kind (`new KIND -> LOCAL`)")?;
+                StmtKind::New { kind, into: self.name("a local name after `->`")? }
             }
             "cancel" => StmtKind::Cancel { target: self.name("a task name or handle after `cancel`")? },
             "join" => StmtKind::Join { target: self.name("a task name or handle after `join`")? },
@@ -530,6 +594,22 @@ impl Parser {
                 let inner = self.expr()?;
                 let close = self.expect_sym(")", "to close the parenthesis")?;
                 return Ok(Expr { kind: inner.kind, span: t.span.start..close.end });
+            }
+            Tok::Sym("[") => {
+                self.bump();
+                let mut items = Vec::new();
+                if !self.is_sym("]") {
+                    loop {
+                        items.push(self.nest(Self::expr)?);
+                        if !self.eat_sym(",") {
+                            break;
+                        }
+                        let mut n = items.len();
+                        self.count_term(&mut n)?;
+                    }
+                }
+                let close = self.expect_sym("]", "to close the list")?;
+                return Ok(Expr { kind: ExprKind::List(items), span: t.span.start..close.end });
             }
             Tok::Sym("{") => {
                 self.bump();

@@ -16,6 +16,8 @@ pub enum CExpr {
     Shared(u16),
     /// A service's state variable (final checks only).
     ServiceVar(u16, u16),
+    /// `[a, b]`.
+    List(Vec<CExpr>),
     /// `e[key]`.
     Index(Box<CExpr>, Box<CExpr>),
     /// `not e`.
@@ -60,6 +62,8 @@ pub enum Target {
 pub enum Instr {
     /// Copy a shared variable (or one entry) into a local.
     Read { var: u16, key: Option<CExpr>, into: u16 },
+    /// (Handlers) copy a shared variable of the tasks (or one entry) into a local.
+    ReadShared { var: u16, key: Option<CExpr>, into: u16 },
     /// Store into a shared variable (or one entry).
     Write { var: u16, key: Option<CExpr>, value: CExpr },
     /// Remove an entry of a shared map.
@@ -72,8 +76,8 @@ pub enum Instr {
     Release { lock: u16 },
     /// Sleep a tape-chosen number of ticks in `lo..=hi`.
     Await { lo: u64, hi: u64 },
-    /// Call a service and wait for its reply.
-    Call { service: u16, arg: Option<CExpr>, into: Option<u16> },
+    /// Call a service and wait for its reply (or, with a timeout, at most that many ticks).
+    Call { service: u16, arg: Option<CExpr>, into: Option<u16>, timeout: Option<CExpr> },
     /// Continue at an instruction.
     Jump(u32),
     /// Continue at an instruction unless the condition holds.
@@ -84,8 +88,23 @@ pub enum Instr {
     PushRetry { times: u32, otherwise: Option<u32> },
     /// Leave the innermost block normally (a `with` releases its lock).
     Pop,
-    /// Start a new instance of a task.
-    Spawn { task: u16, into: Option<u16> },
+    /// Start a new instance of a task, its `arg` set to `arg`.
+    Spawn { task: u16, arg: Option<CExpr>, into: Option<u16> },
+    /// Wait until a condition over locals and shared variables holds (or the timeout
+    /// passes); `into` receives whether it held.
+    WaitUntil { cond: CExpr, timeout: Option<CExpr>, into: Option<u16> },
+    /// Put a value on a named queue (an envelope on the wire).
+    Send { queue: u16, value: CExpr },
+    /// Take the next value from a named queue, waiting for one (or until the timeout).
+    Recv { queue: u16, timeout: Option<CExpr>, into: Option<u16> },
+    /// A fresh stable id `kind#n`.
+    New { kind: Arc<str>, into: u16 },
+    /// Register the callback whose body starts at `start` with a service.
+    On { service: u16, event: Arc<str>, start: u32 },
+    /// Unregister the running task's callbacks for an event of a service.
+    Off { service: u16, event: Arc<str> },
+    /// (Handlers) fire an event: each callback registered for it gets an envelope.
+    Fire { event: Arc<str>, value: Option<CExpr> },
     /// Cancel tasks.
     Cancel(Target),
     /// Wait until tasks have finished.
@@ -112,6 +131,10 @@ impl Instr {
                 | Instr::Acquire { .. }
                 | Instr::Release { .. }
                 | Instr::Spawn { .. }
+                | Instr::Send { .. }
+                | Instr::New { .. }
+                | Instr::On { .. }
+                | Instr::Off { .. }
                 | Instr::Cancel(_)
                 | Instr::Emit(_)
         )

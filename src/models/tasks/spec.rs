@@ -13,9 +13,9 @@
 //! [locks]
 //! tokens_lock = "mutex"     # or "rwlock"
 //!
-//! [service.token_endpoint]  # a remote service: latency and failure from the tape
-//! latency = [1, 4]
-//! fail = 0.1                # chance a call fails in transit (before heal)
+//! [service.token_endpoint]  # a remote service: the links to and from it
+//! latency = [1, 4]          # each way (default: the `[faults]` delay)
+//! fail = 0.1                # chance a request is lost and the caller told (before heal)
 //! state = { current = "rt0" }
 //! handler = """ ... """     # runs atomically when a call arrives; `arg` is the argument
 //!
@@ -46,7 +46,20 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 /// The model's top-level sections.
-pub const SECTIONS: &[&str] = &["options", "shared", "locks", "service", "task", "variant", "final"];
+pub const SECTIONS: &[&str] =
+    &["options", "const", "shared", "locks", "queues", "fn", "service", "task", "variant", "final", "invariant"];
+
+/// A `[fn.NAME]`: a procedure tasks and handlers call like a service (`call NAME(a, b) -> r`),
+/// compiled into each caller (so it waits, or may not, exactly as its caller may).
+#[derive(Clone, Debug)]
+pub struct FnSpec {
+    /// Its name.
+    pub name: String,
+    /// Its parameters, locals of its body.
+    pub params: Vec<String>,
+    /// Its body.
+    pub body: Program,
+}
 
 /// A program or check text and where it stands in the file.
 #[derive(Clone, Debug)]
@@ -112,14 +125,16 @@ pub enum LockKind {
 pub struct ServiceSpec {
     /// Its name.
     pub name: String,
-    /// Ticks each way, inclusive.
-    pub latency: (u64, u64),
+    /// Ticks each way, inclusive (`None`: the `[faults]` delay, as any link).
+    pub latency: Option<(u64, u64)>,
     /// Chance that a call fails in transit while faults are active.
     pub fail: f64,
     /// Its own state variables.
     pub state: Vec<(String, Value)>,
     /// What it does with a call.
     pub handler: Option<Program>,
+    /// Ticks its clock is ahead (negative: behind).
+    pub skew: i64,
 }
 
 /// A `[[task]]`.
@@ -135,6 +150,8 @@ pub struct TaskSpec {
     pub program: Option<Program>,
     /// Where the table stands.
     pub span: Range<usize>,
+    /// Ticks its clock is ahead (negative: behind).
+    pub skew: i64,
 }
 
 /// A `[variant.NAME]`: one set of programs.
@@ -146,6 +163,14 @@ pub struct VariantSpec {
     pub about: String,
     /// The program of each task, by task index.
     pub programs: Vec<Program>,
+    /// Shared variables' initial values (the file's, with this variant's overrides).
+    pub shared: Vec<(String, Value)>,
+    /// Each service's handler, by service index (the file's, or this variant's).
+    pub handlers: Vec<Option<Program>>,
+    /// Options (the file's, with this variant's overrides).
+    pub options: Options,
+    /// Constants (the file's `[const]`, with this variant's overrides).
+    pub consts: Vec<(String, Value)>,
 }
 
 /// A `[[final]]` check.
@@ -168,6 +193,8 @@ pub struct Spec {
     pub options: Options,
     /// Shared variables with their initial values.
     pub shared: Vec<(String, Value)>,
+    /// Constants programs read by name.
+    pub consts: Vec<(String, Value)>,
     /// Locks.
     pub locks: Vec<(String, LockKind)>,
     /// Services.
@@ -178,6 +205,12 @@ pub struct Spec {
     pub variants: Vec<VariantSpec>,
     /// Final checks.
     pub finals: Vec<FinalSpec>,
+    /// Invariants checked whenever shared state changes.
+    pub invariants: Vec<FinalSpec>,
+    /// Named queues and their capacities (0: unbounded).
+    pub queues: Vec<(String, u32)>,
+    /// Procedures.
+    pub fns: Vec<FnSpec>,
     /// Scripted steps, in file order.
     pub steps: Vec<(crate::scenario::At, super::actions::StepSpec)>,
 }
@@ -215,11 +248,12 @@ pub fn value_of(src: &Source, v: &crate::scenario::Value, field: &str) -> Result
             }
             Value::Map(m)
         }
+        Kind::Array(items) => Value::List(items.iter().map(|x| value_of(src, x, field)).collect::<Result<_, _>>()?),
         other => {
             return Err(src.error(
                 v.span.clone(),
                 format!(
-                    "`{field}` must be an integer, a string, a boolean or a table (a map), found {}",
+                    "`{field}` must be an integer, a string, a boolean, an array (a list) or a table (a map), found {}",
                     other.describe()
                 ),
             ));
@@ -254,26 +288,16 @@ impl Spec {
     pub fn load(scenario: &Scenario) -> Result<Spec, ScenarioError> {
         let src = &scenario.source;
         let doc = &scenario.doc;
-        let mut options = Options { scheduling: Scheduling::Cooperative, finish_within: 500, allow_failures: false };
-        if let Some(t) = opt_table(doc, src, "options")? {
-            t.deny_unknown(src, "`[options]`", &["scheduling", "finish_within", "allow_failures"])?;
-            if let Some(v) = t.get("scheduling") {
-                options.scheduling = match v.str(src, "scheduling")? {
-                    "cooperative" => Scheduling::Cooperative,
-                    "preemptive" => Scheduling::Preemptive,
-                    other => {
-                        return Err(src.error(
-                            v.span.clone(),
-                            format!("unknown scheduling `{other}`; expected \"cooperative\" (asyncio) or \"preemptive\" (threads)"),
-                        ));
-                    }
-                };
-            }
-            if let Some(v) = t.get("finish_within") {
-                options.finish_within = v.uint(src, "finish_within")?;
-            }
-            if let Some(v) = t.get("allow_failures") {
-                options.allow_failures = v.bool(src, "allow_failures")?;
+        let base = Options { scheduling: Scheduling::Cooperative, finish_within: 500, allow_failures: false };
+        let options = match opt_table(doc, src, "options")? {
+            Some(t) => options_of(src, t, base, "`[options]`")?,
+            None => base,
+        };
+        let mut consts = Vec::new();
+        if let Some(t) = opt_table(doc, src, "const")? {
+            for (name, span, v) in in_file_order(t) {
+                check_name(src, name, span, "constant")?;
+                consts.push((name.clone(), value_of(src, v, name)?));
             }
         }
 
@@ -308,16 +332,29 @@ impl Spec {
             for (name, span, v) in in_file_order(t) {
                 check_name(src, name, span, "service")?;
                 let st = v.table(src, name)?;
-                st.deny_unknown(src, &format!("`[service.{name}]`"), &["latency", "fail", "state", "handler"])?;
-                let latency = match st.get("latency") {
-                    Some(l) => l.range(src, "latency")?,
-                    None => (1, 1),
-                };
-                if latency.0 == 0 {
+                st.deny_unknown(
+                    src,
+                    &format!("`[service.{name}]`"),
+                    &["latency", "fail", "state", "handler", "clock_skew"],
+                )?;
+                let skew = skew_of(src, st)?;
+                let latency = st.get("latency").map(|l| l.range(src, "latency")).transpose()?;
+                if latency.is_some_and(|l| l.0 == 0) {
                     let span = st.get("latency").map(|l| l.span.clone()).unwrap_or(span.clone());
                     return Err(src.error(span, "`latency` must start at 1 or more: a reply comes on a later tick"));
                 }
                 let fail = st.get("fail").map(|f| f.probability(src, "fail")).transpose()?.unwrap_or(0.0);
+                if let Some(f) = st.get("fail")
+                    && fail > 0.0
+                    && scenario.faults.heal_at == 0
+                {
+                    // Faults apply only before the heal point, and a file without `[faults]`
+                    // heals at tick 0: this `fail` could never happen.
+                    return Err(src.error(
+                        f.span.clone(),
+                        "`fail` takes effect only before `heal_at`, and this file heals at tick 0; expected a `[faults]` table (its `heal_at` defaults to max_ticks)",
+                    ));
+                }
                 let mut state = Vec::new();
                 if let Some(s) = st.get("state") {
                     for (k, kspan, kv) in in_file_order(s.table(src, "state")?) {
@@ -326,7 +363,49 @@ impl Spec {
                     }
                 }
                 let handler = st.get("handler").map(|h| program_of(src, h, "handler")).transpose()?;
-                services.push(ServiceSpec { name: name.clone(), latency, fail, state, handler });
+                services.push(ServiceSpec { name: name.clone(), latency, fail, state, handler, skew });
+            }
+        }
+
+        let mut queues = Vec::new();
+        if let Some(t) = opt_table(doc, src, "queues")? {
+            for (name, span, v) in in_file_order(t) {
+                check_name(src, name, span, "queue")?;
+                let cap = v.uint(src, name)?;
+                if cap > MAX_QUEUE_CAPACITY {
+                    return Err(src.error(
+                        v.span.clone(),
+                        format!("a queue's capacity must be at most {MAX_QUEUE_CAPACITY} (0: unbounded)"),
+                    ));
+                }
+                queues.push((name.clone(), cap as u32));
+            }
+        }
+        check_faults_apply(scenario, &services, &queues)?;
+
+        let mut fns: Vec<FnSpec> = Vec::new();
+        if let Some(t) = opt_table(doc, src, "fn")? {
+            for (name, span, v) in in_file_order(t) {
+                check_name(src, name, span, "procedure")?;
+                if services.iter().any(|s| s.name == *name) {
+                    return Err(src.error(
+                        span.clone(),
+                        format!("`{name}` is already a service; a procedure needs its own name"),
+                    ));
+                }
+                let ft = v.table(src, name)?;
+                ft.deny_unknown(src, &format!("`[fn.{name}]`"), &["params", "body"])?;
+                let mut params = Vec::new();
+                if let Some(pv) = ft.get("params") {
+                    for (p, pspan) in pv.strings(src, "params")? {
+                        check_name(src, &p, &pspan, "parameter")?;
+                        params.push(p);
+                    }
+                }
+                let bv = ft
+                    .get("body")
+                    .ok_or_else(|| src.error(ft.span.clone(), format!("`[fn.{name}]` needs a `body`")))?;
+                fns.push(FnSpec { name: name.clone(), params, body: program_of(src, bv, "body")? });
             }
         }
 
@@ -334,7 +413,8 @@ impl Spec {
         if let Some(v) = doc.get("task") {
             for item in v.array(src, "task")? {
                 let t = item.table(src, "task")?;
-                t.deny_unknown(src, "`[[task]]`", &["name", "copies", "start", "program"])?;
+                t.deny_unknown(src, "`[[task]]`", &["name", "copies", "start", "program", "clock_skew"])?;
+                let skew = skew_of(src, t)?;
                 let name_v = t.get("name").ok_or_else(|| src.error(t.span.clone(), "`[[task]]` needs a `name`"))?;
                 let name = name_v.str(src, "name")?.to_owned();
                 check_name(src, &name, &name_v.span, "task")?;
@@ -367,7 +447,7 @@ impl Spec {
                     }
                 };
                 let program = t.get("program").map(|p| program_of(src, p, "program")).transpose()?;
-                tasks.push(TaskSpec { name, copies: copies as u32, start, program, span: t.span.clone() });
+                tasks.push(TaskSpec { name, copies: copies as u32, start, program, span: t.span.clone(), skew });
             }
         }
         if tasks.is_empty() {
@@ -394,16 +474,22 @@ impl Spec {
                     name: DEFAULT_VARIANT.into(),
                     about: "the programs of the tasks".into(),
                     programs,
+                    shared: shared.clone(),
+                    handlers: services.iter().map(|s| s.handler.clone()).collect(),
+                    options,
+                    consts: consts.clone(),
                 });
             }
             Some(vt) => {
                 for (vname, vspan, v) in in_file_order(vt) {
                     let t = v.table(src, vname)?;
-                    let mut allowed = vec!["about", "like"];
+                    let mut allowed = vec!["about", "like", "shared", "service", "options", "const"];
                     allowed.extend(tasks.iter().map(|t| t.name.as_str()));
                     t.deny_unknown(
                         src,
-                        &format!("`[variant.{vname}]` (its keys are `about`, `like` and task names)"),
+                        &format!(
+                            "`[variant.{vname}]` (its keys are `about`, `like`, task names, `shared`, `service`, `options` and `const`)"
+                        ),
                         &allowed,
                     )?;
                     let about =
@@ -443,53 +529,74 @@ impl Spec {
                         };
                         programs.push(p);
                     }
-                    variants.push(VariantSpec { name: vname.clone(), about, programs });
+                    let (base_shared, base_consts, base_options) = match base {
+                        Some(b) => (b.shared.clone(), b.consts.clone(), b.options),
+                        None => (shared.clone(), consts.clone(), options),
+                    };
+                    let vshared = match opt_table(t, src, "shared")? {
+                        Some(st) => patch_values(src, st, &base_shared, "[shared]")?,
+                        None => base_shared,
+                    };
+                    let vconsts = match opt_table(t, src, "const")? {
+                        Some(st) => patch_values(src, st, &base_consts, "[const]")?,
+                        None => base_consts,
+                    };
+                    let voptions = match opt_table(t, src, "options")? {
+                        Some(ot) => options_of(src, ot, base_options, &format!("`[variant.{vname}.options]`"))?,
+                        None => base_options,
+                    };
+                    let mut handlers: Vec<Option<Program>> = match base {
+                        Some(b) => b.handlers.clone(),
+                        None => services.iter().map(|s| s.handler.clone()).collect(),
+                    };
+                    if let Some(svt) = opt_table(t, src, "service")? {
+                        for (sname, sspan, sv) in in_file_order(svt) {
+                            let Some(i) = services.iter().position(|s| s.name == *sname) else {
+                                return Err(src.error(
+                                    sspan.clone(),
+                                    format!(
+                                        "unknown service `{sname}`; declared services: {}",
+                                        names(services.iter().map(|s| s.name.as_str()))
+                                    ),
+                                ));
+                            };
+                            let st = sv.table(src, sname)?;
+                            st.deny_unknown(src, &format!("`[variant.{vname}.service.{sname}]`"), &["handler"])?;
+                            if let Some(h) = st.get("handler") {
+                                handlers[i] = Some(program_of(src, h, "handler")?);
+                            }
+                        }
+                    }
+                    variants.push(VariantSpec {
+                        name: vname.clone(),
+                        about,
+                        programs,
+                        shared: vshared,
+                        handlers,
+                        options: voptions,
+                        consts: vconsts,
+                    });
                 }
             }
         }
 
-        let mut finals = Vec::new();
-        if let Some(v) = doc.get("final") {
-            for item in v.array(src, "final")? {
-                let t = item.table(src, "final")?;
-                t.deny_unknown(src, "`[[final]]`", &["name", "check", "variant", "why"])?;
-                let name = match t.get("name") {
-                    Some(n) => {
-                        let s = n.str(src, "name")?.to_owned();
-                        check_name(src, &s, &n.span, "check")?;
-                        s
-                    }
-                    None => "final".to_owned(),
-                };
-                let cv = t.get("check").ok_or_else(|| {
-                    src.error(t.span.clone(), "`[[final]]` needs `check`, an expression such as \"strikes == 3\"")
-                })?;
-                let text = text_of(src, cv, "check")?;
-                let expr = parse_expression(&text.text).map_err(|e| text.error(src, e))?;
-                let variants_of = match t.get("variant") {
-                    None => None,
-                    Some(vv) => {
-                        let mut out = Vec::new();
-                        for (n, span) in vv.strings(src, "variant")? {
-                            if !variants.iter().any(|x| x.name == n) {
-                                return Err(src.error(
-                                    span,
-                                    format!(
-                                        "unknown variant `{n}`; expected one of: {}",
-                                        names(variants.iter().map(|x| x.name.as_str()))
-                                    ),
-                                ));
-                            }
-                            out.push(n);
-                        }
-                        Some(out)
-                    }
-                };
-                finals.push(FinalSpec { name, expr, text, variants: variants_of });
-            }
-        }
+        let finals = checks_of(src, doc, "final", &variants)?;
+        let invariants = checks_of(src, doc, "invariant", &variants)?;
 
-        let mut spec = Spec { options, shared, locks, services, tasks, variants, finals, steps: Vec::new() };
+        let mut spec = Spec {
+            options,
+            consts,
+            shared,
+            locks,
+            services,
+            tasks,
+            variants,
+            finals,
+            invariants,
+            queues,
+            fns,
+            steps: Vec::new(),
+        };
         for step in &scenario.steps {
             let parsed = super::actions::parse_step(src, step, &spec)?;
             spec.steps.push((step.at, parsed));
@@ -501,6 +608,173 @@ impl Spec {
     pub fn variant(&self, name: &str) -> Option<&VariantSpec> {
         self.variants.iter().find(|v| v.name == name)
     }
+}
+
+fn options_of(src: &Source, t: &Table, mut options: Options, what: &str) -> Result<Options, ScenarioError> {
+    t.deny_unknown(src, what, &["scheduling", "finish_within", "allow_failures"])?;
+    if let Some(v) = t.get("scheduling") {
+        options.scheduling = match v.str(src, "scheduling")? {
+            "cooperative" => Scheduling::Cooperative,
+            "preemptive" => Scheduling::Preemptive,
+            other => {
+                return Err(src.error(
+                    v.span.clone(),
+                    format!(
+                        "unknown scheduling `{other}`; expected \"cooperative\" (asyncio) or \"preemptive\" (threads)"
+                    ),
+                ));
+            }
+        };
+    }
+    if let Some(v) = t.get("finish_within") {
+        options.finish_within = v.uint(src, "finish_within")?;
+    }
+    if let Some(v) = t.get("allow_failures") {
+        options.allow_failures = v.bool(src, "allow_failures")?;
+    }
+    Ok(options)
+}
+
+/// Override entries of `base` (a name -> value list) from the table `t`; every name must
+/// already be declared there.
+fn patch_values(
+    src: &Source,
+    t: &Table,
+    base: &[(String, Value)],
+    what: &str,
+) -> Result<Vec<(String, Value)>, ScenarioError> {
+    let mut out = base.to_vec();
+    for (name, span, v) in in_file_order(t) {
+        let Some(slot) = out.iter_mut().find(|(n, _)| n == name) else {
+            return Err(src.error(
+                span.clone(),
+                format!(
+                    "`{name}` is not declared in {what}; a variant can only change what the file declares: {}",
+                    names(base.iter().map(|(n, _)| n.as_str()))
+                ),
+            ));
+        };
+        slot.1 = value_of(src, v, name)?;
+    }
+    Ok(out)
+}
+
+/// The most items a bounded queue may be declared to hold.
+pub const MAX_QUEUE_CAPACITY: u64 = 10_000;
+
+fn skew_of(src: &Source, t: &Table) -> Result<i64, ScenarioError> {
+    match t.get("clock_skew").map(|v| (&v.kind, v.span.clone())) {
+        None => Ok(0),
+        Some((Kind::Int(i), _)) if i.unsigned_abs() <= 1_000_000_000 => Ok(*i),
+        Some((_, span)) => Err(src.error(span, "`clock_skew` must be an integer number of ticks within ±1000000000")),
+    }
+}
+
+/// `[[final]]` or `[[invariant]]` checks.
+fn checks_of(
+    src: &Source,
+    doc: &Table,
+    section: &str,
+    variants: &[VariantSpec],
+) -> Result<Vec<FinalSpec>, ScenarioError> {
+    let mut finals = Vec::new();
+    if let Some(v) = doc.get(section) {
+        for item in v.array(src, section)? {
+            let t = item.table(src, section)?;
+            t.deny_unknown(src, &format!("`[[{section}]]`"), &["name", "check", "variant", "why"])?;
+            let name = match t.get("name") {
+                Some(n) => {
+                    let s = n.str(src, "name")?.to_owned();
+                    check_name(src, &s, &n.span, "check")?;
+                    s
+                }
+                None => section.to_owned(),
+            };
+            let cv = t.get("check").ok_or_else(|| {
+                src.error(
+                    t.span.clone(),
+                    format!("`[[{section}]]` needs `check`, an expression such as \"strikes == 3\""),
+                )
+            })?;
+            let text = text_of(src, cv, "check")?;
+            let expr = parse_expression(&text.text).map_err(|e| text.error(src, e))?;
+            let variants_of = match t.get("variant") {
+                None => None,
+                Some(vv) => {
+                    let mut out = Vec::new();
+                    for (n, span) in vv.strings(src, "variant")? {
+                        if !variants.iter().any(|x| x.name == n) {
+                            return Err(src.error(
+                                span,
+                                format!(
+                                    "unknown variant `{n}`; expected one of: {}",
+                                    names(variants.iter().map(|x| x.name.as_str()))
+                                ),
+                            ));
+                        }
+                        out.push(n);
+                    }
+                    Some(out)
+                }
+            };
+            finals.push(FinalSpec { name, expr, text, variants: variants_of });
+        }
+    }
+
+    Ok(finals)
+}
+
+/// Refuse `[faults]` settings that nothing in the scenario can feel: only calls to services
+/// cross the wire, so drop, duplicate, a delay range and partitions need a service.
+fn check_faults_apply(
+    scenario: &Scenario,
+    services: &[ServiceSpec],
+    queues: &[(String, u32)],
+) -> Result<(), ScenarioError> {
+    let src = &scenario.source;
+    let Some(ft) = scenario.doc.get("faults") else { return Ok(()) };
+    let Kind::Table(t) = &ft.kind else { return Ok(()) };
+    if services.is_empty() && queues.is_empty() {
+        for key in ["drop", "duplicate", "delay", "partition"] {
+            if let Some(v) = t.get(key) {
+                return Err(src.error(
+                    v.span.clone(),
+                    format!("`{key}` cannot take effect: nothing in this scenario crosses the wire; expected a `[service.NAME]` that tasks call or a `[queues]` entry (calls, replies and queued values are the envelopes faults act on)"),
+                ));
+            }
+        }
+    }
+    if let Some(Kind::Array(items)) = t.get("partition").map(|v| &v.kind) {
+        for item in items {
+            let Kind::Table(pt) = &item.kind else { continue };
+            let Some(between) = pt.get("between") else { continue };
+            let Kind::Array(ends) = &between.kind else { continue };
+            for end in ends {
+                let Kind::Str(name) = &end.kind else { continue };
+                // Task instances are parties by their instance names (`client#1`).
+                let base = name.split_once('#').map_or("", |(b, n)| if n.parse::<u32>().is_ok() { b } else { "" });
+                let known = name == "*"
+                    || services.iter().any(|s| s.name == *name)
+                    || queues.iter().any(|q| q.0 == *name)
+                    || scenario.doc.get("task").is_some_and(|tv| match &tv.kind {
+                        Kind::Array(ts) => ts.iter().any(|x| match &x.kind {
+                            Kind::Table(tt) => {
+                                matches!(tt.get("name").map(|n| &n.kind), Some(Kind::Str(n)) if n == base)
+                            }
+                            _ => false,
+                        }),
+                        _ => false,
+                    });
+                if !known {
+                    return Err(src.error(
+                        end.span.clone(),
+                        format!("partition end `{name}` is no party of this scenario; expected a service, a queue, a task instance (`client#1`) or \"*\""),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Names joined for "expected one of" lists.

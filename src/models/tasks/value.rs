@@ -33,8 +33,10 @@ pub enum Value {
     Str(Arc<str>),
     /// A map from scalar keys to values, in key order.
     Map(BTreeMap<Key, Value>),
-    /// A handle on a task instance (from `spawn T -> h`), by instance number.
-    Task(u32),
+    /// A list (`[a, b]`), indexed from 0.
+    List(Vec<Value>),
+    /// A handle on a task instance (from `spawn T -> h`): its number and its name.
+    Task(u32, Arc<str>),
 }
 
 /// Binary operators.
@@ -97,7 +99,8 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(_) => "str",
             Value::Map(_) => "map",
-            Value::Task(_) => "task",
+            Value::List(_) => "list",
+            Value::Task(..) => "task",
         }
     }
 
@@ -109,7 +112,8 @@ impl Value {
             Value::Int(i) => *i != 0,
             Value::Str(s) => !s.is_empty(),
             Value::Map(m) => !m.is_empty(),
-            Value::Task(_) => true,
+            Value::List(l) => !l.is_empty(),
+            Value::Task(..) => true,
         }
     }
 
@@ -127,6 +131,18 @@ impl Value {
     pub fn index(&self, key: &Value) -> Result<Value, String> {
         match self {
             Value::Map(m) => Ok(m.get(&key.key()?).cloned().unwrap_or(Value::None)),
+            Value::List(l) => match key {
+                Value::Int(i) => {
+                    // Python's negative indices count from the end.
+                    let at = if *i < 0 { l.len() as i64 + i } else { *i };
+                    usize::try_from(at)
+                        .ok()
+                        .and_then(|at| l.get(at))
+                        .cloned()
+                        .ok_or_else(|| format!("IndexError: list index {i} out of range (length {})", l.len()))
+                }
+                other => Err(format!("TypeError: list indices must be integers, not {}", other.type_name())),
+            },
             other => Err(format!("TypeError: {} is not subscriptable", other.type_name())),
         }
     }
@@ -144,6 +160,7 @@ impl Value {
             BinOp::Add => match (a, b) {
                 (Int(x), Int(y)) => Int(x.checked_add(*y).ok_or_else(overflow)?),
                 (Str(_), _) | (_, Str(_)) => Str(Arc::from(format!("{}{}", a.plain(), b.plain()))),
+                (List(x), List(y)) => List(x.iter().chain(y).cloned().collect()),
                 (Map(x), Map(y)) => {
                     let mut m = x.clone();
                     m.extend(y.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -190,6 +207,37 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The value's size for the value cap: string characters plus list and map entries,
+    /// nested values included, counted only up to `limit` (so checking stays cheap).
+    pub fn size_up_to(&self, limit: usize) -> usize {
+        fn walk(v: &Value, limit: usize, acc: &mut usize) {
+            if *acc > limit {
+                return;
+            }
+            match v {
+                Value::Str(s) => *acc += s.len(),
+                Value::List(l) => {
+                    *acc += l.len();
+                    for x in l {
+                        walk(x, limit, acc);
+                    }
+                }
+                Value::Map(m) => {
+                    *acc += m.len();
+                    for x in m.values() {
+                        walk(x, limit, acc);
+                    }
+                }
+                _ => *acc += 1,
+            }
+        }
+        let mut acc = 0;
+        walk(self, limit, &mut acc);
+        acc
+    }
+}
+
 /// Python's floor division (`//`), which rounds toward negative infinity.
 fn floor_div(x: i64, y: i64) -> Option<i64> {
     let q = x.checked_div(y)?;
@@ -223,7 +271,17 @@ impl fmt::Display for Value {
                 }
                 f.write_str("}")
             }
-            Value::Task(n) => write!(f, "<task {n}>"),
+            Value::List(l) => {
+                f.write_str("[")?;
+                for (i, v) in l.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Task(_, name) => write!(f, "<task {name}>"),
         }
     }
 }
