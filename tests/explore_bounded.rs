@@ -126,7 +126,7 @@ program = "await [1, 3]"
 "#;
     let tiny = Scenario::parse(&Registry::builtin(), "tiny.toml", TINY).unwrap_or_else(|e| panic!("{e}"));
     let token = load("token_refresh_race").into_iter().find(|t| t.variant == "single_flight").expect("a variant");
-    for (scenario, variant, count) in [(&tiny, "default", 16), (&*token.scenario, "single_flight", 10404)] {
+    for (scenario, variant, count) in [(&tiny, "default", 16), (&*token.scenario, "single_flight", 8064)] {
         let mut sim = Sim::new(scenario, variant).unwrap_or_else(|e| panic!("{e}"));
         sim.trace_level(TraceLevel::Off);
         let bounds = bounded::Bounds { max_deviations: u32::MAX, budget: u64::MAX, stop_at_failure: true };
@@ -260,7 +260,7 @@ fn the_command_line_reports_deviations_certificates_and_refuses_bad_bounds() {
     let o = racelab(&["verify", "scenarios/token_refresh_race.toml", "--jobs", "2"]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
-    assert!(out.contains("no violation of any invariant in any run: 10404 runs"), "{out}");
+    assert!(out.contains("no violation of any invariant in any run: 8064 runs"), "{out}");
 
     for args in [
         &["sweep", "scenarios/rapid_reconnect.toml", "--strategy", "bounded", "--seeds", "0..10"][..],

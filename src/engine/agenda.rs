@@ -35,6 +35,10 @@ pub struct Due {
     pub from: Id,
     /// Receiver (for a timer: [`Id::NONE`]).
     pub to: Id,
+    /// The thread of control it belongs to, for strategies ([`Describe::thread`]).
+    ///
+    /// [`Describe::thread`]: crate::engine::trace::Describe::thread
+    pub thread: Id,
     /// Whether the item keeps its place behind earlier items of its link.
     pub fifo: bool,
 }
@@ -57,6 +61,8 @@ pub struct Agenda {
     due: Vec<Due>,
     sorted: Vec<Due>,
     links: Vec<(Id, Id, u64)>,
+    /// Each due item's thread, beside `links`.
+    threads: Vec<Id>,
     picker: Picker<(Id, Id, u64)>,
     /// (source, start, end) into `sorted`.
     batches: Vec<(u16, usize, usize)>,
@@ -147,10 +153,12 @@ fn collect(agenda: &mut Agenda, world: &mut World, now: u64) {
         // A timer is on a link of its own: nothing keeps it behind another item.
         agenda.links.clear();
         agenda.links.extend(agenda.due.iter().map(|d| (d.from, d.to, if d.fifo { 0 } else { d.stamp })));
-        let links = &agenda.links;
+        agenda.threads.clear();
+        agenda.threads.extend(agenda.due.iter().map(|d| d.thread));
+        let (links, threads) = (&agenda.links, &agenda.threads);
         let mut tape = world.resource_mut::<Tape>();
         let order = agenda.picker.order(links, true, |k, nth| {
-            tape.choose_about("deliver.order", k, About::Candidates(&|i| links[nth(i)].0))
+            tape.choose_about("deliver.order", k, About::Candidates(&|i| threads[nth(i)]))
         });
         agenda.sorted.extend(order.iter().map(|&i| agenda.due[i]));
     } else {

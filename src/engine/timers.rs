@@ -123,7 +123,15 @@ fn collect<T: Send + Sync + 'static>(world: &mut World, now: u64, source: u16, o
     let timers = &mut *timers;
     timers.ready.clear();
     while let Some((_, _, (stamp, payload))) = timers.queue.pop_due(now) {
-        out.push(Due { stamp, source, slot: timers.ready.len() as u32, from: Id::NONE, to: Id::NONE, fifo: false });
+        out.push(Due {
+            stamp,
+            source,
+            slot: timers.ready.len() as u32,
+            from: Id::NONE,
+            to: Id::NONE,
+            thread: Id::NONE,
+            fifo: false,
+        });
         timers.ready.push(Some(payload));
     }
 }

@@ -132,6 +132,13 @@ pub trait Describe {
     fn target(&self) -> Id {
         Id::NONE
     }
+    /// The logical thread of control it belongs to, which scheduling strategies order by
+    /// (PCT gives each thread a priority): by default its sender. A reply a service sends
+    /// for a call belongs to the call's caller, so two callers' replies can overtake each
+    /// other as two threads can; a reply that claimed the service as its thread could not.
+    fn thread(&self) -> Id {
+        self.actor()
+    }
     /// Its fields.
     fn args(&self) -> Args {
         Args::EMPTY

@@ -153,7 +153,7 @@ fn dispatch<M: Payload>(
         stats.messages += 1;
         let env = flight.next_env;
         flight.next_env += 1;
-        let (from, to) = (msg.actor(), msg.target());
+        let (from, to, thread) = (msg.actor(), msg.target(), msg.thread());
         let base = Event::new(now, EventKind::Send, from, msg.label()).other(to).args(msg.args());
         let rule = rules.find(from, to);
         if let Some(rule) = rule
@@ -162,7 +162,7 @@ fn dispatch<M: Payload>(
         {
             // Lost, and the sender's transport notices: handed back when it would have arrived.
             stats.dropped += 1;
-            let delay = tape.range_about("wire.delay", rule.delay.0, rule.delay.1, About::Sender(from));
+            let delay = tape.range_about("wire.delay", rule.delay.0, rule.delay.1, About::Sender(thread));
             let due = now + delay.max(1);
             trace.push(&names, Event { kind: EventKind::Drop, env, due, ..base });
             flight.queue.push(due, (agenda.stamp(), env, true, msg.clone()));
@@ -184,9 +184,9 @@ fn dispatch<M: Payload>(
                 flight.next_env - 1
             };
             let delay = if let Some(rule) = rule {
-                tape.range_about("wire.delay", rule.delay.0, rule.delay.1, About::Sender(from))
+                tape.range_about("wire.delay", rule.delay.0, rule.delay.1, About::Sender(thread))
             } else if active {
-                tape.range_about("wire.delay", plan.delay.0, plan.delay.1, About::Sender(from))
+                tape.range_about("wire.delay", plan.delay.0, plan.delay.1, About::Sender(thread))
             } else {
                 plan.delay.0
             };
@@ -223,7 +223,7 @@ fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<D
         let (from, to) = (msg.actor(), msg.target());
         // An in-process channel keeps its order whatever the plan says about network links.
         let fifo = fifo || flight.ordered.binary_search(&(from, to)).is_ok();
-        out.push(Due { stamp, source, slot: flight.ready.len() as u32, from, to, fifo });
+        out.push(Due { stamp, source, slot: flight.ready.len() as u32, from, to, thread: msg.thread(), fifo });
         flight.ready.push(Some((env, bounced, msg)));
     }
 }

@@ -6,7 +6,7 @@
 //! change points are drawn among the run's sender-related choices. When envelopes due on
 //! the same tick compete (`wire.order`), the one from the highest-priority sender goes
 //! first; a message's delay (`wire.delay`) is short for high-priority senders and long for
-//! low ones. At the i-th change point the sender concerned drops to priority i, below every
+//! low ones (in proportion to the priority, so a lone sender is not always the fastest). At the i-th change point the sender concerned drops to priority i, below every
 //! initial one. A bug that needs `d` ordering constraints is then found with probability at
 //! least 1 / (n k^(d-1)) per run, for n senders and k steps. Every other choice (drops,
 //! duplicates, windows, model choices) is uniform within the fault plan, as in `random`.
@@ -102,13 +102,14 @@ impl Decide for Pct {
                 self.tick(id);
                 let slot = self.slot(id);
                 let prio = self.senders[slot].1;
-                let known = self.senders.len() as u64;
-                if known <= 1 {
-                    return 0;
-                }
-                // Rank 0 (the highest priority) gets the shortest delay, the lowest the longest.
-                let rank = self.senders.iter().filter(|(_, p)| *p > prio).count() as u64;
-                ((rank * u64::from(n - 1)) / (known - 1)) as u32
+                // The delay follows the priority itself, not the rank among the senders met
+                // so far: by rank, the first sender met was alone and always got the shortest
+                // delay, so a race needing it to be slow was never found (hook_order). The
+                // highest priorities get the shortest delays; a change point's low priority
+                // (below every initial one) the longest.
+                let span = u128::from(u64::MAX - 1);
+                let below = u128::from(u64::MAX - 1 - prio.min(u64::MAX - 1));
+                ((below * u128::from(n - 1) + span / 2) / span) as u32
             }
         }
     }
@@ -208,11 +209,24 @@ mod tests {
 
     #[test]
     fn delays_follow_priority() {
-        let mut p = Pct::new(9, 1, 0);
-        let a = p.decide_about("wire.delay", 10, Hint::Uniform, About::Sender(Id(1)));
-        assert_eq!(a, 0, "a lone sender waits the least");
-        let b = p.decide_about("wire.delay", 10, Hint::Uniform, About::Sender(Id(2)));
-        let a = p.decide_about("wire.delay", 10, Hint::Uniform, About::Sender(Id(1)));
-        assert_eq!((a.min(b), a.max(b)), (0, 9));
+        for seed in 0..50 {
+            let mut p = Pct::new(seed, 1, 0);
+            let a = p.decide_about("wire.delay", 10, Hint::Uniform, About::Sender(Id(1)));
+            let b = p.decide_about("wire.delay", 10, Hint::Uniform, About::Sender(Id(2)));
+            let prio = |id| p.senders.iter().find(|(s, _)| *s == id).map(|(_, p)| *p).unwrap_or(0);
+            if prio(Id(1)) > prio(Id(2)) {
+                assert!(a <= b, "seed {seed}: the higher priority waits no longer");
+            } else {
+                assert!(b <= a, "seed {seed}: the higher priority waits no longer");
+            }
+        }
+        // A lone sender is not always the fastest: its delay follows its own priority.
+        let lone: Vec<u32> = (0..50)
+            .map(|seed| Pct::new(seed, 1, 0).decide_about("wire.delay", 10, Hint::Uniform, About::Sender(Id(1))))
+            .collect();
+        assert!(lone.iter().any(|&d| d >= 5) && lone.iter().any(|&d| d <= 4), "{lone:?}");
+        // Demoted to priority 1 at a change point: the longest delay.
+        let mut p = Pct::new(3, 2, 1);
+        assert_eq!(p.decide_about("wire.delay", 10, Hint::Uniform, About::Sender(Id(1))), 9);
     }
 }

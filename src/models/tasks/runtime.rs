@@ -278,6 +278,15 @@ impl Describe for Envelope {
         }
     }
 
+    /// A reply belongs to the call that asked for it: two callers' replies are two threads
+    /// to a strategy, so PCT can let the later one overtake the earlier.
+    fn thread(&self) -> Id {
+        match self {
+            Envelope::Reply { call, .. } => call.caller,
+            _ => self.actor(),
+        }
+    }
+
     fn target(&self) -> Id {
         match self {
             Envelope::Request { call, .. } => call.svc,
