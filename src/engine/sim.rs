@@ -269,6 +269,15 @@ impl Sim {
             Verdict::Halted { limit } => Some(limit.clone()),
             _ => None,
         };
+        let leftover = world.resource::<Tape>().leftover();
+        let end = match end {
+            // The run is over but the tape is not: the tape is not this run's.
+            Verdict::Diverged { .. } => end,
+            _ if leftover > 0 => Verdict::Diverged {
+                detail: format!("replay diverged: the run ended with {leftover} tape choices never asked for"),
+            },
+            end => end,
+        };
         let verdict = match (end, violations.first()) {
             (d @ Verdict::Diverged { .. }, _) => d,
             (_, Some(first)) => first.clone(),

@@ -83,7 +83,8 @@ impl Progress {
 
     /// Runs planned over all targets.
     pub fn planned(&self) -> u64 {
-        self.targets.iter().map(|t| t.planned).sum()
+        // Saturating: several targets over 0..2^64 seeds would overflow a plain sum.
+        self.targets.iter().fold(0, |n, t| n.saturating_add(t.planned))
     }
 
     /// Failures over all targets.

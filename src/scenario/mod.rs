@@ -24,7 +24,14 @@ impl Scenario {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| ScenarioError::whole_file(&shown, format!("cannot read the file: {e}")))?;
-        Scenario::parse(registry, &shown, &text)
+        // A file that is not a `.toml` (`/etc/passwd`) is not quoted back in the error.
+        let quotable = path.extension().is_some_and(|x| x == "toml");
+        Scenario::parse(registry, &shown, &text).map_err(|mut e| {
+            if !quotable {
+                e.snippet = None;
+            }
+            e
+        })
     }
 
     /// Parse `text` as the scenario file `file`, resolving its model in `registry`.
