@@ -319,6 +319,34 @@ fn saved_failure_names_stay_inside_the_folder() {
 }
 
 #[test]
+fn sizes_in_model_sections_are_bounded_with_a_located_error() {
+    let dir = temp_dir("sizes");
+    let cases = [
+        (
+            "scenarios/dispose_during_ice.toml",
+            "ice_candidates = [2, 4]",
+            "ice_candidates = [2, 4294967296]",
+            "ice_candidates",
+        ),
+        ("scenarios/burst_over_capacity.toml", "count = 120", "count = 1000000000", "count"),
+        ("scenarios/burst_over_capacity.toml", "rate = 8", "rate = 1000000000", "rate"),
+        ("scenarios/burst_over_capacity.toml", "capacity = 16", "capacity = 1000000000", "capacity"),
+    ];
+    for (base, from, to, field) in cases {
+        let text_in = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(base)).expect("reads");
+        assert!(text_in.contains(from), "{base} holds {from}");
+        let file = dir.join("big.toml");
+        std::fs::write(&file, text_in.replacen(from, to, 1)).expect("write");
+        let o = racelab(&["run", &s(&file), "--seeds", "0..1"]);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{to}: {err}");
+        let line = text_in.lines().position(|l| l.contains(from)).expect("line") + 1;
+        assert!(err.contains(&format!("big.toml:{line}:")), "{to}: located: {err}");
+        assert!(err.contains(&format!("`{field}`")) && err.contains("at most"), "{to}: {err}");
+    }
+}
+
+#[test]
 fn a_seventy_thousand_character_name_prints_in_every_command() {
     let dir = temp_dir("long");
     let long = "n".repeat(70_000);

@@ -234,6 +234,9 @@ impl Sim {
                 if let Some(d) = world.resource::<Tape>().divergence() {
                     break Verdict::Diverged { detail: d.to_string() };
                 }
+                if world.resource::<Trace>().flooded() {
+                    world.resource_mut::<RunStatus>().halt("max_events_per_tick");
+                }
                 if world.resource::<RunStatus>().stop() {
                     break match world.resource::<RunStatus>().halt {
                         Some(limit) => Verdict::Halted { limit: limit.into() },
