@@ -139,8 +139,9 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
                         (Err(why), _) => format!("UNEXPECTED: {why}"),
                         (Ok(()), None) => String::new(),
                     };
+                    let name = crate::report::term::clean(v);
                     println!(
-                        "  {v:<w$} {result:<14} first {first:<10} trace {hash}  {:>6.0} runs/s  {expect}",
+                        "  {name:<w$} {result:<14} first {first:<10} trace {hash}  {:>6.0} runs/s  {expect}",
                         report.runs_per_sec
                     );
                     if !report.failures.is_empty() {

@@ -86,7 +86,7 @@ pub fn run(registry: &Registry, args: VerifyArgs) -> i32 {
                     println!("{file}");
                 }
                 let mark = if r.agrees.is_ok() { "ok" } else { "NO" };
-                println!("  {mark}  {:<width$}  {}", r.target.variant, r.summary);
+                println!("  {mark}  {:<width$}  {}", crate::report::term::clean(&r.target.variant), r.summary);
                 let pad = "";
                 if let Some(f) = &r.failure {
                     println!(

@@ -39,7 +39,8 @@ pub struct Target {
 impl Target {
     /// `scenario/variant`, for progress lines.
     pub fn name(&self) -> String {
-        format!("{}/{}", self.scenario.name, self.variant)
+        // A variant name (a tasks file's own) may hold control characters; names print raw.
+        format!("{}/{}", self.scenario.name, crate::report::term::clean(&self.variant))
     }
 }
 

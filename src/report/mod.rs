@@ -7,6 +7,7 @@ pub mod html;
 pub mod jsonl;
 pub mod mermaid;
 pub mod shell;
+pub mod term;
 pub mod timeline;
 pub mod view;
 

@@ -47,6 +47,9 @@ impl Scenario {
             }
         };
         let (name, _) = req_str("name")?;
+        // Names and `about` reach terminals: control characters (escape sequences) are made
+        // visible here once, so every format shows the same name.
+        let name = crate::report::term::clean(&name).into_owned();
         let (model_name, model_span) = req_str("model")?;
         let resolved = registry.find(&model_name).cloned().ok_or_else(|| {
             src.error(
@@ -59,7 +62,11 @@ impl Scenario {
         allowed.extend_from_slice(model.sections());
         doc.deny_unknown(&src, "the scenario", &allowed)?;
 
-        let about = doc.get("about").map(|v| v.str(&src, "about").map(str::to_owned)).transpose()?.unwrap_or_default();
+        let about = doc
+            .get("about")
+            .map(|v| v.str(&src, "about").map(|a| crate::report::term::clean_block(a).into_owned()))
+            .transpose()?
+            .unwrap_or_default();
         let max_ticks = doc.get("max_ticks").map(|v| v.uint(&src, "max_ticks")).transpose()?.unwrap_or(10_000);
         let max_messages =
             doc.get("max_messages").map(|v| v.uint(&src, "max_messages")).transpose()?.unwrap_or(1_000_000);
