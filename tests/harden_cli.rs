@@ -331,16 +331,24 @@ fn sizes_in_model_sections_are_bounded_with_a_located_error() {
         ("scenarios/burst_over_capacity.toml", "count = 120", "count = 1000000000", "count"),
         ("scenarios/burst_over_capacity.toml", "rate = 8", "rate = 1000000000", "rate"),
         ("scenarios/burst_over_capacity.toml", "capacity = 16", "capacity = 1000000000", "capacity"),
+        (
+            "scenarios/burst_over_capacity.toml",
+            "max_ticks = 4000",
+            "max_ticks = 4000\nmax_messages = 9223372036854775807",
+            "max_messages",
+        ),
     ];
     for (base, from, to, field) in cases {
         let text_in = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(base)).expect("reads");
         assert!(text_in.contains(from), "{base} holds {from}");
         let file = dir.join("big.toml");
-        std::fs::write(&file, text_in.replacen(from, to, 1)).expect("write");
+        let changed = text_in.replacen(from, to, 1);
+        std::fs::write(&file, &changed).expect("write");
         let o = racelab(&["run", &s(&file), "--seeds", "0..1"]);
         let (_, err) = text(&o);
         assert_eq!(o.status.code(), Some(2), "{to}: {err}");
-        let line = text_in.lines().position(|l| l.contains(from)).expect("line") + 1;
+        let last = to.lines().last().expect("a line");
+        let line = changed.lines().position(|l| l.contains(last)).expect("line") + 1;
         assert!(err.contains(&format!("big.toml:{line}:")), "{to}: located: {err}");
         assert!(err.contains(&format!("`{field}`")) && err.contains("at most"), "{to}: {err}");
     }

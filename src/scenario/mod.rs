@@ -13,6 +13,9 @@ use crate::engine::model::{Model, ModelConfig, Registry};
 use std::ops::Range;
 use std::path::Path;
 
+/// The largest `max_messages` a scenario may set.
+pub const MAX_MESSAGES: u64 = 10_000_000;
+
 /// Top-level keys every scenario may have.
 pub const TOP_LEVEL: &[&str] =
     &["name", "model", "about", "variants", "seeds", "max_ticks", "max_messages", "faults", "step", "expect"];
@@ -68,8 +71,13 @@ impl Scenario {
             .transpose()?
             .unwrap_or_default();
         let max_ticks = doc.get("max_ticks").map(|v| v.uint(&src, "max_ticks")).transpose()?.unwrap_or(10_000);
-        let max_messages =
-            doc.get("max_messages").map(|v| v.uint(&src, "max_messages")).transpose()?.unwrap_or(1_000_000);
+        // A run's memory grows with its messages (~1.4 KB each with the full trace kept):
+        // the cap keeps one run within ~15 GB at worst, the default within ~1.5 GB.
+        let max_messages = doc
+            .get("max_messages")
+            .map(|v| v.uint_max(&src, "max_messages", MAX_MESSAGES))
+            .transpose()?
+            .unwrap_or(1_000_000);
         let seeds = match doc.get("seeds") {
             None => 0..100,
             Some(v) => parse_seeds(&src, v)?,
