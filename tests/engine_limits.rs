@@ -74,3 +74,26 @@ fn a_program_that_never_settles_is_halted_by_its_fuel() {
     let v = tasks_run("set i = 0\nloop {\n  set i = i + 1\n  if i % 1000 == 0 {\n    await 1\n  }\n}", 100_000_000);
     assert_eq!(v, Verdict::Halted { limit: "max_steps".into() });
 }
+
+/// A model that sends more in one tick than any tick may hold.
+fn flood(mut out: MessageWriter<Outbound<Ping>>, mut done: ResMut<Spins>) {
+    if done.0 == 0 {
+        done.0 = 1;
+        for _ in 0..racelab::engine::trace::MAX_EVENTS_PER_TICK + 10 {
+            out.write(Outbound(Ping));
+        }
+    }
+}
+
+#[test]
+fn a_tick_that_floods_is_halted_by_the_events_per_tick_cap() {
+    let mut sim = Sim::custom("flood", FaultPlan::calm(), Limits { max_ticks: 100, max_messages: u64::MAX }, |app| {
+        app.add_wire::<Ping>().init_sim_resource::<Spins>();
+        app.add_model_systems(flood);
+    })
+    .expect("builds");
+    sim.trace_level(racelab::engine::TraceLevel::Hash);
+    let o = sim.seed(0);
+    assert_eq!(o.verdict, Verdict::Halted { limit: "max_events_per_tick".into() });
+    assert_eq!(o.ticks, 0, "halted on the tick that flooded");
+}

@@ -1,11 +1,10 @@
 //! `racelab explain`: one failing run drawn for people: a text timeline, a Mermaid sequence
 //! diagram or a self-contained HTML report.
 
-use super::{full_replay, load, seed_run, strategy_arg};
+use super::{failure_at, failure_scenario, full_replay, load, seed_run, strategy_arg};
 use crate::engine::Registry;
-use crate::engine::replay::Failure;
 use crate::explore::strategy::{Spec, StrategyKind};
-use crate::report::shell::{replay, reproduce};
+use crate::report::shell::{quote, replay, reproduce};
 use crate::report::view::View;
 use crate::report::{html, mermaid, timeline};
 use clap::{Args, ValueEnum};
@@ -51,6 +50,12 @@ pub struct ExplainArgs {
     /// Show every event of the text timeline (do not fold long stretches of wire traffic).
     #[arg(long)]
     pub no_fold: bool,
+    /// Which failure of a JSON Lines file such as a sweep's (1 = the first line).
+    #[arg(long, default_value_t = 1)]
+    pub line: usize,
+    /// The scenario file to replay a failure against, instead of the one it names.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
 }
 
 /// Explain; the exit code (1 if a failure file no longer replays to its saved verdict and hash).
@@ -87,10 +92,15 @@ fn explain_inner(registry: &Registry, args: &ExplainArgs) -> Result<i32, (i32, S
                     .to_owned(),
             ));
         }
-        let f = Failure::load(&args.input).map_err(|e| (2, e))?;
+        let f = failure_at(&args.input, args.line).map_err(|c| (c, String::new()))?;
         (PathBuf::from(&f.file), f.variant.clone(), Some(f.tape.clone()), f.seed, Some(f))
     };
-    let scenario = load(registry, &scenario_file).map_err(|c| (c, String::new()))?;
+    let (scenario_file, scenario) = match &failure {
+        Some(f) => {
+            failure_scenario(registry, &args.input, f, args.scenario.as_deref()).map_err(|c| (c, String::new()))?
+        }
+        None => (scenario_file.clone(), load(registry, &scenario_file).map_err(|c| (c, String::new()))?),
+    };
     if !scenario.variants.contains(&variant) {
         return Err((
             2,
@@ -115,7 +125,14 @@ fn explain_inner(registry: &Registry, args: &ExplainArgs) -> Result<i32, (i32, S
     view = match &failure {
         None => view.reproduce(reproduce(&scenario_file.display().to_string(), &variant, seed, kind.name())),
         Some(f) => {
-            let mut v = view.reproduce(replay(&args.input));
+            let mut cmd = replay(&args.input);
+            if args.line != 1 {
+                cmd.push_str(&format!(" --line {}", args.line));
+            }
+            if let Some(given) = &args.scenario {
+                cmd.push_str(&format!(" --scenario {}", quote(&given.display().to_string())));
+            }
+            let mut v = view.reproduce(cmd);
             v = v.remark(format!(
                 "replayed from the tape of {} (found by strategy {})",
                 args.input.display(),

@@ -66,5 +66,5 @@ pub fn run(registry: &Registry, args: MatrixArgs) -> i32 {
         MatrixFormat::Markdown => print!("{}", markdown(&matrices)),
         MatrixFormat::Json => println!("{}", serde_json::to_string_pretty(&matrices).unwrap_or_default()),
     }
-    if STOP.load(Ordering::Relaxed) { 130 } else { 0 }
+    if STOP.load(Ordering::Relaxed) { super::interrupted_code() } else { 0 }
 }

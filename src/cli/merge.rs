@@ -1,7 +1,6 @@
 //! `racelab merge`: join the JSON Lines outputs of sharded sweeps.
 
-use crate::engine::replay::Failure;
-use crate::explore::merge::merge;
+use crate::explore::merge::merge_files;
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,31 +24,36 @@ pub struct MergeArgs {
 
 /// Merge; the exit code.
 pub fn run(args: MergeArgs) -> i32 {
-    let mut parts = Vec::new();
-    for f in &args.files {
-        match Failure::load_all(f) {
-            Ok(p) => parts.push(p),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
+    let keep = (!args.all_failures).then_some(args.keep);
+    let result = match &args.out {
+        Some(path) => {
+            std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display())).and_then(|f| {
+                let mut w = std::io::BufWriter::new(f);
+                let r = merge_files(&args.files, &mut w, keep)?;
+                w.flush().map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                Ok(r)
+            })
         }
-    }
-    let read: usize = parts.iter().map(Vec::len).sum();
-    let merged = merge(parts, (!args.all_failures).then_some(args.keep));
-    let mut text = String::new();
-    for f in &merged {
-        text.push_str(&f.to_line());
-        text.push('\n');
-    }
-    let written = match &args.out {
-        Some(path) => std::fs::write(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display())),
-        None => std::io::stdout().lock().write_all(text.as_bytes()).map_err(|e| e.to_string()),
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            merge_files(&args.files, &mut w, keep).and_then(|r| w.flush().map(|_| r).map_err(|e| e.to_string()))
+        }
     };
-    if let Err(e) = written {
-        eprintln!("error: {e}");
+    let (read, merged) = match result {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if read == 0 {
+        // Nothing at all to merge is a wrong argument (an empty or truncated file), not a result.
+        eprintln!(
+            "error: no failure in {} (empty files?)",
+            if args.files.len() == 1 { "the file" } else { "any of the files" }
+        );
         return 2;
     }
-    eprintln!("merged {} files: {read} lines, {} failures after removing duplicates", args.files.len(), merged.len());
+    eprintln!("merged {} files: {read} lines, {merged} failures after removing duplicates", args.files.len());
     0
 }

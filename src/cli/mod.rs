@@ -19,6 +19,7 @@ pub use shrink::ShrinkArgs;
 pub use sweep::SweepArgs;
 pub use verify::VerifyArgs;
 
+use crate::engine::replay::Failure;
 use crate::engine::{Outcome, Registry, Sim, TraceLevel};
 use crate::explore::pool::drive_one;
 use crate::explore::strategy::replay::Replay;
@@ -27,8 +28,9 @@ use crate::report::{jsonl, timeline};
 use crate::scenario::{Scenario, parse_seed_range};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 
 /// racelab: reproduce and fix races in event-driven code, deterministically.
 #[derive(Parser, Debug)]
@@ -91,6 +93,7 @@ pub fn seeds_arg(s: &str) -> Result<Range<u64>, String> {
 /// the command, exit with its code. A user's crate gets every command for its own model
 /// with `racelab::cli::main(Registry::builtin().with(MyModel))`.
 pub fn main(registry: Registry) -> ! {
+    quiet_sigpipe();
     let cli = Cli::parse();
     std::process::exit(main_with(&registry, cli))
 }
@@ -122,17 +125,43 @@ pub fn main_with(registry: &Registry, cli: Cli) -> i32 {
     }
 }
 
-/// Raised by Ctrl-C: sweeps stop cleanly and print their summary.
-pub static STOP: AtomicBool = AtomicBool::new(false);
+/// Raised by Ctrl-C (SIGINT) or SIGTERM: sweeps stop cleanly and print their summary.
+pub static STOP: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(AtomicBool::new(false)));
 
-/// Make Ctrl-C raise [`STOP`]; a second Ctrl-C exits at once.
+/// Raised by SIGTERM (what CI cancellation sends), so the exit code says which signal it was.
+pub static TERMINATED: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(AtomicBool::new(false)));
+
+/// Exit code of a command stopped by a signal: 143 after SIGTERM, 130 after Ctrl-C.
+pub fn interrupted_code() -> i32 {
+    if TERMINATED.load(Ordering::Relaxed) { 143 } else { 130 }
+}
+
+/// Make Ctrl-C and SIGTERM raise [`STOP`] (SIGTERM also [`TERMINATED`]); a second one exits
+/// at once (130 or 143).
 pub fn install_ctrlc() {
-    // Err only if a handler is already installed (a second sweep in one process): keep it.
-    let _ = ctrlc::set_handler(|| {
-        if STOP.swap(true, Ordering::Relaxed) {
-            std::process::exit(130);
-        }
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::flag::{register, register_conditional_shutdown};
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    // Once per process (several sweeps in one test process must not stack handlers).
+    INSTALLED.call_once(|| {
+        // The conditional exits come first: they fire only when STOP is already raised.
+        let _ = register_conditional_shutdown(SIGINT, 130, Arc::clone(&STOP));
+        let _ = register_conditional_shutdown(SIGTERM, 143, Arc::clone(&STOP));
+        let _ = register(SIGTERM, Arc::clone(&TERMINATED));
+        let _ = register(SIGINT, Arc::clone(&STOP));
+        let _ = register(SIGTERM, Arc::clone(&STOP));
     });
+}
+
+/// Make a closed stdout (`racelab list | head -1`) end the process quietly with 141, as a
+/// SIGPIPE ends other tools, instead of panicking with "failed printing to stdout". Rust
+/// ignores SIGPIPE, so every print would otherwise fail with EPIPE.
+fn quiet_sigpipe() {
+    let _ = signal_hook::flag::register_conditional_shutdown(
+        signal_hook::consts::SIGPIPE,
+        141,
+        Arc::new(AtomicBool::new(true)),
+    );
 }
 
 pub use crate::report::shell::program;
@@ -147,6 +176,71 @@ pub fn load(registry: &Registry, path: &Path) -> Result<Scenario, i32> {
         }
         2
     })
+}
+
+/// The failure on 1-based `line` of a failure file or a sweep's JSON Lines; a message and
+/// exit code 2 if the file is not one or has no such line.
+pub fn failure_at(path: &Path, line: usize) -> Result<Failure, i32> {
+    let all = Failure::load_all(path).map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    })?;
+    match line.checked_sub(1).and_then(|i| all.get(i)) {
+        Some(f) => Ok(f.clone()),
+        None => {
+            eprintln!("error: {}: no failure on line {line} (it holds {})", path.display(), all.len());
+            Err(2)
+        }
+    }
+}
+
+/// The scenario file a failure names: `given` (`--scenario`) when set; else its `file`
+/// relative to the failure file's folder when that exists, else as written (relative to the
+/// working directory, where sweeps record it).
+pub fn failure_scenario_path(failure_path: &Path, failure: &Failure, given: Option<&Path>) -> PathBuf {
+    if let Some(p) = given {
+        return p.to_owned();
+    }
+    let named = Path::new(&failure.file);
+    if named.is_relative()
+        && let Some(dir) = failure_path.parent()
+        && !dir.as_os_str().is_empty()
+        && dir.join(named).is_file()
+    {
+        return dir.join(named);
+    }
+    named.to_owned()
+}
+
+/// Load the scenario a failure names (see [`failure_scenario_path`]). A path taken from the
+/// file (not typed by the user) must be a `.toml` file, and its errors never quote the
+/// file's lines: a crafted failure file must not make racelab print `/etc/passwd`.
+pub fn failure_scenario(
+    registry: &Registry,
+    failure_path: &Path,
+    failure: &Failure,
+    given: Option<&Path>,
+) -> Result<(PathBuf, Scenario), i32> {
+    let path = failure_scenario_path(failure_path, failure, given);
+    if given.is_none() && path.extension().is_none_or(|x| x != "toml") {
+        eprintln!(
+            "error: {}: the failure names {:?} as its scenario, which is not a .toml file (give one with --scenario)",
+            failure_path.display(),
+            failure.file
+        );
+        return Err(2);
+    }
+    match Scenario::load(registry, &path) {
+        Ok(s) => Ok((path, s)),
+        Err(mut e) => {
+            if given.is_none() {
+                e.snippet = None;
+            }
+            eprintln!("error: {e}");
+            eprintln!("  (the scenario named by {}; give another with --scenario)", failure_path.display());
+            Err(2)
+        }
+    }
 }
 
 /// Parse `--strategy`.

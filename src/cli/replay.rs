@@ -1,10 +1,9 @@
 //! `racelab replay`: a saved failure, run again from its tape.
 
-use super::{Format, full_replay, load, print_run};
+use super::{Format, failure_at, failure_scenario, full_replay, print_run};
 use crate::engine::Registry;
-use crate::engine::replay::Failure;
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// `racelab replay`.
 #[derive(Args, Debug)]
@@ -14,6 +13,9 @@ pub struct ReplayArgs {
     /// Which failure of a JSON Lines file (1 = the first line).
     #[arg(long, default_value_t = 1)]
     pub line: usize,
+    /// The scenario file to replay against, instead of the one the failure names.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -21,26 +23,12 @@ pub struct ReplayArgs {
 
 /// Replay; the exit code.
 pub fn replay(registry: &Registry, args: ReplayArgs) -> i32 {
-    let failure = match Failure::load_all(&args.failure) {
-        Ok(all) => match args.line.checked_sub(1).and_then(|i| all.get(i)) {
-            Some(f) => f.clone(),
-            None => {
-                eprintln!(
-                    "error: {}: no failure on line {} (it holds {})",
-                    args.failure.display(),
-                    args.line,
-                    all.len()
-                );
-                return 2;
-            }
-        },
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+    let failure = match failure_at(&args.failure, args.line) {
+        Ok(f) => f,
+        Err(code) => return code,
     };
-    let scenario = match load(registry, Path::new(&failure.file)) {
-        Ok(s) => s,
+    let scenario = match failure_scenario(registry, &args.failure, &failure, args.scenario.as_deref()) {
+        Ok((_, s)) => s,
         Err(code) => return code,
     };
     let (outcome, sim) = match full_replay(&scenario, &failure.variant, failure.tape.clone(), failure.seed) {

@@ -184,8 +184,9 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                         (Err(why), _) => format!("UNEXPECTED: {why}"),
                         (Ok(()), None) => String::new(),
                     };
+                    let name = crate::report::term::clean(v);
                     println!(
-                        "  {v:<w$} {result:<14} first {first:<10} trace {hash}  {:>6.0} runs/s  {expect}",
+                        "  {name:<w$} {result:<14} first {first:<10} trace {hash}  {:>6.0} runs/s  {expect}",
                         report.runs_per_sec
                     );
                     if !report.failures.is_empty() {
@@ -250,12 +251,19 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
 pub fn save_failure(dir: &Path, file: &Path, ran: &Ran, strategy: &str) {
     let failure: Failure = ran.failure(&file.display().to_string(), strategy);
     let outcome: &Outcome = &ran.outcome;
+    // Names come from the scenario file: sanitised so `name = "../../x"` stays inside `dir`.
     let name = if strategy == StrategyKind::DEFAULT.name() {
-        format!("{}.{}.seed{}.json", outcome.scenario, outcome.variant, outcome.seed)
+        format!("{}.{}.seed{}", outcome.scenario, outcome.variant, outcome.seed)
     } else {
-        format!("{}.{}.{strategy}.seed{}.json", outcome.scenario, outcome.variant, outcome.seed)
+        format!("{}.{}.{strategy}.seed{}", outcome.scenario, outcome.variant, outcome.seed)
     };
-    let path = dir.join(name);
+    let path = match crate::report::filename::file_in(dir, &name, "json") {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return;
+        }
+    };
     let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, failure.to_json()));
     match written {
         Ok(()) => eprintln!("saved {}", path.display()),

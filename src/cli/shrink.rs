@@ -1,8 +1,7 @@
 //! `racelab shrink`: cut a failure down to its shortest explanation.
 
-use super::load;
+use super::{failure_at, failure_scenario};
 use crate::engine::Registry;
-use crate::engine::replay::Failure;
 use crate::explore::shrink::{ShrinkConfig, shrink_and_trace};
 use crate::report::shell::replay;
 use crate::report::timeline;
@@ -17,6 +16,9 @@ pub struct ShrinkArgs {
     /// Which failure of a JSON Lines file (1 = the first line).
     #[arg(long, default_value_t = 1)]
     pub line: usize,
+    /// The scenario file to replay against, instead of the one the failure names.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
     /// Where to write the shrunk failure (default: FAILURE.shrunk.json beside the input).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -33,19 +35,13 @@ fn default_out(input: &Path) -> PathBuf {
 
 /// Shrink; the exit code.
 pub fn run(registry: &Registry, args: ShrinkArgs) -> i32 {
-    let failures = match Failure::load_all(&args.failure) {
+    let failure = match failure_at(&args.failure, args.line) {
         Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+        Err(code) => return code,
     };
-    let Some(failure) = args.line.checked_sub(1).and_then(|i| failures.get(i)) else {
-        eprintln!("error: {}: no failure on line {} (it holds {})", args.failure.display(), args.line, failures.len());
-        return 2;
-    };
-    let scenario = match load(registry, Path::new(&failure.file)) {
-        Ok(s) => s,
+    let failure = &failure;
+    let scenario = match failure_scenario(registry, &args.failure, failure, args.scenario.as_deref()) {
+        Ok((_, s)) => s,
         Err(code) => return code,
     };
     println!(
@@ -59,8 +55,9 @@ pub fn run(registry: &Registry, args: ShrinkArgs) -> i32 {
     let (report, sim) = match shrink_and_trace(&scenario, failure, ShrinkConfig { max_runs: args.max_runs }) {
         Ok(x) => x,
         Err(e) => {
+            // Every shrink error is about its input (a pass, a tape that does not reproduce).
             eprintln!("error: {e}");
-            return 1;
+            return 2;
         }
     };
     let (b, a) = (report.before, report.after);

@@ -255,7 +255,12 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
     let ended = match summary.ended {
         Ended::Complete => "complete".to_owned(),
         Ended::StoppedAfter => format!("stopped after {} failures", p.failures()),
-        Ended::Interrupted => "INTERRUPTED (Ctrl-C), not every run was made".to_owned(),
+        Ended::Interrupted => if super::TERMINATED.load(Ordering::Relaxed) {
+            "INTERRUPTED (SIGTERM), not every run was made"
+        } else {
+            "INTERRUPTED (Ctrl-C), not every run was made"
+        }
+        .to_owned(),
         Ended::OutOfTime => "stopped by the time budget (--time), not every run was made".to_owned(),
     };
     let what = match kind {
@@ -283,7 +288,7 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
         cfg.jobs,
         p.failures()
     );
-    let width = reporter.names.iter().map(String::len).max().unwrap_or(0);
+    let width = reporter.names.iter().map(String::len).max().unwrap_or(0).min(crate::report::NAME_COLUMN_MAX);
     for ((name, t), conclusion) in reporter.names.iter().zip(&p.targets).zip(&summary.conclusions) {
         let checks: Vec<String> = t.by_check.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let result = match conclusion {
@@ -319,7 +324,7 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
         }
     }
     match summary.ended {
-        Ended::Interrupted => 130,
+        Ended::Interrupted => super::interrupted_code(),
         _ if summary.abandoned.iter().any(|a| *a) => 2,
         _ if p.failures() > 0 => 1,
         _ => 0,

@@ -77,7 +77,8 @@ pub fn run(registry: &Registry, args: VerifyArgs) -> i32 {
     match args.format {
         VerifyFormat::Markdown => print!("{}", markdown(&rows)),
         VerifyFormat::Text => {
-            let width = rows.iter().map(|r| r.target.variant.len()).max().unwrap_or(0);
+            let width =
+                rows.iter().map(|r| r.target.variant.len()).max().unwrap_or(0).min(crate::report::NAME_COLUMN_MAX);
             let mut file = String::new();
             for r in &rows {
                 if r.target.file != file {
@@ -85,7 +86,7 @@ pub fn run(registry: &Registry, args: VerifyArgs) -> i32 {
                     println!("{file}");
                 }
                 let mark = if r.agrees.is_ok() { "ok" } else { "NO" };
-                println!("  {mark}  {:<width$}  {}", r.target.variant, r.summary);
+                println!("  {mark}  {:<width$}  {}", crate::report::term::clean(&r.target.variant), r.summary);
                 let pad = "";
                 if let Some(f) = &r.failure {
                     println!(
@@ -120,7 +121,7 @@ pub fn run(registry: &Registry, args: VerifyArgs) -> i32 {
     }
     if STOP.load(Ordering::Relaxed) {
         eprintln!("interrupted: the searches stopped early");
-        return 130;
+        return super::interrupted_code();
     }
     if rows.iter().all(|r| r.agrees.is_ok()) { 0 } else { 1 }
 }

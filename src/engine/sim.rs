@@ -234,6 +234,9 @@ impl Sim {
                 if let Some(d) = world.resource::<Tape>().divergence() {
                     break Verdict::Diverged { detail: d.to_string() };
                 }
+                if world.resource::<Trace>().flooded() {
+                    world.resource_mut::<RunStatus>().halt("max_events_per_tick");
+                }
                 if world.resource::<RunStatus>().stop() {
                     break match world.resource::<RunStatus>().halt {
                         Some(limit) => Verdict::Halted { limit: limit.into() },
@@ -268,6 +271,15 @@ impl Sim {
         let halted = match &end {
             Verdict::Halted { limit } => Some(limit.clone()),
             _ => None,
+        };
+        let leftover = world.resource::<Tape>().leftover();
+        let end = match end {
+            // The run is over but the tape is not: the tape is not this run's.
+            Verdict::Diverged { .. } => end,
+            _ if leftover > 0 => Verdict::Diverged {
+                detail: format!("replay diverged: the run ended with {leftover} tape choices never asked for"),
+            },
+            end => end,
         };
         let verdict = match (end, violations.first()) {
             (d @ Verdict::Diverged { .. }, _) => d,

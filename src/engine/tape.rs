@@ -283,6 +283,15 @@ impl Tape {
     pub fn divergence(&self) -> Option<&Divergence> {
         self.divergence.as_ref()
     }
+
+    /// Choices a strict replay's tape still holds that the run never asked for (0 for
+    /// strategies and lenient replay). A tape with junk appended must not pass as exact.
+    pub fn leftover(&self) -> usize {
+        match &self.source {
+            Source::Replay { choices, pos, mode: ReplayMode::Strict } => choices.len().saturating_sub(*pos),
+            _ => 0,
+        }
+    }
 }
 
 /// Count the non-calm values of a tape: how many things went differently from the calmest run.

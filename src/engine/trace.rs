@@ -205,7 +205,19 @@ pub struct Trace {
     level: TraceLevel,
     hash: u64,
     events: Vec<Event>,
+    /// The tick of the last event and how many events it has had.
+    tick: u64,
+    in_tick: u64,
+    /// Set when a tick went past [`MAX_EVENTS_PER_TICK`]: the run halts after the step.
+    flooded: bool,
 }
+
+/// The most events one tick may record (counted at the `Hash` and `Full` levels every
+/// command uses, so a sweep and its replay halt alike; `Off` is for benchmarks). A model or scenario that floods
+/// one tick (a burst of a billion, a send loop) halts with `Halted { limit:
+/// "max_events_per_tick" }` instead of growing memory until the process aborts; events past
+/// the cap are not recorded.
+pub const MAX_EVENTS_PER_TICK: u64 = 100_000;
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -224,6 +236,12 @@ impl Trace {
         self.level = level;
         self.hash = FNV_OFFSET;
         self.events.clear();
+        (self.tick, self.in_tick, self.flooded) = (0, 0, false);
+    }
+
+    /// Whether a tick of this run went past [`MAX_EVENTS_PER_TICK`].
+    pub fn flooded(&self) -> bool {
+        self.flooded
     }
 
     /// The level in force.
@@ -258,6 +276,14 @@ impl Trace {
     /// stable across runs and machines.
     pub fn push(&mut self, names: &Names, event: Event) {
         if self.level == TraceLevel::Off {
+            return;
+        }
+        if event.tick != self.tick {
+            (self.tick, self.in_tick) = (event.tick, 0);
+        }
+        self.in_tick += 1;
+        if self.in_tick > MAX_EVENTS_PER_TICK {
+            self.flooded = true;
             return;
         }
         let mut h = self.hash;

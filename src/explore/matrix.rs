@@ -29,11 +29,11 @@ pub struct Cell {
 }
 
 impl Cell {
-    fn of(failing_positions: &[u64], runs: u64, seeds: &[u64]) -> Cell {
+    fn of(failing_positions: &[u64], runs: u64, first_seed: u64) -> Cell {
         Cell {
             failing: failing_positions.len() as u64,
             fraction: if runs == 0 { 0.0 } else { failing_positions.len() as f64 / runs as f64 },
-            first: failing_positions.first().map(|&p| seeds[p as usize]),
+            first: failing_positions.first().map(|&p| first_seed + p),
             median_to_first: median_to_first(failing_positions, runs),
         }
     }
@@ -41,22 +41,45 @@ impl Cell {
 
 /// For failures at sorted positions `failing` among `runs` runs: the median, over every
 /// starting position, of the number of runs up to and including the next failure.
+///
+/// Computed from the gaps between failures, never one entry per run: a range of 2^64 seeds
+/// (interrupted, or sharded) must not allocate per seed.
 pub fn median_to_first(failing: &[u64], runs: u64) -> Option<u64> {
     if runs == 0 {
         return None;
     }
-    let mut dist: Vec<u64> = Vec::with_capacity(runs as usize);
-    let mut next = failing.iter().rev().peekable();
-    let mut upcoming: Option<u64> = None;
-    for i in (0..runs).rev() {
-        while next.peek().is_some_and(|&&p| p >= i) {
-            upcoming = next.next().copied();
+    // Starting points `s..=e` whose next failure is at `p`: distances `p - i + 1`.
+    let mut segments: Vec<(u64, u64, u64)> = Vec::with_capacity(failing.len());
+    let mut start = 0u64;
+    for &p in failing {
+        if p < start || start >= runs {
+            continue;
         }
-        dist.push(upcoming.map_or(u64::MAX, |p| p - i + 1));
+        segments.push((start, p.min(runs - 1), p));
+        start = p.saturating_add(1);
     }
-    let mid = (dist.len() - 1) / 2;
-    let (_, m, _) = dist.select_nth_unstable(mid);
-    (*m != u64::MAX).then_some(*m)
+    // How many starting points reach a failure within `d` runs.
+    let within = |d: u64| -> u64 {
+        segments
+            .iter()
+            .map(|&(s, e, p)| {
+                let from = s.max((p + 1).saturating_sub(d));
+                (e + 1).saturating_sub(from)
+            })
+            .sum()
+    };
+    let need = (runs - 1) / 2 + 1;
+    let max = segments.iter().map(|&(s, _, p)| p - s + 1).max()?;
+    if within(max) < need {
+        return None;
+    }
+    // The smallest distance that at least `need` starting points reach.
+    let (mut lo, mut hi) = (1u64, max);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if within(mid) >= need { hi = mid } else { lo = mid + 1 }
+    }
+    Some(lo)
 }
 
 /// One variant's row.
@@ -106,7 +129,6 @@ pub fn matrix(
     cfg.jobs = jobs;
     let mut found = Collect::default();
     let summary = sweep(&cfg, stop, &mut found)?;
-    let seed_list: Vec<u64> = seeds.clone().collect();
     // Failing positions per (target, check), sorted (commit order is seed order per target).
     let mut fails: BTreeMap<(usize, String), Vec<u64>> = BTreeMap::new();
     let mut any: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
@@ -138,12 +160,12 @@ pub fn matrix(
         let p = &summary.progress.targets[t];
         let mut cells = BTreeMap::new();
         for ((_, check), positions) in fails.range((t, String::new())..(t + 1, String::new())) {
-            cells.insert(check.clone(), Cell::of(positions, p.runs, &seed_list));
+            cells.insert(check.clone(), Cell::of(positions, p.runs, seeds.start));
             if !out[idx].checks.contains(check) {
                 out[idx].checks.push(check.clone());
             }
         }
-        let any = Cell::of(any.get(&t).map_or(&[][..], Vec::as_slice), p.runs, &seed_list);
+        let any = Cell::of(any.get(&t).map_or(&[][..], Vec::as_slice), p.runs, seeds.start);
         out[idx].rows.push(Row {
             variant: target.variant.clone(),
             runs: p.runs,
@@ -211,5 +233,18 @@ mod tests {
         assert_eq!(median_to_first(&[0, 1, 2, 3], 4), Some(1));
         // A failure only at the end: from start i it takes 10 - i runs; the (lower) median is 5.
         assert_eq!(median_to_first(&[9], 10), Some(5));
+        // Every range size, against the one-entry-per-start definition.
+        for runs in 1..12u64 {
+            for mask in 0..(1u32 << runs) {
+                let failing: Vec<u64> = (0..runs).filter(|i| mask & (1 << i) != 0).collect();
+                let mut dist: Vec<u64> =
+                    (0..runs).map(|i| failing.iter().find(|&&p| p >= i).map_or(u64::MAX, |p| p - i + 1)).collect();
+                dist.sort_unstable();
+                let m = dist[(dist.len() - 1) / 2];
+                assert_eq!(median_to_first(&failing, runs), (m != u64::MAX).then_some(m), "{failing:?} of {runs}");
+            }
+        }
+        // A huge range costs nothing.
+        assert_eq!(median_to_first(&[3], u64::MAX), None);
     }
 }

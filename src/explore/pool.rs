@@ -39,7 +39,8 @@ pub struct Target {
 impl Target {
     /// `scenario/variant`, for progress lines.
     pub fn name(&self) -> String {
-        format!("{}/{}", self.scenario.name, self.variant)
+        // A variant name (a tasks file's own) may hold control characters; names print raw.
+        format!("{}/{}", self.scenario.name, crate::report::term::clean(&self.variant))
     }
 }
 
@@ -83,7 +84,8 @@ impl Progress {
 
     /// Runs planned over all targets.
     pub fn planned(&self) -> u64 {
-        self.targets.iter().map(|t| t.planned).sum()
+        // Saturating: several targets over 0..2^64 seeds would overflow a plain sum.
+        self.targets.iter().fold(0, |n, t| n.saturating_add(t.planned))
     }
 
     /// Failures over all targets.

@@ -28,6 +28,17 @@ pub fn safe_stem(name: &str) -> String {
     out
 }
 
+/// `dir/<safe_stem(name)>.<ext>`, checked to be a plain file name directly inside `dir` (a
+/// second line of defence behind [`safe_stem`]). The original names belong inside the file.
+pub fn file_in(dir: &std::path::Path, name: &str, ext: &str) -> Result<std::path::PathBuf, String> {
+    let file = format!("{}.{ext}", safe_stem(name));
+    let mut parts = std::path::Path::new(&file).components();
+    match (parts.next(), parts.next()) {
+        (Some(std::path::Component::Normal(_)), None) => Ok(dir.join(file)),
+        _ => Err(format!("refusing to write {file:?}: not a plain file name inside {}", dir.display())),
+    }
+}
+
 fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
@@ -52,5 +63,10 @@ mod tests {
         assert_ne!(safe_stem("a/b"), safe_stem("a_b"));
         assert_ne!(safe_stem("a/b"), safe_stem("a:b"));
         assert!(safe_stem(&"x".repeat(10_000)).len() <= 129);
+        let dir = std::path::Path::new("out");
+        for name in ["../../x", "/etc/passwd", "a/../../b", "..", ".", "", "$(touch PWNED)"] {
+            let p = super::file_in(dir, name, "json").expect("a name");
+            assert_eq!(p.parent(), Some(dir), "{name:?} -> {p:?}");
+        }
     }
 }

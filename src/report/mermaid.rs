@@ -151,7 +151,12 @@ fn args_text(view: &View, e: &Event) -> String {
 pub fn comment(s: &str) -> String {
     let flat: String =
         s.chars().map(|c| if c.is_control() || c == '\u{2028}' || c == '\u{2029}' { ' ' } else { c }).collect();
-    flat.replace("%%", "% %").replace('{', "(").replace('}', ")")
+    let mut flat = flat.replace('{', "(").replace('}', ")");
+    // One pass leaves `%%` behind in `%%%`: repeat until none is left.
+    while flat.contains("%%") {
+        flat = flat.replace("%%", "% %");
+    }
+    flat
 }
 
 /// `s` made safe as Mermaid sequence-diagram text: one line, with every character Mermaid's

@@ -9,5 +9,10 @@ pub mod jsonl;
 pub mod junit;
 pub mod mermaid;
 pub mod shell;
+pub mod term;
 pub mod timeline;
 pub mod view;
+
+/// The widest a name column of terminal output grows: longer names overflow their column
+/// instead of widening every row (and a format width past 65,535 would panic).
+pub const NAME_COLUMN_MAX: usize = 60;

@@ -95,7 +95,9 @@ pub fn render_view(view: &View, fold: bool) -> String {
         out.push('\n');
         k += 1;
     }
-    out
+    // Actor names, details and the scenario's own strings come from users: no escape
+    // sequence reaches the terminal.
+    super::term::clean_block(&out).into_owned()
 }
 
 /// Plain wire traffic: a send or delivery with no fault.

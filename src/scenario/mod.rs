@@ -13,6 +13,9 @@ use crate::engine::model::{Model, ModelConfig, Registry};
 use std::ops::Range;
 use std::path::Path;
 
+/// The largest `max_messages` a scenario may set.
+pub const MAX_MESSAGES: u64 = 10_000_000;
+
 /// Top-level keys every scenario may have.
 pub const TOP_LEVEL: &[&str] =
     &["name", "model", "about", "variants", "seeds", "max_ticks", "max_messages", "faults", "step", "expect"];
@@ -24,7 +27,14 @@ impl Scenario {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| ScenarioError::whole_file(&shown, format!("cannot read the file: {e}")))?;
-        Scenario::parse(registry, &shown, &text)
+        // A file that is not a `.toml` (`/etc/passwd`) is not quoted back in the error.
+        let quotable = path.extension().is_some_and(|x| x == "toml");
+        Scenario::parse(registry, &shown, &text).map_err(|mut e| {
+            if !quotable {
+                e.snippet = None;
+            }
+            e
+        })
     }
 
     /// Parse `text` as the scenario file `file`, resolving its model in `registry`.
@@ -40,6 +50,9 @@ impl Scenario {
             }
         };
         let (name, _) = req_str("name")?;
+        // Names and `about` reach terminals: control characters (escape sequences) are made
+        // visible here once, so every format shows the same name.
+        let name = crate::report::term::clean(&name).into_owned();
         let (model_name, model_span) = req_str("model")?;
         let resolved = registry.find(&model_name).cloned().ok_or_else(|| {
             src.error(
@@ -52,10 +65,19 @@ impl Scenario {
         allowed.extend_from_slice(model.sections());
         doc.deny_unknown(&src, "the scenario", &allowed)?;
 
-        let about = doc.get("about").map(|v| v.str(&src, "about").map(str::to_owned)).transpose()?.unwrap_or_default();
+        let about = doc
+            .get("about")
+            .map(|v| v.str(&src, "about").map(|a| crate::report::term::clean_block(a).into_owned()))
+            .transpose()?
+            .unwrap_or_default();
         let max_ticks = doc.get("max_ticks").map(|v| v.uint(&src, "max_ticks")).transpose()?.unwrap_or(10_000);
-        let max_messages =
-            doc.get("max_messages").map(|v| v.uint(&src, "max_messages")).transpose()?.unwrap_or(1_000_000);
+        // A run's memory grows with its messages (~1.4 KB each with the full trace kept):
+        // the cap keeps one run within ~15 GB at worst, the default within ~1.5 GB.
+        let max_messages = doc
+            .get("max_messages")
+            .map(|v| v.uint_max(&src, "max_messages", MAX_MESSAGES))
+            .transpose()?
+            .unwrap_or(1_000_000);
         let seeds = match doc.get("seeds") {
             None => 0..100,
             Some(v) => parse_seeds(&src, v)?,

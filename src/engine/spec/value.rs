@@ -104,6 +104,16 @@ impl Value {
         }
     }
 
+    /// [`Value::uint`] of at most `max`: counts and sizes that decide a run's memory and time
+    /// are bounded by a documented maximum, with a located error past it.
+    pub fn uint_max(&self, src: &Source, field: &str, max: u64) -> Result<u64, ScenarioError> {
+        let n = self.uint(src, field)?;
+        if n > max {
+            return Err(src.error(self.span.clone(), format!("`{field}` = {n} is too large; expected at most {max}")));
+        }
+        Ok(n)
+    }
+
     /// An integer.
     pub fn int(&self, src: &Source, field: &str) -> Result<i64, ScenarioError> {
         match &self.kind {
@@ -170,6 +180,18 @@ impl Value {
             }
             _ => Err(self.expected(src, "an integer or a window [a, b]", field)),
         }
+    }
+
+    /// [`Value::range`] whose end is at most `max` (see [`Value::uint_max`]).
+    pub fn range_max(&self, src: &Source, field: &str, max: u64) -> Result<(u64, u64), ScenarioError> {
+        let (lo, hi) = self.range(src, field)?;
+        if hi > max {
+            return Err(src.error(
+                self.span.clone(),
+                format!("`{field}` = [{lo}, {hi}] is too large; expected values of at most {max}"),
+            ));
+        }
+        Ok((lo, hi))
     }
 
     /// One string or an array of strings.

@@ -5,6 +5,9 @@ use crate::engine::trace::Describe;
 use crate::engine::{Id, Names};
 use crate::scenario::{Scenario, ScenarioError, Step};
 
+/// The most reconnections one `reconnect_loop` step may make.
+pub const MAX_RECONNECTS: u64 = 10_000;
+
 /// A scripted step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -89,9 +92,14 @@ pub fn parse(scenario: &Scenario, step: &Step, names: &mut Names) -> Result<Acti
         "network_change" => Action::NetworkChange,
         "reconnect_loop" => {
             let count = step.uint(src, "count")?;
+            let span = || step.table.get("count").map_or(step.table.span.clone(), |v| v.span.clone());
             if count == 0 {
-                let span = step.table.get("count").map_or(step.table.span.clone(), |v| v.span.clone());
-                return Err(src.error(span, "`count` must be at least 1"));
+                return Err(src.error(span(), "`count` must be at least 1"));
+            }
+            if count > MAX_RECONNECTS {
+                return Err(
+                    src.error(span(), format!("`count` = {count} is too large; expected at most {MAX_RECONNECTS}"))
+                );
             }
             Action::ReconnectLoop(server_id(names, &name_field("server")?), peer_id(names, &name_field("peer")?), count)
         }

@@ -230,6 +230,13 @@ impl Default for Params {
 
 const FIELDS: &[&str] = &["await", "ice_candidates", "ice_delay", "settle_deadline", "microtask", "peers_on"];
 
+/// The most ICE candidates one connection may gather (`ice_candidates`): each is an entity,
+/// a timer and messages, so the count decides a run's memory.
+pub const MAX_ICE_CANDIDATES: u64 = 1_000;
+/// The longest delay or deadline, in ticks, `[signaling]` accepts (`await`, `ice_delay`,
+/// `settle_deadline`).
+pub const MAX_TICKS_FIELD: u64 = 1_000_000;
+
 fn parse_params(scenario: &Scenario) -> Result<Params, ScenarioError> {
     let src = &scenario.source;
     let mut p = Params::default();
@@ -239,7 +246,7 @@ fn parse_params(scenario: &Scenario) -> Result<Params, ScenarioError> {
     let t = v.table(src, "signaling")?;
     t.deny_unknown(src, "`[signaling]`", FIELDS)?;
     if let Some(v) = t.get("await") {
-        p.await_ticks = v.range(src, "await")?;
+        p.await_ticks = v.range_max(src, "await", MAX_TICKS_FIELD)?;
         if p.await_ticks.0 == 0 {
             return Err(src.error(
                 v.span.clone(),
@@ -248,16 +255,16 @@ fn parse_params(scenario: &Scenario) -> Result<Params, ScenarioError> {
         }
     }
     if let Some(v) = t.get("ice_candidates") {
-        p.ice_count = v.range(src, "ice_candidates")?;
+        p.ice_count = v.range_max(src, "ice_candidates", MAX_ICE_CANDIDATES)?;
     }
     if let Some(v) = t.get("ice_delay") {
-        p.ice_delay = v.range(src, "ice_delay")?;
+        p.ice_delay = v.range_max(src, "ice_delay", MAX_TICKS_FIELD)?;
         if p.ice_delay.0 == 0 {
             return Err(src.error(v.span.clone(), "`ice_delay` must start at 1"));
         }
     }
     if let Some(v) = t.get("settle_deadline") {
-        p.settle_deadline = v.uint(src, "settle_deadline")?;
+        p.settle_deadline = v.uint_max(src, "settle_deadline", MAX_TICKS_FIELD)?;
     }
     if let Some(v) = t.get("microtask") {
         p.microtask_ticks = match v.str(src, "microtask")? {

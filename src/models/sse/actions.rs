@@ -83,11 +83,17 @@ fn session(src: &crate::scenario::Source, step: &Step) -> Result<String, Scenari
     Ok(name)
 }
 
+/// The most events one `burst` step may send: each is traced and tracked.
+pub const MAX_BURST: u64 = 100_000;
+
 fn positive(src: &crate::scenario::Source, step: &Step, field: &str) -> Result<u64, ScenarioError> {
     let n = step.uint(src, field)?;
+    let span = || step.table.get(field).map(|v| v.span.clone()).unwrap_or(step.table.span.clone());
     if n == 0 {
-        let span = step.table.get(field).map(|v| v.span.clone()).unwrap_or(step.table.span.clone());
-        return Err(src.error(span, format!("`{field}` must be at least 1")));
+        return Err(src.error(span(), format!("`{field}` must be at least 1")));
+    }
+    if n > MAX_BURST {
+        return Err(src.error(span(), format!("`{field}` = {n} is too large; expected at most {MAX_BURST}")));
     }
     Ok(n)
 }

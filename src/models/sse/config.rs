@@ -53,6 +53,14 @@ impl Default for SseConfig {
     }
 }
 
+/// The largest size `[sse]` accepts (`max_tracked`, `capacity`, `batch`, `replay_older`):
+/// each is memory allocated per run (a channel of `capacity` is allocated up front).
+pub const MAX_SIZE: u64 = 100_000;
+/// The most events a session may send per tick (`rate`).
+pub const MAX_RATE: u64 = 10_000;
+/// The longest delay, timeout or deadline, in ticks, `[sse]` accepts.
+pub const MAX_TICKS_FIELD: u64 = 1_000_000;
+
 /// The fields `[sse]` accepts.
 pub const FIELDS: &[&str] = &[
     "window",
@@ -80,17 +88,17 @@ impl SseConfig {
         let t = section.table(src, "sse")?;
         t.deny_unknown(src, "`[sse]`", FIELDS)?;
         let positive = |v: &Value, field: &str| -> Result<u64, ScenarioError> {
-            let n = v.uint(src, field)?;
+            let max = if field == "rate" { MAX_RATE } else { MAX_TICKS_FIELD };
+            let n = v.uint_max(src, field, max)?;
             if n == 0 {
                 return Err(src.error(v.span.clone(), format!("`{field}` must be at least 1")));
             }
             Ok(n)
         };
         let size = |v: &Value, field: &str, n: u64| -> Result<usize, ScenarioError> {
-            usize::try_from(n)
-                .ok()
-                .filter(|n| *n <= 1 << 24)
-                .ok_or_else(|| src.error(v.span.clone(), format!("`{field}` = {n} is too large")))
+            usize::try_from(n).ok().filter(|n| *n as u64 <= MAX_SIZE).ok_or_else(|| {
+                src.error(v.span.clone(), format!("`{field}` = {n} is too large; expected at most {MAX_SIZE}"))
+            })
         };
         for (key, _, v) in &t.entries {
             match key.as_str() {
@@ -113,7 +121,7 @@ impl SseConfig {
                 "send_timeout" => cfg.send_timeout = positive(v, key)?,
                 "batch" => cfg.batch = size(v, key, positive(v, key)?)?,
                 "store_latency" => {
-                    cfg.store_latency = v.range(src, key)?;
+                    cfg.store_latency = v.range_max(src, key, MAX_TICKS_FIELD)?;
                     if cfg.store_latency.0 == 0 {
                         return Err(src.error(
                             v.span.clone(),
@@ -122,7 +130,7 @@ impl SseConfig {
                     }
                 }
                 "store_fail" => cfg.store_fail = v.probability(src, key)?,
-                "replay_older" => cfg.replay_older = v.uint(src, key)?,
+                "replay_older" => cfg.replay_older = v.uint_max(src, key, MAX_SIZE)?,
                 "retry_base" => cfg.retry_base = positive(v, key)?,
                 "retry_max" => cfg.retry_max = positive(v, key)?,
                 "deadline" => cfg.deadline = positive(v, key)?,
