@@ -118,3 +118,38 @@ fn a_sweep_stopped_early_does_not_call_unreached_variants_a_pass() {
     assert!(line.ends_with("not run (the sweep stopped first)"), "{out}");
     assert!(!out.lines().any(|l| l.contains(" 0 runs") && l.ends_with("pass")), "{out}");
 }
+
+#[test]
+fn a_folder_means_every_scenario_file_under_it() {
+    let dir = temp_dir("folder");
+    std::fs::create_dir_all(dir.join("nested")).expect("dir");
+    for (name, to) in [("dispose_during_ice.toml", "a.toml"), ("server_switch.toml", "nested/b.toml")] {
+        std::fs::copy(format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR")), dir.join(to)).expect("copy");
+    }
+    std::fs::write(dir.join("notes.txt"), "not a scenario").expect("write");
+    let o = racelab(&["run", &dir.display().to_string(), "--seeds", "60", "--format", "jsonl"]);
+    let (out, err) = text(&o);
+    let scenarios: Vec<String> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("JSON")["scenario"].as_str().unwrap_or("").to_owned()
+        })
+        .collect();
+    assert!(scenarios.first().is_some_and(|s| s == "dispose_during_ice"), "{out}{err}");
+    assert!(scenarios.last().is_some_and(|s| s == "server_switch"), "sorted, nested folders too: {out}");
+    let empty = temp_dir("empty-folder");
+    let o = racelab(&["matrix", &empty.display().to_string()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("no scenario files (*.toml) in this folder"), "{}", text(&o).1);
+}
+
+#[test]
+fn the_matrix_counts_every_failing_seed() {
+    // all_at_once/baseline fails on every seed (its calm run already does): 100%, not the
+    // few failures a sweep writes out in full.
+    let o = racelab(&["matrix", "scenarios/all_at_once.toml", "--seeds", "30"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    let (out, _) = text(&o);
+    let row = out.lines().find(|l| l.starts_with("| baseline |")).expect("a row");
+    assert!(row.contains("| 100.0% (first 0, median 1) | "), "{row}");
+}

@@ -101,15 +101,39 @@ pub fn main(registry: Registry) -> ! {
 /// Run one parsed command line with the models in `registry`; the process exit code.
 pub fn main_with(registry: &Registry, cli: Cli) -> i32 {
     match cli.command {
-        Command::Run(args) => run::run(registry, args),
+        Command::Run(mut args) => match scenario_files(&args.files) {
+            Ok(files) => {
+                args.files = files;
+                run::run(registry, args)
+            }
+            Err(code) => code,
+        },
         Command::Replay(args) => replay::replay(registry, args),
         Command::Explain(args) => explain::explain(registry, args),
         Command::List => list::list(registry),
-        Command::Sweep(args) => sweep::run(registry, args),
+        Command::Sweep(mut args) => match scenario_files(&args.files) {
+            Ok(files) => {
+                args.files = files;
+                sweep::run(registry, args)
+            }
+            Err(code) => code,
+        },
         Command::Shrink(args) => shrink::run(registry, args),
-        Command::Matrix(args) => matrix::run(registry, args),
+        Command::Matrix(mut args) => match scenario_files(&args.files) {
+            Ok(files) => {
+                args.files = files;
+                matrix::run(registry, args)
+            }
+            Err(code) => code,
+        },
         Command::Merge(args) => merge::run(args),
-        Command::Verify(args) => verify::run(registry, args),
+        Command::Verify(mut args) => match scenario_files(&args.files) {
+            Ok(files) => {
+                args.files = files;
+                verify::run(registry, args)
+            }
+            Err(code) => code,
+        },
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, program(), &mut std::io::stdout());
@@ -165,6 +189,41 @@ fn quiet_sigpipe() {
 }
 
 pub use crate::report::shell::program;
+
+/// The scenario files `paths` name: a file as it is, a folder as every `.toml` file under it
+/// (recursively, sorted by path). An unreadable or empty folder is an error (exit code 2).
+pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, i32> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.extension().is_some_and(|x| x == "toml") {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let before = out.len();
+        if let Err(e) = walk(p, &mut out) {
+            eprintln!("error: {}: cannot read the folder: {e}", p.display());
+            return Err(2);
+        }
+        if out.len() == before {
+            eprintln!("error: {}: no scenario files (*.toml) in this folder", p.display());
+            return Err(2);
+        }
+    }
+    Ok(out)
+}
 
 /// Load a scenario, printing a located error (exit code 2) if it is bad.
 pub fn load(registry: &Registry, path: &Path) -> Result<Scenario, i32> {

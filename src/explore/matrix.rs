@@ -127,6 +127,8 @@ pub fn matrix(
     cfg.strategy = strategy;
     cfg.hunt = false;
     cfg.jobs = jobs;
+    // Every failing seed counts in the matrix, not only the first few a sweep writes out.
+    cfg.keep = None;
     let mut found = Collect::default();
     let summary = sweep(&cfg, stop, &mut found)?;
     // Failing positions per (target, check), sorted (commit order is seed order per target).
