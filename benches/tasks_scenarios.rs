@@ -5,13 +5,16 @@
 //! decisions (start ticks, latencies, which ready handler runs). The ratio says what the
 //! generality costs: the ECS world, the schedule, the interpreter, the tape.
 
+mod support;
+use support::per_run;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use racelab::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, VecDeque};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The locked strikes handlers, by hand. Returns the final count (3).
 fn handwritten(seed: u64) -> u64 {
@@ -90,16 +93,6 @@ fn sim(file: &str, variant: &str) -> Sim {
     let mut sim = Sim::new(&scenario, variant).unwrap_or_else(|e| panic!("{e}"));
     sim.trace_level(TraceLevel::Off).record_tape(false);
     sim
-}
-
-fn per_run(mut f: impl FnMut(u64), budget: Duration) -> f64 {
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < budget {
-        f(n);
-        n += 1;
-    }
-    start.elapsed().as_secs_f64() / n as f64
 }
 
 fn bench(c: &mut Criterion) {

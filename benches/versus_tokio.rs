@@ -24,6 +24,9 @@
 //! `cargo bench --bench versus_tokio` prints the per-run cost of each and their ratio,
 //! measured back to back in the same run.
 
+mod support;
+use support::per_run;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use racelab::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -32,7 +35,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::task::{LocalSet, spawn_local, yield_now};
 use tokio::time::sleep;
 
@@ -294,16 +297,6 @@ fn sim(variant: &str) -> Sim {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/dispose_during_ice.toml");
     let scenario = Scenario::load(&Registry::builtin(), path).unwrap_or_else(|e| panic!("{e}"));
     Sim::new(&scenario, variant).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn per_run(mut f: impl FnMut(u64), budget: Duration) -> f64 {
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < budget {
-        f(n);
-        n += 1;
-    }
-    start.elapsed().as_secs_f64() / n as f64
 }
 
 fn bench(c: &mut Criterion) {

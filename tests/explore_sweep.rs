@@ -12,14 +12,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 fn scenario_files() -> Vec<PathBuf> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("scenarios/ exists")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    files
+    racelab::testing::scenario_files(&[concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios")])
 }
 
 fn load(name: &str) -> Vec<Target> {

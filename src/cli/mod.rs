@@ -191,36 +191,25 @@ fn quiet_sigpipe() {
 pub use crate::report::shell::program;
 
 /// The scenario files `paths` name: a file as it is, a folder as every `.toml` file under it
-/// (recursively, sorted by path). An unreadable or empty folder is an error (exit code 2).
+/// (as [`crate::testing::scenario_files`] finds them). An unreadable or empty folder is an
+/// error (exit code 2).
 pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, i32> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        let mut entries: Vec<PathBuf> =
-            std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if p.extension().is_some_and(|x| x == "toml") {
-                out.push(p);
-            }
-        }
-        Ok(())
-    }
     let mut out = Vec::new();
     for p in paths {
         if !p.is_dir() {
             out.push(p.clone());
             continue;
         }
-        let before = out.len();
-        if let Err(e) = walk(p, &mut out) {
+        if let Err(e) = std::fs::read_dir(p) {
             eprintln!("error: {}: cannot read the folder: {e}", p.display());
             return Err(2);
         }
-        if out.len() == before {
+        let found = crate::testing::scenario_files(std::slice::from_ref(p));
+        if found.is_empty() {
             eprintln!("error: {}: no scenario files (*.toml) in this folder", p.display());
             return Err(2);
         }
+        out.extend(found);
     }
     Ok(out)
 }

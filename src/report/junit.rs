@@ -20,23 +20,10 @@ pub struct Case {
     pub seconds: f64,
 }
 
-/// `s` escaped for XML text and attribute values; characters XML 1.0 cannot hold at all
-/// (most C0 controls) are dropped.
+/// `s` escaped for XML text and attribute values: HTML's escaping (which shows control
+/// characters as `\u{..}`) is valid XML too, once the two non-characters XML forbids are gone.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    super::html::esc(&s.replace(['\u{FFFE}', '\u{FFFF}'], ""))
 }
 
 /// The whole report for `cases`, suites in the order their scenarios first appear.
@@ -96,7 +83,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hostile_names_are_escaped_and_controls_dropped() {
+    fn hostile_names_are_escaped_and_controls_shown() {
         let c = Case {
             scenario: "a<b>&\"c'".into(),
             file: "x.toml".into(),
@@ -106,8 +93,8 @@ mod tests {
             seconds: 0.5,
         };
         let xml = render(&[c]);
-        assert!(xml.contains("name=\"a&lt;b&gt;&amp;&quot;c&apos;\""), "{xml}");
-        assert!(xml.contains("name=\"v[31m\""), "{xml}");
+        assert!(xml.contains("name=\"a&lt;b&gt;&amp;&quot;c&#39;\""), "{xml}");
+        assert!(xml.contains("name=\"v\\u{1b}[31m\""), "{xml}");
         assert!(xml.contains("message=\"broke &lt;x&gt;\""), "{xml}");
         assert!(xml.contains("tests=\"1\" failures=\"1\""), "{xml}");
         assert!(!xml.contains('\u{1b}'));
