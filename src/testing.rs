@@ -112,8 +112,9 @@ pub fn check_scenario(registry: &Registry, path: &Path, variant: Option<&str>) -
     Ok(lines)
 }
 
-/// Replay every regression file of `scenario` (for `variant`, or all).
-fn check_regressions(path: &Path, scenario: &Scenario, variant: Option<&str>) -> Result<(), Failed> {
+/// Replay every regression file of `scenario` (for `variant`, or all): `Err` names the first
+/// that still fails where the variant is expected to hold, or replays differently.
+pub fn check_regressions(path: &Path, scenario: &Scenario, variant: Option<&str>) -> Result<(), Failed> {
     for (file, failure) in regressions(path)? {
         if variant.is_some_and(|v| v != failure.variant) || failure.scenario != scenario.name {
             continue;

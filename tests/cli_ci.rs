@@ -153,3 +153,31 @@ fn the_matrix_counts_every_failing_seed() {
     let row = out.lines().find(|l| l.starts_with("| baseline |")).expect("a row");
     assert!(row.contains("| 100.0% (first 0, median 1) | "), "{row}");
 }
+
+#[test]
+fn run_replays_the_regressions_beside_a_scenario_first() {
+    let dir = temp_dir("regressions");
+    let scenario = dir.join("dispose_during_ice.toml");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/dispose_during_ice.toml"), &scenario).expect("copy");
+    let folder = dir.join("racelab-regressions");
+    let (file, folder_s) = (scenario.display().to_string(), folder.display().to_string());
+    let o = racelab(&["run", &file, "--variant", "flag_callback", "--seed", "1", "--save-failures", &folder_s]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    let saved: Vec<_> = std::fs::read_dir(&folder).expect("saved").map(|e| e.expect("entry").path()).collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    // It replays as it was saved: the run goes on to the expectations.
+    let o = racelab(&["run", &file, "--variant", "flag_callback", "--seeds", "60"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).0);
+    assert!(!text(&o).0.contains("REGRESSION"));
+    // A regression that no longer replays the same is a failure of the run.
+    let json = std::fs::read_to_string(&saved[0]).expect("read");
+    let hash = serde_json::from_str::<serde_json::Value>(&json).expect("JSON")["trace_hash"]
+        .as_str()
+        .expect("a hash")
+        .to_owned();
+    std::fs::write(&saved[0], json.replace(&hash, "0000000000000000")).expect("write");
+    let o = racelab(&["run", &file, "--variant", "flag_callback", "--seeds", "60"]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.starts_with("dispose_during_ice: REGRESSION: "), "{out}");
+}

@@ -87,6 +87,14 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
             }
             None => scenario.variants.clone(),
         };
+        // Saved regressions first: a fix is not done while one of them still breaks it.
+        if args.seed.is_none()
+            && !args.check_determinism
+            && let Err(e) = crate::testing::check_regressions(file, &scenario, args.variant.as_deref())
+        {
+            println!("{}: REGRESSION: {e}", scenario.name);
+            *all_ok = false;
+        }
         if args.check_determinism {
             let seeds = args.seeds.clone().unwrap_or_else(|| scenario.seeds.clone());
             for v in &variants {
