@@ -181,3 +181,39 @@ fn run_replays_the_regressions_beside_a_scenario_first() {
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.starts_with("dispose_during_ice: REGRESSION: "), "{out}");
 }
+
+#[test]
+fn verify_writes_junit_with_a_failure_where_the_search_disagrees() {
+    let dir = temp_dir("verify-junit");
+    let xml = dir.join("verify.xml");
+    let o = racelab(&[
+        "verify",
+        "scenarios/restart_resume.toml",
+        "scenarios/duplicate_replay_on_reconnect.toml",
+        "--budget",
+        "300",
+        "--max-deviations",
+        "2",
+        "--jobs",
+        "2",
+        "--junit",
+        &xml.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).0);
+    let xml = std::fs::read_to_string(&xml).expect("the report");
+    assert!(xml.contains("<testsuite name=\"restart_resume\" tests=\"5\" failures=\"0\""), "{xml}");
+    assert!(xml.contains("<testsuite name=\"duplicate_replay_on_reconnect\" tests=\"5\" failures=\"0\""), "{xml}");
+    // A file whose fix is said to fail: the search certifies it instead, and JUnit says so.
+    let src =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/duplicate_replay_on_reconnect.toml"))
+            .expect("read");
+    let wrong = dir.join("wrong.toml");
+    std::fs::write(&wrong, src.replacen("holds = true", "violates = \"no_duplicate_delivery\"", 1)).expect("write");
+    let xml = dir.join("wrong.xml");
+    let o =
+        racelab(&["verify", &wrong.display().to_string(), "--budget", "300", "--junit", &xml.display().to_string()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o).0);
+    let xml = std::fs::read_to_string(&xml).expect("the report");
+    assert!(xml.contains("failures=\"5\""), "{xml}");
+    assert!(xml.contains("<failure message=\"duplicate_replay_on_reconnect / try_send_drop: "), "{xml}");
+}

@@ -6,6 +6,7 @@ use super::{STOP, install_ctrlc};
 use crate::engine::Registry;
 use crate::explore::strategy::bounded::Conclusion;
 use crate::explore::verify::{VerifyConfig, expected_text, markdown, verify};
+use crate::report::junit;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -44,6 +45,10 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
     pub format: VerifyFormat,
+    /// Also write a JUnit XML report to FILE: a test case per variant, a failure where the
+    /// search disagrees with the file's expectation.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 /// Verify; the exit code (0: every expectation agrees, 1: some does not, 2: bad input,
@@ -117,6 +122,30 @@ pub fn run(registry: &Registry, args: VerifyArgs) -> i32 {
                 cfg.max_deviations,
                 rows.len() - agree
             );
+        }
+    }
+    if let Some(path) = &args.junit {
+        let cases: Vec<junit::Case> = rows
+            .iter()
+            .map(|r| junit::Case {
+                scenario: r.target.scenario.name.clone(),
+                file: r.target.file.clone(),
+                variant: r.target.variant.clone(),
+                runs: r.runs,
+                failure: r.agrees.as_ref().err().map(|why| {
+                    let mut msg = format!("{} / {}: {why}", r.target.scenario.name, r.target.variant);
+                    if let Some(cmd) = r.reproduce() {
+                        msg.push_str(&format!("\nsee it: {cmd}"));
+                    }
+                    msg
+                }),
+                // The searches share the workers: no per-variant wall clock to report.
+                seconds: 0.0,
+            })
+            .collect();
+        if let Err(e) = std::fs::write(path, junit::render(&cases)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return 2;
         }
     }
     if STOP.load(Ordering::Relaxed) {
