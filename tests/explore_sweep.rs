@@ -4,12 +4,14 @@
 use racelab::engine::Registry;
 use racelab::engine::replay::Failure;
 use racelab::engine::{Sim, Tape};
-use racelab::explore::merge::merge;
+use racelab::explore::merge::merge_files;
 use racelab::explore::strategy::{Spec, StrategyKind};
 use racelab::explore::sweep::{Collect, Ended, KEEP_DEFAULT, Shard, SweepConfig, Target, sweep, targets};
 use racelab::scenario::{Expected, Scenario};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
+
+mod support;
 
 fn scenario_files() -> Vec<PathBuf> {
     racelab::testing::scenario_files(&[concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios")])
@@ -107,6 +109,29 @@ fn the_failure_set_does_not_depend_on_jobs() {
             }
         }
     }
+}
+
+/// `racelab merge` of `parts`, each written out as a sweep would write it: the lines back as
+/// failures.
+fn merge(parts: impl IntoIterator<Item = Vec<Failure>>, keep: Option<u64>) -> Vec<Failure> {
+    let dir = support::temp_dir(&format!("merge-{}", keep.is_some()));
+    let paths: Vec<PathBuf> = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let path = dir.join(format!("part{i}.jsonl"));
+            let text: String = part.iter().map(|f| f.to_line() + "\n").collect();
+            std::fs::write(&path, text).expect("write a part");
+            path
+        })
+        .collect();
+    let mut out = Vec::new();
+    merge_files(&paths, &mut out, keep).unwrap_or_else(|e| panic!("{e}"));
+    String::from_utf8(out)
+        .expect("UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
 }
 
 /// `--shard K/N` for K in 0..N covers every seed once; merged, the shards give the failures

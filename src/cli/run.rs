@@ -128,6 +128,8 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
             continue;
         }
         let seeds = args.seeds.clone().unwrap_or_else(|| scenario.seeds.clone());
+        // The file as given: what reports and printed commands name.
+        let shown = file.display().to_string();
         if args.format == Format::Text {
             println!("{}  (model {}, seeds {}..{})", scenario.name, scenario.model, seeds.start, seeds.end);
             for line in wrap(&scenario.about, 92) {
@@ -150,13 +152,9 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                 }
             };
             let verdict = judge(&scenario, &report);
-            let shown = file.display().to_string();
             let failure = verdict.as_ref().err().map(|why| {
-                let mut msg = format!("{} / {v}: {why}", scenario.name);
-                if let Some(f) = &report.first_failure {
-                    msg.push_str(&format!("\nsee it: {}", reproduce(&shown, v, f.seed, spec.kind.name())));
-                }
-                msg
+                let see = report.first_failure.as_ref().map(|f| reproduce(&shown, v, f.seed, spec.kind.name()));
+                junit::failure_message(&scenario.name, v, why, see)
             });
             if let Some(msg) = &failure {
                 *all_ok = false;
@@ -169,7 +167,7 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
             }
             cases.push(junit::Case {
                 scenario: scenario.name.clone(),
-                file: shown,
+                file: shown.clone(),
                 variant: v.clone(),
                 runs: report.runs,
                 failure,
@@ -203,7 +201,6 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                         println!("  {:<w$} {}", "", parts.join(", "));
                     }
                     if let Some(f) = &report.first_failure {
-                        let shown = file.display().to_string();
                         println!("  {:<w$} {}", "", reproduce(&shown, v, f.seed, spec.kind.name()));
                     }
                 }
@@ -238,7 +235,6 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                 }
             }
         }
-        let shown = file.display().to_string();
         if let Some((v, seed)) = unexpected {
             if args.format == Format::Text
                 && let Ok((_, outcome, sim)) = seed_run(&scenario, &v, &spec, seed)

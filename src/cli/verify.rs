@@ -125,24 +125,20 @@ pub fn run(registry: &Registry, args: VerifyArgs) -> i32 {
         }
     }
     if let Some(path) = &args.junit {
-        let cases: Vec<junit::Case> = rows
-            .iter()
-            .map(|r| junit::Case {
-                scenario: r.target.scenario.name.clone(),
-                file: r.target.file.clone(),
-                variant: r.target.variant.clone(),
-                runs: r.runs,
-                failure: r.agrees.as_ref().err().map(|why| {
-                    let mut msg = format!("{} / {}: {why}", r.target.scenario.name, r.target.variant);
-                    if let Some(cmd) = r.reproduce() {
-                        msg.push_str(&format!("\nsee it: {cmd}"));
-                    }
-                    msg
-                }),
-                // The searches share the workers: no per-variant wall clock to report.
-                seconds: 0.0,
-            })
-            .collect();
+        let cases: Vec<junit::Case> =
+            rows.iter()
+                .map(|r| junit::Case {
+                    scenario: r.target.scenario.name.clone(),
+                    file: r.target.file.clone(),
+                    variant: r.target.variant.clone(),
+                    runs: r.runs,
+                    failure: r.agrees.as_ref().err().map(|why| {
+                        junit::failure_message(&r.target.scenario.name, &r.target.variant, why, r.reproduce())
+                    }),
+                    // The searches share the workers: no per-variant wall clock to report.
+                    seconds: 0.0,
+                })
+                .collect();
         if let Err(e) = std::fs::write(path, junit::render(&cases)) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return 2;

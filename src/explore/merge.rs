@@ -14,40 +14,6 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
-/// The failures of all `parts`, sorted and without duplicates, at most `keep` per (pair,
-/// strategy, first broken check) (`None`: all).
-pub fn merge(parts: impl IntoIterator<Item = Vec<Failure>>, keep: Option<u64>) -> Vec<Failure> {
-    let mut all: Vec<(String, Failure)> = parts.into_iter().flatten().map(|f| (f.to_line(), f)).collect();
-    all.sort_by(|(la, a), (lb, b)| {
-        (&a.file, &a.scenario, &a.variant, &a.strategy, a.seed, la).cmp(&(
-            &b.file,
-            &b.scenario,
-            &b.variant,
-            &b.strategy,
-            b.seed,
-            lb,
-        ))
-    });
-    all.dedup_by(|(a, _), (b, _)| a == b);
-    let mut kept: std::collections::BTreeMap<(String, String, String, String, String), u64> = Default::default();
-    all.into_iter()
-        .map(|(_, f)| f)
-        .filter(|f| {
-            let Some(keep) = keep else { return true };
-            let key = (
-                f.file.clone(),
-                f.scenario.clone(),
-                f.variant.clone(),
-                f.strategy.clone(),
-                f.verdict.failed_check().unwrap_or_default().to_owned(),
-            );
-            let n = kept.entry(key).or_default();
-            *n += 1;
-            *n <= keep
-        })
-        .collect()
-}
-
 /// Where one failure lies in the inputs of [`merge_files`], and what it sorts by.
 struct Entry {
     /// Ranks of file, scenario, variant and strategy among every such string (interned).
@@ -82,10 +48,11 @@ impl Names {
     }
 }
 
-/// [`merge`] of failure files (each one failure, or JSON Lines of them as sweeps write),
-/// written to `out` one line each, without holding the inputs in memory: the first pass
+/// The failures of the files `paths` (each one failure, or JSON Lines of them as sweeps
+/// write), sorted by (file, scenario, variant, strategy, seed), exact duplicates dropped, and
+/// at most `keep` per (pair, strategy, first broken check) (`None`: all), written to `out` one
+/// line each, without holding the inputs in memory: the first pass
 /// keeps a small key per failure, the second reads each failure again where it lies.
-/// At most `keep` are written per (pair, strategy, first broken check), as [`merge`] does.
 /// Returns (failures read, failures written); errors name the file and line.
 pub fn merge_files(paths: &[PathBuf], out: &mut dyn Write, keep: Option<u64>) -> Result<(u64, u64), String> {
     let mut names = Names::default();

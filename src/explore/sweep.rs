@@ -216,7 +216,7 @@ struct Failures<'a> {
     sink: &'a mut dyn Sink,
     committed: u64,
     /// Failures handed over per (pair, first broken check).
-    kept: BTreeMap<(usize, String), u64>,
+    kept: Vec<BTreeMap<String, u64>>,
     unwritten: u64,
 }
 
@@ -227,7 +227,12 @@ impl pool::Sink for Failures<'_> {
         }
         self.committed += 1;
         let first = ran.outcome.verdict.failed_check().unwrap_or_default();
-        let kept = self.kept.entry((target, first.to_owned())).or_default();
+        // Looked up by `&str`: a sweep where every run fails allocates once per kind, not per run.
+        let per_pair = &mut self.kept[target];
+        let kept = match per_pair.get_mut(first) {
+            Some(n) => n,
+            None => per_pair.entry(first.to_owned()).or_default(),
+        };
         if self.cfg.keep.is_none_or(|k| *kept < k) {
             *kept += 1;
             // Built only for the failures written: a tape per seed is the expensive part.
@@ -255,7 +260,8 @@ pub fn sweep(cfg: &SweepConfig, stop: &AtomicBool, sink: &mut dyn Sink) -> Resul
     let mut strategies: Vec<Box<dyn Strategy>> = cfg.targets.iter().map(|_| make(seeds.clone())).collect();
     let names = strategies.iter().map(|s| s.name()).collect();
     let opts = Options { jobs: cfg.jobs, chunk: cfg.chunk, stop, deadline: cfg.deadline, first_only: cfg.first_only };
-    let mut failures = Failures { cfg, names, sink, committed: 0, kept: BTreeMap::new(), unwritten: 0 };
+    let mut failures =
+        Failures { cfg, names, sink, committed: 0, kept: vec![BTreeMap::new(); cfg.targets.len()], unwritten: 0 };
     let summary = pool::drive(&cfg.targets, &mut strategies, &opts, &mut failures).map_err(SweepError::Scenario)?;
     let ended = match summary.ended {
         pool::Ended::Complete => Ended::Complete,

@@ -20,6 +20,14 @@ pub struct Case {
     pub seconds: f64,
 }
 
+/// A failing case's message: what did not hold, then the command that shows it.
+pub fn failure_message(scenario: &str, variant: &str, why: &str, see: Option<String>) -> String {
+    match see {
+        Some(cmd) => format!("{scenario} / {variant}: {why}\nsee it: {cmd}"),
+        None => format!("{scenario} / {variant}: {why}"),
+    }
+}
+
 /// `s` escaped for XML text and attribute values: HTML's escaping (which shows control
 /// characters as `\u{..}`) is valid XML too, once the two non-characters XML forbids are gone.
 pub fn escape(s: &str) -> String {
