@@ -1,4 +1,6 @@
-//! Runs many seeds of one scenario variant, for profiling (`perf record`).
+//! Runs many seeds of one scenario variant, for profiling (`perf record`, `valgrind --tool=callgrind`):
+//! `profile_run [FILE] [VARIANT] [RUNS] [off|hash]` (trace off by default; `hash` is what
+//! `racelab run` keeps, with the tape recorded).
 use racelab::engine::Registry;
 use racelab::engine::{Sim, TraceLevel};
 use racelab::scenario::Scenario;
@@ -22,7 +24,11 @@ fn main() {
             std::process::exit(2);
         }
     };
-    sim.trace_level(TraceLevel::Off).record_tape(false);
+    if args.next().as_deref() == Some("hash") {
+        sim.trace_level(TraceLevel::Hash).record_tape(true);
+    } else {
+        sim.trace_level(TraceLevel::Off).record_tape(false);
+    }
     let start = std::time::Instant::now();
     let mut ticks = 0;
     for seed in 0..runs {

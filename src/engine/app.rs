@@ -20,6 +20,7 @@
 //! ```
 
 use crate::engine::check::Monitors;
+use crate::engine::clock::{DueFn, DueSources};
 use crate::engine::ids::{Id, Names};
 use crate::engine::schedule::{
     FinishSchedule, FinishStage, MessageUpdates, Resets, SetupSchedule, SetupStage, Stage, TickSchedule,
@@ -42,6 +43,9 @@ pub trait SimApp {
     fn add_sim_message<M: Message>(&mut self) -> &mut Self;
     /// Register a function run at the start of every run, before setup.
     fn add_reset(&mut self, reset: fn(&mut World)) -> &mut Self;
+    /// Register when a source of work next needs the clock, asked at the end of every visited
+    /// tick (instead of a system pushing to [`crate::engine::Horizon`] on every step).
+    fn add_due_source(&mut self, due: DueFn) -> &mut Self;
     /// Insert `value` as a resource that every run starts from: the engine puts a fresh
     /// clone back at the start of each run, so the model cannot forget to reset it.
     fn insert_sim_resource<R: Resource + Clone>(&mut self, value: R) -> &mut Self;
@@ -91,6 +95,11 @@ impl SimApp for App {
 
     fn add_reset(&mut self, reset: fn(&mut World)) -> &mut Self {
         self.world_mut().get_resource_or_init::<Resets>().0.push(reset);
+        self
+    }
+
+    fn add_due_source(&mut self, due: DueFn) -> &mut Self {
+        self.world_mut().get_resource_or_init::<DueSources>().0.push(due);
         self
     }
 

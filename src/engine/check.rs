@@ -7,7 +7,7 @@
 //! A liveness monitor is a condition that turns hot (a connect pending) and must turn cold
 //! within a deadline counted from the later of when it turned hot and the heal point.
 
-use crate::engine::clock::{Clock, Horizon};
+use crate::engine::clock::Clock;
 use crate::engine::faults::FaultPlan;
 use crate::engine::ids::{Id, Names};
 use crate::engine::trace::{Event, EventKind, Trace};
@@ -150,6 +150,8 @@ struct Hot {
 pub struct Monitors {
     deadlines: BTreeMap<&'static str, u64>,
     hot: BTreeMap<(&'static str, Id), Hot>,
+    /// Monitors judged broken this run (a monitor breaks once): they need no more judging.
+    broken: Vec<&'static str>,
 }
 
 impl Monitors {
@@ -170,11 +172,22 @@ impl Monitors {
     /// Forget every hot condition (start of a run); declarations stay.
     pub fn reset(&mut self) {
         self.hot.clear();
+        self.broken.clear();
+    }
+
+    /// Each hot condition's monitor and the tick it is due by.
+    fn dues(&self, heal_at: u64) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        self.hot.iter().map(move |(&(m, _), hot)| (m, hot.since.max(heal_at).saturating_add(self.deadline(m))))
     }
 
     /// Whether anything is hot.
     pub fn any_hot(&self) -> bool {
         !self.hot.is_empty()
+    }
+
+    /// The deadline of `monitor` (an undeclared one: never, in practice).
+    fn deadline(&self, monitor: &str) -> u64 {
+        self.deadlines.get(monitor).copied().unwrap_or(u64::MAX / 4)
     }
 }
 
@@ -223,31 +236,56 @@ fn record_liveness(
     trace.push(names, e);
 }
 
-/// Judge: record this tick's violations; an overdue monitor is a liveness break; deadlines
-/// still pending ask the horizon to visit them.
-#[allow(clippy::too_many_arguments)]
+/// Run condition of [`judge`]: a violation was written, or a hot monitor is overdue. Most
+/// steps have neither, and then judge's eight parameters are not fetched.
+pub fn judge_needed(
+    mut violations: MessageReader<Violation>,
+    monitors: Res<Monitors>,
+    plan: Res<FaultPlan>,
+    clock: Res<Clock>,
+) -> bool {
+    // This reader only watches for new ones (judge reads them with its own).
+    let new = !violations.is_empty();
+    violations.clear();
+    // A monitor judged broken is skipped by judge too (a break is recorded once).
+    new || monitors.dues(plan.heal_at).any(|(m, due)| due <= clock.now && !monitors.broken.contains(&m))
+}
+
+/// The earliest deadline of a hot monitor that has not broken yet and is not overdue (an
+/// overdue one was judged on this step): the clock must visit it. A [`crate::engine::DueFn`].
+pub fn monitors_due(world: &World) -> Option<u64> {
+    let monitors = world.resource::<Monitors>();
+    if !monitors.any_hot() {
+        return None;
+    }
+    let (status, heal_at) = (world.resource::<RunStatus>(), world.resource::<FaultPlan>().heal_at);
+    let now = world.resource::<Clock>().now;
+    monitors.dues(heal_at).filter(|&(m, due)| due > now && !status.has(m)).map(|(_, due)| due).min()
+}
+
+/// Judge: record this step's violations; an overdue monitor is a liveness break (the clock
+/// visits each deadline: [`monitors_due`]).
 pub fn judge(
     mut violations: MessageReader<Violation>,
     mut status: ResMut<RunStatus>,
-    monitors: Res<Monitors>,
+    mut monitors: ResMut<Monitors>,
     plan: Res<FaultPlan>,
     clock: Res<Clock>,
     names: Res<Names>,
     mut trace: ResMut<Trace>,
-    mut horizon: ResMut<Horizon>,
 ) {
     record_violations(violations.read(), &mut status, clock.now, &names, &mut trace);
+    let monitors = &mut *monitors;
     for (&(monitor, key), &hot) in &monitors.hot {
         if status.has(monitor) {
             continue;
         }
-        let deadline = monitors.deadlines.get(monitor).copied().unwrap_or(u64::MAX / 4);
+        let deadline = monitors.deadline(monitor);
         let due = hot.since.max(plan.heal_at).saturating_add(deadline);
         if clock.now >= due {
             let detail = format!("hot since tick {}, deadline {deadline} ticks after heal", hot.since);
             record_liveness(&mut status, (monitor, key), hot, clock.now, &names, &mut trace, detail);
-        } else {
-            horizon.at(due);
+            monitors.broken.push(monitor);
         }
     }
 }

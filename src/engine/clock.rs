@@ -10,11 +10,22 @@ pub struct Clock {
     pub now: u64,
 }
 
+/// When an engine-side source of work (a wire, timers, the script, liveness deadlines) next
+/// needs the clock, read from the world once at the end of each visited tick. A source that
+/// registers one (see [`crate::engine::app::SimApp::add_due_source`]) needs no system that
+/// runs on every step only to push to the [`Horizon`].
+pub type DueFn = fn(&World) -> Option<u64>;
+
+/// The registered [`DueFn`]s, in registration order.
+#[derive(Resource, Default)]
+pub struct DueSources(pub Vec<DueFn>);
+
 /// The earliest future tick with work, gathered anew during each tick.
 ///
-/// Anything that will need the clock later (a queued envelope, a timer, a scripted step, a
-/// liveness deadline) calls [`Horizon::at`] every tick while it is pending; when nobody does,
-/// the run is quiescent.
+/// A model that will need the clock later (a job queued, a deadline of its own) calls
+/// [`Horizon::at`] every step while it is pending; the engine's wires, timers, script and
+/// liveness deadlines answer through [`DueSources`] instead. When nobody asks, the run is
+/// quiescent.
 #[derive(Resource, Debug, Default, Clone, Copy)]
 pub struct Horizon {
     next: Option<u64>,

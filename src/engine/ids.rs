@@ -6,7 +6,8 @@
 use bevy_ecs::lifecycle::HookContext;
 use bevy_ecs::prelude::*;
 use bevy_ecs::world::DeferredWorld;
-use std::collections::HashMap;
+// Looked up, never iterated: the hasher cannot leak into an order.
+use bevy_platform::collections::HashMap;
 
 /// A stable id: an index into [`Names`]. Compare and copy freely; print through [`Names`].
 ///
@@ -78,13 +79,20 @@ pub struct Names {
 
 impl Default for Names {
     fn default() -> Self {
-        let mut names = Names { list: Vec::new(), index: HashMap::new() };
+        let mut names = Names { list: Vec::new(), index: HashMap::default() };
         names.intern("");
         names
     }
 }
 
 impl Names {
+    /// Move the table out, leaving an empty one in its place that allocates nothing (unlike
+    /// [`Names::default`], which interns the empty name). The placeholder is for putting the
+    /// table back: it must not be used to name anything meanwhile.
+    pub fn take(&mut self) -> Names {
+        std::mem::replace(self, Names { list: Vec::new(), index: HashMap::default() })
+    }
+
     /// The id of `name`, creating it on first use.
     pub fn intern(&mut self, name: &str) -> Id {
         if let Some(id) = self.index.get(name) {

@@ -29,7 +29,7 @@ use bevy_ecs::prelude::*;
 
 pub use app::SimApp;
 pub use check::{Monitors, RunStatus, Verdict, Violation};
-pub use clock::{Clock, Horizon};
+pub use clock::{Clock, DueFn, DueSources, Horizon};
 pub use ctx::SimCtx;
 pub use faults::FaultPlan;
 pub use ids::{Id, IdIndex, Names};
@@ -73,12 +73,12 @@ impl Plugin for EnginePlugin {
         app.init_resource::<agenda::Agenda>();
         app.add_reset(|w| w.resource_mut::<agenda::Agenda>().reset());
         app.add_sim_message::<Violation>();
-        app.add_systems(
-            TickSchedule,
-            (update_messages, |mut h: ResMut<Horizon>| h.clear()).chain().in_set(Stage::Begin),
-        );
+        app.init_resource::<DueSources>();
+        app.add_due_source(check::monitors_due);
+        // Message buffers turn over and the horizon is cleared by the run loop before each
+        // step (`Sim::run`), not by systems: two fewer systems on every step.
         app.add_systems(TickSchedule, agenda::deliver.in_set(Stage::Deliver));
-        app.add_systems(TickSchedule, check::judge.in_set(Stage::Judge));
+        app.add_systems(TickSchedule, check::judge.run_if(check::judge_needed).in_set(Stage::Judge));
         app.add_systems(FinishSchedule, check::judge_final.in_set(FinishStage::Judge));
     }
 }

@@ -6,7 +6,8 @@
 //! batch finds the k-th eligible envelope in O(log n), so a tick with 10,000 envelopes
 //! costs 10,000 draws and no quadratic scan. Buffers are reused between ticks.
 
-use std::collections::HashMap;
+// Looked up, never iterated.
+use bevy_platform::collections::HashMap;
 use std::hash::Hash;
 
 /// Reusable state for ordering one batch.

@@ -19,7 +19,8 @@ pub struct FinishSchedule;
 /// The stages of a tick, in order.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stage {
-    /// Engine bookkeeping: message buffers turn over, the horizon is cleared.
+    /// The first stage (empty in the engine: the run loop turns message buffers over and
+    /// clears the horizon before each step, without a system).
     Begin,
     /// Scripted steps due now become action messages.
     Act,
@@ -35,7 +36,8 @@ pub enum Stage {
     Judge,
     /// Models record state changes into the trace.
     Record,
-    /// Everything pending tells the horizon when it needs the clock next.
+    /// Model work still pending tells the horizon when it needs the clock next (the engine's
+    /// own sources answer through [`crate::engine::DueSources`]).
     Plan,
 }
 
@@ -61,19 +63,9 @@ pub enum FinishStage {
 #[derive(Resource, Default)]
 pub struct Resets(pub Vec<fn(&mut World)>);
 
-/// The message types whose buffers turn over at the start of every tick.
+/// The message types whose buffers turn over before every step (the run loop calls these).
 #[derive(Resource, Default)]
 pub struct MessageUpdates(pub Vec<fn(&mut World)>);
-
-/// Turn over every registered message buffer. Every reader runs every tick, so a message
-/// written on one tick is read on that tick and gone two ticks later.
-pub fn update_messages(world: &mut World) {
-    let updates = std::mem::take(&mut world.resource_mut::<MessageUpdates>().0);
-    for update in &updates {
-        update(world);
-    }
-    world.resource_mut::<MessageUpdates>().0 = updates;
-}
 
 /// A system set ordering one generic plugin's systems after the previous one's in a stage,
 /// so that several wires or timers touching the same resources have a fixed order.

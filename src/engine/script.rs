@@ -1,7 +1,7 @@
 //! Scripted steps: the scenario's `[[step]]`s, due on a tick or in a window the tape picks.
 
 use crate::engine::app::SimApp;
-use crate::engine::clock::{Clock, Horizon};
+use crate::engine::clock::Clock;
 use crate::engine::ids::Names;
 use crate::engine::schedule::{SetupSchedule, SetupStage, Stage, TickSchedule, slot};
 use crate::engine::spec::At;
@@ -28,6 +28,11 @@ pub struct Script<A: Send + Sync + 'static> {
 }
 
 impl<A: Send + Sync + 'static> Script<A> {
+    /// The tick of the next step to come.
+    fn next_due(&self) -> Option<u64> {
+        self.due.get(self.next).map(|d| d.0)
+    }
+
     /// The steps still to come.
     pub fn remaining(&self) -> usize {
         self.due.len() - self.next
@@ -52,7 +57,8 @@ impl<A: Describe + Clone + Send + Sync + 'static> Plugin for ScriptPlugin<A> {
         app.add_sim_message::<Act<A>>();
         app.add_systems(SetupSchedule, resolve::<A>.in_set(SetupStage::Engine));
         let act_slot = slot(app, Stage::Act);
-        app.add_systems(TickSchedule, act::<A>.in_set(act_slot));
+        app.add_systems(TickSchedule, act::<A>.run_if(step_due::<A>).in_set(act_slot));
+        app.add_due_source(|w| w.resource::<Script<A>>().next_due());
     }
 }
 
@@ -71,13 +77,17 @@ fn resolve<A: Send + Sync + 'static>(mut script: ResMut<Script<A>>, mut tape: Re
     script.due.sort_unstable();
 }
 
+/// Run condition of [`act`]: a step is due now.
+fn step_due<A: Send + Sync + 'static>(script: Res<Script<A>>, clock: Res<Clock>) -> bool {
+    script.next_due().is_some_and(|t| t <= clock.now)
+}
+
 fn act<A: Describe + Clone + Send + Sync + 'static>(
     mut script: ResMut<Script<A>>,
     clock: Res<Clock>,
     mut acts: MessageWriter<Act<A>>,
     names: Res<Names>,
     mut trace: ResMut<Trace>,
-    mut horizon: ResMut<Horizon>,
 ) {
     while let Some(&(tick, index)) = script.due.get(script.next) {
         if tick > clock.now {
@@ -93,6 +103,4 @@ fn act<A: Describe + Clone + Send + Sync + 'static>(
         );
         acts.write(Act { index, action });
     }
-    // The script only shrinks during a run: its next step is final once this tick's are out.
-    horizon.at_opt(script.due.get(script.next).map(|d| d.0));
 }

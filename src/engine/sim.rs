@@ -5,11 +5,11 @@
 
 use crate::engine::agenda::Agenda;
 use crate::engine::check::{RunStatus, Verdict};
-use crate::engine::clock::{Clock, Horizon};
+use crate::engine::clock::{Clock, DueFn, DueSources, Horizon};
 use crate::engine::faults::{Cuts, FaultPlan};
 use crate::engine::ids::Names;
 use crate::engine::model::Model;
-use crate::engine::schedule::{FinishSchedule, Resets, SetupSchedule, TickSchedule};
+use crate::engine::schedule::{FinishSchedule, MessageUpdates, Resets, SetupSchedule, TickSchedule};
 use crate::engine::spec::{Scenario, ScenarioError};
 use crate::engine::stats::{Metrics, Stats};
 use crate::engine::tape::{Choice, ReplayMode, Tape};
@@ -81,6 +81,10 @@ pub struct Sim {
     /// Whether to look for resources a run changed that nothing reset (see [`Sim::audit_resets`]).
     audit: bool,
     unreset: Vec<String>,
+    /// The message buffers' turn-over functions and the due sources, copied out of their
+    /// registries once: the run loop calls them on every step without a resource look-up.
+    updates: Vec<fn(&mut World)>,
+    due: Vec<DueFn>,
 }
 
 impl Sim {
@@ -145,6 +149,8 @@ impl Sim {
                 .map_err(BuildError::Schedule)?;
         }
         let base_names = app.world().resource::<Names>().len();
+        let updates = app.world().resource::<MessageUpdates>().0.clone();
+        let due = app.world().resource::<DueSources>().0.clone();
         Ok(Sim {
             app,
             scenario: name.to_owned(),
@@ -154,6 +160,8 @@ impl Sim {
             base_names,
             audit: false,
             unreset: Vec::new(),
+            updates,
+            due,
         })
     }
 
@@ -190,7 +198,9 @@ impl Sim {
     pub fn run(&mut self, mut tape: Tape, seed: u64) -> Outcome {
         tape.set_recording(self.record);
         let audit = self.audit;
-        let world = self.app.world_mut();
+        let replaying = tape.is_replay();
+        let Sim { app, updates, due, .. } = self;
+        let world = app.world_mut();
         let run_start = world.increment_change_tick();
         // Resources live on entities too: despawn every entity that is not one.
         let mut query = world.query_filtered::<Entity, Without<IsResource>>();
@@ -226,12 +236,18 @@ impl Sim {
         // Take the tick schedule out once per run, not once per tick.
         let end = world.schedule_scope(TickSchedule, |world, tick| {
             loop {
+                // Every reader runs on every step, so a message written on one step is read
+                // on that step or the next and gone two steps later.
+                for update in updates.iter() {
+                    update(world);
+                }
+                world.resource_mut::<Horizon>().clear();
                 tick.run(world);
                 let last_step = world.resource::<Agenda>().is_last_step();
                 if last_step {
                     visited += 1;
                 }
-                if let Some(d) = world.resource::<Tape>().divergence() {
+                if replaying && let Some(d) = world.resource::<Tape>().divergence() {
                     break Verdict::Diverged { detail: d.to_string() };
                 }
                 if world.resource::<Trace>().flooded() {
@@ -248,7 +264,9 @@ impl Sim {
                     continue;
                 }
                 let now = world.resource::<Clock>().now;
-                match world.resource::<Horizon>().next() {
+                let asked = world.resource::<Horizon>().next();
+                let next = due.iter().filter_map(|f| f(world)).chain(asked).min();
+                match next {
                     None => {
                         world.run_schedule(FinishSchedule);
                         if let Some(d) = world.resource::<Tape>().divergence() {

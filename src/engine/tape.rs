@@ -166,6 +166,11 @@ impl Tape {
         Tape { source: Source::Replay { choices, pos: 0, mode }, ..Tape::seeded(0) }
     }
 
+    /// Whether this tape replays recorded choices (only a replay can diverge).
+    pub fn is_replay(&self) -> bool {
+        matches!(self.source, Source::Replay { .. })
+    }
+
     /// Keep (or stop keeping) the list of choices. Counting is always on; the list costs a
     /// push per choice, which sweeps over millions of seeds can skip and re-run when needed.
     pub fn set_recording(&mut self, on: bool) {

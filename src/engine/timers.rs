@@ -6,7 +6,6 @@
 
 use crate::engine::agenda::{Agenda, Due};
 use crate::engine::app::SimApp;
-use crate::engine::clock::Horizon;
 use crate::engine::ids::Id;
 use crate::engine::queue::DueQueue;
 use crate::engine::schedule::{Stage, TickSchedule, slot};
@@ -105,9 +104,8 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
         // Filed with the wires' envelopes, after them: the calm order of one step is its
         // messages in wire order, then its timers in the order armed.
         let file_slot = slot(app, Stage::Dispatch);
-        let plan_slot = slot(app, Stage::Plan);
-        app.add_systems(TickSchedule, file::<T>.in_set(file_slot));
-        app.add_systems(TickSchedule, plan::<T>.in_set(plan_slot));
+        app.add_systems(TickSchedule, file::<T>.run_if(armed::<T>).in_set(file_slot));
+        app.add_due_source(|w| w.resource::<Timers<T>>().next_due());
     }
 }
 
@@ -147,6 +145,7 @@ fn hand_over<T: Clone + Send + Sync + 'static>(world: &mut World, slots: &[u32])
     *world.resource_mut::<Timers<T>>() = timers;
 }
 
-fn plan<T: Send + Sync + 'static>(timers: Res<Timers<T>>, mut horizon: ResMut<Horizon>) {
-    horizon.at_opt(timers.next_due());
+/// Run condition of [`file`]: a timer was armed since the last step.
+fn armed<T: Send + Sync + 'static>(timers: Res<Timers<T>>) -> bool {
+    !timers.armed.is_empty()
 }

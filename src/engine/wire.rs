@@ -11,7 +11,7 @@ use crate::engine::Limits;
 use crate::engine::agenda::{Agenda, Due};
 use crate::engine::app::SimApp;
 use crate::engine::check::RunStatus;
-use crate::engine::clock::{Clock, Horizon};
+use crate::engine::clock::Clock;
 use crate::engine::faults::{Cuts, FaultPlan, LinkRules};
 use crate::engine::ids::Id;
 use crate::engine::ids::Names;
@@ -23,7 +23,8 @@ use crate::engine::trace::{Describe, Event, EventKind, Trace};
 use bevy_app::{App, Plugin};
 use bevy_ecs::message::Messages;
 use bevy_ecs::prelude::*;
-use std::collections::HashMap;
+// Looked up, never iterated.
+use bevy_platform::collections::HashMap;
 use std::marker::PhantomData;
 
 /// What a message type needs to travel the wire.
@@ -71,7 +72,7 @@ impl<M: Payload> Default for InFlight<M> {
             ready: Vec::new(),
             batch: Vec::new(),
             next_env: 1,
-            link_due: HashMap::new(),
+            link_due: HashMap::default(),
             ordered: Vec::new(),
         }
     }
@@ -121,8 +122,10 @@ impl<M: Payload> Plugin for WirePlugin<M> {
             q.link_due.clear();
             q.ordered.clear();
         });
+        app.add_due_source(|w| w.resource::<InFlight<M>>().queue.next_due());
         let dispatch_slot = slot(app, Stage::Dispatch);
-        app.add_systems(TickSchedule, dispatch::<M>.in_set(dispatch_slot));
+        // Most steps send nothing of a given type: then its 13 parameters are not fetched.
+        app.add_systems(TickSchedule, dispatch::<M>.run_if(on_message::<Outbound<M>>).in_set(dispatch_slot));
     }
 }
 
@@ -138,7 +141,6 @@ fn dispatch<M: Payload>(
     names: Res<Names>,
     mut trace: ResMut<Trace>,
     mut stats: ResMut<Stats>,
-    mut horizon: ResMut<Horizon>,
     (limits, mut status, rules): (Res<Limits>, ResMut<RunStatus>, Res<LinkRules>),
 ) {
     let now = clock.now;
@@ -210,8 +212,6 @@ fn dispatch<M: Payload>(
             flight.queue.push(due, (agenda.stamp(), env, false, msg.clone()));
         }
     }
-    // Nothing enters the queue after Dispatch: its earliest due tick is final for this tick.
-    horizon.at_opt(flight.queue.next_due());
 }
 
 fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<Due>) {

@@ -453,7 +453,7 @@ fn process(world: &mut World) {
     }
     let d = world.resource::<Runtime>().0.clone();
     // The Dart code names new objects ("client#2", "pc:P1#3") as it makes them.
-    let names = std::mem::take(&mut *world.resource_mut::<Names>());
+    let names = world.resource_mut::<Names>().take();
     let tracing = world.tracing();
     d.with(|h| {
         h.names = names;
@@ -480,7 +480,7 @@ fn process(world: &mut World) {
             None => far.push(s),
         }
     }
-    let (names, out) = d.with(|h| (std::mem::take(&mut h.names), std::mem::take(&mut h.out)));
+    let (names, out) = d.with(|h| (h.names.take(), std::mem::take(&mut h.out)));
     *world.resource_mut::<Names>() = names;
     apply(world, out);
     for s in far {
@@ -491,19 +491,20 @@ fn process(world: &mut World) {
 
 /// Apply the Dart code's effects, in the order it made them.
 fn apply(world: &mut World, out: Vec<Out>) {
-    let params = world.resource::<Setting>().params.clone();
+    let p = &world.resource::<Setting>().params;
+    let (await_ticks, ice_count, ice_delay) = (p.await_ticks, p.ice_count, p.ice_delay);
     for o in out {
         match o {
             Out::ArmIo(w) => {
-                let (lo, hi) = params.await_ticks;
+                let (lo, hi) = await_ticks;
                 let t = world.tape().range("await", lo, hi);
                 world.arm(t, w);
             }
             Out::Arm(t, w) => world.arm(t, w),
             Out::Gather(p, id) => {
-                let (lo, hi) = params.ice_count;
+                let (lo, hi) = ice_count;
                 let n = world.tape().range("ice.count", lo, hi);
-                let (dlo, dhi) = params.ice_delay;
+                let (dlo, dhi) = ice_delay;
                 for _ in 0..n {
                     let t = world.tape().range("ice.delay", dlo, dhi);
                     world.arm(t, Wake::Ice(p));
