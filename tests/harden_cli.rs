@@ -102,15 +102,17 @@ fn every_command_exits_0_ok_1_expectation_failed_2_bad_input() {
 #[test]
 fn a_closed_stdout_ends_quietly() {
     for args in [&["list"][..], &["run", "scenarios/dispose_during_ice.toml", "--seed", "0", "--format", "jsonl"][..]] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_racelab"))
+        // The reader is gone before the child starts, so every print meets EPIPE (closing it
+        // after spawning would race a fast child that writes first).
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let child = Command::new(env!("CARGO_BIN_EXE_racelab"))
             .args(args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(Stdio::piped())
+            .stdout(writer)
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawns");
-        // The reader goes away before the first line is written: every print meets EPIPE.
-        drop(child.stdout.take());
         let o = child.wait_with_output().expect("waits");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!err.contains("panicked") && !err.contains("failed printing"), "{args:?}: {err}");

@@ -214,7 +214,8 @@ impl Sim {
         }
         world.resource_mut::<Resets>().0 = resets;
         world.resource_mut::<Names>().truncate(self.base_names);
-        world.insert_resource(tape);
+        tape.reuse_buffer(&mut world.resource_mut::<Tape>());
+        *world.resource_mut::<Tape>() = tape;
         world.resource_mut::<Trace>().reset(self.level);
         *world.resource_mut::<Clock>() = Clock::default();
         world.resource_mut::<Horizon>().clear();

@@ -166,6 +166,15 @@ impl Tape {
         Tape { source: Source::Replay { choices, pos: 0, mode }, ..Tape::seeded(0) }
     }
 
+    /// Keep `previous`'s list of choices (emptied) for this tape's recording, so a run does
+    /// not grow a fresh list from nothing.
+    pub(crate) fn reuse_buffer(&mut self, previous: &mut Tape) {
+        if self.recorded.capacity() < previous.recorded.capacity() {
+            self.recorded = std::mem::take(&mut previous.recorded);
+            self.recorded.clear();
+        }
+    }
+
     /// Whether this tape replays recorded choices (only a replay can diverge).
     pub fn is_replay(&self) -> bool {
         matches!(self.source, Source::Replay { .. })
