@@ -1,7 +1,8 @@
 //! How the per-run cost grows with a scenario's size: the dispose-during-ICE race with 2, 8,
 //! 32 and 128 peers connecting (`signaling`, variant `flag_callback`), and the locked strikes
 //! handlers with 2, 8, 32 and 128 copies (`tasks`, variant `locked`), each with the trace
-//! hash on, as `racelab run` keeps it.
+//! hash on, as `racelab run` keeps it. (A task's `copies` is capped at 64: 128 copies are two
+//! task blocks of 64 with the same body.)
 //!
 //! The scenarios are the shipped ones with only the size changed: one `connect` step per
 //! peer (a tick apart from tick 10, `dispose` still at 40-120), or `copies = N` with the final
@@ -35,10 +36,29 @@ fn signaling(peers: usize) -> String {
 
 fn tasks(copies: usize) -> String {
     let shipped = include_str!("../scenarios/strikes_lost_increment.toml");
-    shipped
-        .replace("copies = 3", &format!("copies = {copies}"))
+    let mut text = shipped
+        .replace("copies = 3", &format!("copies = {}", copies.min(64)))
         .replace("check = \"strikes == 3\"", &format!("check = \"strikes == {copies}\""))
-        .replace("max_ticks = 300", "max_ticks = 100000")
+        .replace("max_ticks = 300", "max_ticks = 100000");
+    if copies > 64 {
+        // A second block of the same handler, under its own name in every variant.
+        let block = "[[task]]\nname = \"color_change\"\n";
+        let at = text.find(block).expect("the shipped file has the color_change task");
+        text.insert_str(
+            at,
+            &format!("[[task]]\nname = \"color_change_2\"\ncopies = {}\nstart = [0, 5]\n\n", copies - 64),
+        );
+        for v in ["getattr_setattr", "await_between", "locked"] {
+            let head = format!("[variant.{v}]\n");
+            let start = text.find(&head).expect("variant") + head.len();
+            let body_at = start + text[start..].find("color_change = \"\"\"").expect("body");
+            let end = body_at + text[body_at..].find("\"\"\"\n").expect("open") + 4;
+            let end = end + text[end..].find("\"\"\"\n").expect("close") + 4;
+            let body = text[body_at..end].replacen("color_change", "color_change_2", 1);
+            text.insert_str(end, &body);
+        }
+    }
+    text
 }
 
 fn sim(text: &str, variant: &str) -> Sim {
