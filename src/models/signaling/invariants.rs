@@ -80,11 +80,15 @@ pub const ALL: &[&str] = &[
     SETTLES,
 ];
 
-/// `connect_settles`: hot for each peer the UI shows as connecting, until dispose.
-pub fn monitor(rt: Res<Runtime>, mut monitors: ResMut<Monitors>, clock: Res<Clock>) {
-    rt.0.with(|h| {
+/// `connect_settles`: hot for each peer the UI shows as connecting, until dispose. Called
+/// at the end of every step that ran Dart code (only that changes the heap it reads).
+pub fn monitor(world: &mut World) {
+    let now = world.resource::<Clock>().now;
+    let d = world.resource::<Runtime>().0.clone();
+    let mut monitors = world.resource_mut::<Monitors>();
+    d.with(|h| {
         for &(peer, ui) in &h.peers {
-            monitors.set(SETTLES, peer, ui == PeerUi::Connecting && !h.disposing, clock.now);
+            monitors.set(SETTLES, peer, ui == PeerUi::Connecting && !h.disposing, now);
         }
     });
 }

@@ -102,6 +102,7 @@ use crate::scenario::{Scenario, ScenarioError};
 use actions::{Action, Command};
 use bevy_app::App;
 use bevy_ecs::prelude::*;
+use bevy_ecs::system::SystemState;
 use client::Thrown;
 use dart::Dart;
 use heap::{Heap, Out};
@@ -378,11 +379,12 @@ impl Model for Signaling {
         app.insert_resource(Setting { variant: v, params });
         app.insert_resource(cast);
         app.insert_resource(Runtime(Dart::new(Heap::new(v, Params::default(), Id::NONE))));
-        app.init_resource::<Inbox>();
         app.add_script(steps).add_wire::<Signal>().add_timers::<Wake>();
         app.add_systems(SetupSchedule, setup.in_set(SetupStage::Model));
-        app.add_systems(TickSchedule, (collect, process).chain().in_set(Stage::Model));
-        app.add_systems(TickSchedule, invariants::monitor.in_set(Stage::Check));
+        // One system per step, not three: the Dart code is one event loop over one heap, so
+        // reading its inputs, running it and updating the liveness monitor from its state
+        // are one piece of work (a step without input changes no state to monitor).
+        app.add_systems(TickSchedule, process.in_set(Stage::Model));
         app.add_systems(FinishSchedule, invariants::check_end.in_set(FinishStage::Check));
         Ok(())
     }
@@ -406,8 +408,9 @@ impl Drop for Runtime {
     }
 }
 
-/// This step's inputs, in the order the model handles them.
-#[derive(Resource, Default)]
+/// This step's inputs, in the order the model handles them (drained every step; kept for
+/// the capacity of its lists).
+#[derive(Default)]
 struct Inbox {
     acts: Vec<Command>,
     wakes: Vec<Wake>,
@@ -427,28 +430,28 @@ fn setup(world: &mut World) {
         world.spawn((id, Remote { id, pc: None, partner: (Id::NONE, Id::NONE), early: Vec::new() }));
     }
     world.insert_resource(Runtime(Dart::new(Heap::new(variant, params, cast.app))));
-    world.insert_resource(Inbox::default());
     world.resource_mut::<Monitors>().declare(invariants::SETTLES, deadline);
 }
 
-fn collect(
-    mut acts: MessageReader<Act<Command>>,
-    mut fired: MessageReader<Fired<Wake>>,
-    mut inbound: MessageReader<Inbound<Signal>>,
-    mut inbox: ResMut<Inbox>,
-) {
-    inbox.acts.extend(acts.read().map(|a| a.action.clone()));
-    inbox.wakes.extend(fired.read().map(|f| f.0));
-    inbox.signals.extend(inbound.read().map(|i| i.msg));
-}
+/// The step's inputs: scripted steps, timers and signals the agenda handed over.
+type Inputs = SystemState<(
+    MessageReader<'static, 'static, Act<Command>>,
+    MessageReader<'static, 'static, Fired<Wake>>,
+    MessageReader<'static, 'static, Inbound<Signal>>,
+)>;
 
 /// Run the Dart code for this step's inputs (scripted steps first, then what the agenda
 /// handed over), then apply its effects; messages to servers and remote peers go to the
-/// far side.
-fn process(world: &mut World) {
-    let mut inbox = std::mem::take(&mut *world.resource_mut::<Inbox>());
+/// far side. Then update the liveness monitor from the heap.
+fn process(world: &mut World, inputs: &mut Inputs, mut inbox: Local<Inbox>) {
+    {
+        // Readers of registered message types: their validation cannot fail.
+        let (mut acts, mut fired, mut inbound) = inputs.get_mut(world).expect("install registers these messages");
+        inbox.acts.extend(acts.read().map(|a| a.action.clone()));
+        inbox.wakes.extend(fired.read().map(|f| f.0));
+        inbox.signals.extend(inbound.read().map(|i| i.msg));
+    }
     if inbox.acts.is_empty() && inbox.wakes.is_empty() && inbox.signals.is_empty() {
-        *world.resource_mut::<Inbox>() = inbox;
         return;
     }
     let d = world.resource::<Runtime>().0.clone();
@@ -486,7 +489,7 @@ fn process(world: &mut World) {
     for s in far {
         relay::receive(world, s);
     }
-    *world.resource_mut::<Inbox>() = inbox;
+    invariants::monitor(world);
 }
 
 /// Apply the Dart code's effects, in the order it made them.
