@@ -291,6 +291,83 @@ pub fn failure_scenario(
     }
 }
 
+/// Write a JUnit report to `path`; exit code 2 (with a message) if it cannot be written.
+pub fn write_junit(path: &Path, cases: &[crate::report::junit::Case]) -> Result<(), i32> {
+    std::fs::write(path, crate::report::junit::render(cases)).map_err(|e| {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        2
+    })
+}
+
+/// Judge one variant's failure counts (check -> (failing runs, first failing seed)) from a
+/// sweep or a matrix against the scenario's expectation, as `racelab run` judges its seeds.
+/// `hunt`: a bounded or exhaustive search that stops at its first failure, so an expectation
+/// that names several invariants is met by a failure that breaks only listed ones.
+pub fn judge_counts(
+    scenario: &Scenario,
+    variant: &str,
+    runs: u64,
+    failed_runs: u64,
+    failures: std::collections::BTreeMap<String, (u64, u64)>,
+    hunt: bool,
+) -> Result<(), String> {
+    use crate::scenario::Expected;
+    let report = crate::explore::run::VariantReport {
+        variant: variant.to_owned(),
+        runs,
+        failures,
+        failed_seeds: failed_runs,
+        first_failure: None,
+        first_hash: String::new(),
+        runs_per_sec: 0.0,
+    };
+    let verdict = crate::explore::run::judge(scenario, &report);
+    if verdict.is_err() && hunt && !report.failures.is_empty() {
+        match scenario.expectation(variant).map(|e| &e.expected) {
+            Some(Expected::Includes(_)) => return Ok(()),
+            Some(Expected::Violates(names)) if report.failures.keys().all(|k| names.contains(k)) => return Ok(()),
+            _ => {}
+        }
+    }
+    verdict
+}
+
+/// `--save-regressions`: keep `failure`, a run of a variant the scenario at `file` expects to
+/// hold, as a shrunk regression file in the `racelab-regressions/` folder beside it. Nothing
+/// is written for a variant expected to fail (its failures are the point of it), nor when a
+/// regression already kept for the variant still fails (the failure is not new). Messages
+/// go to standard error; a failure to save is a warning, not the run's result.
+pub fn keep_regression(file: &Path, scenario: &Scenario, failure: &Failure) {
+    use crate::explore::shrink::{ShrinkConfig, shrink};
+    use crate::scenario::Expected;
+    let v = &failure.variant;
+    if !matches!(scenario.expectation(v).map(|e| &e.expected), Some(Expected::Holds)) {
+        return;
+    }
+    if let Err(e) = crate::testing::check_regressions(file, scenario, Some(v)) {
+        let first = e.0.lines().next().unwrap_or_default().to_owned();
+        eprintln!("not saved: a regression of {} / {v} already fails ({first})", scenario.name);
+        return;
+    }
+    let mut kept = match shrink(scenario, failure, ShrinkConfig::default()) {
+        Ok(r) => r.failure,
+        Err(e) => {
+            eprintln!("warning: cannot shrink {} / {v} seed {}: {e}; saved as found", scenario.name, failure.seed);
+            failure.clone()
+        }
+    };
+    // Named from the regression folder, so `racelab replay` finds the scenario from anywhere.
+    if let Some(name) = file.file_name() {
+        kept.file = format!("../{}", name.to_string_lossy());
+    }
+    match crate::testing::save_regression(file, &kept) {
+        Ok(path) => eprintln!("saved regression {}", path.display()),
+        Err(e) => {
+            eprintln!("warning: cannot save a regression of {} / {v} beside {}: {e}", scenario.name, file.display())
+        }
+    }
+}
+
 /// Parse `--strategy`.
 pub fn strategy_arg(s: &str) -> Result<StrategyKind, String> {
     s.parse()

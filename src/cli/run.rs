@@ -40,6 +40,13 @@ pub struct RunArgs {
     /// Save each variant's first failure (tape included) as a JSON file in DIR.
     #[arg(long, value_name = "DIR")]
     pub save_failures: Option<PathBuf>,
+    /// Keep each failure of a variant expected to hold, shrunk, as a regression file in the
+    /// `racelab-regressions/` folder beside its scenario. Every later `run` replays that folder
+    /// first and fails while the fix still breaks on it. Failures of variants expected to fail
+    /// are not kept (breaking is what those variants are for; a file would only pin their
+    /// trace), and a variant whose kept regression still fails gets no second file.
+    #[arg(long, conflicts_with = "check_determinism")]
+    pub save_regressions: bool,
     /// Instead of judging expectations, check that every seed runs the same on a reused
     /// simulation as on a fresh one and that no run leaves state that nothing resets.
     #[arg(long, conflicts_with_all = ["seed", "save_failures"])]
@@ -56,10 +63,9 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
     let mut cases = Vec::new();
     let code = run_files(registry, &args, &mut all_ok, &mut cases);
     if let Some(path) = &args.junit
-        && let Err(e) = std::fs::write(path, junit::render(&cases))
+        && let Err(code) = super::write_junit(path, &cases)
     {
-        eprintln!("error: cannot write {}: {e}", path.display());
-        return 2;
+        return code;
     }
     match code {
         Some(code) => code,
@@ -124,6 +130,13 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                 {
                     save_failure(dir, file, &ran, spec.kind.name());
                 }
+                if args.save_regressions && !outcome.verdict.is_pass() {
+                    super::keep_regression(
+                        file,
+                        &scenario,
+                        &ran.failure(&file.display().to_string(), spec.kind.name()),
+                    );
+                }
             }
             continue;
         }
@@ -156,6 +169,19 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                 let see = report.first_failure.as_ref().map(|f| reproduce(&shown, v, f.seed, spec.kind.name()));
                 junit::failure_message(&scenario.name, v, why, see)
             });
+            if args.save_regressions
+                && verdict.is_err()
+                && let Some(f) = &report.first_failure
+            {
+                // The report kept only the outcome: the run again, its tape kept this time.
+                let mut sim = match super::build(&scenario, v) {
+                    Ok(s) => s,
+                    Err(code) => return Some(code),
+                };
+                if let Some(ran) = spec.run_seed(&mut sim, f.seed) {
+                    super::keep_regression(file, &scenario, &ran.failure(&shown, spec.kind.name()));
+                }
+            }
             if let Some(msg) = &failure {
                 *all_ok = false;
                 if github::enabled() {
@@ -171,6 +197,7 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                 variant: v.clone(),
                 runs: report.runs,
                 failure,
+                skipped: None,
                 seconds: started.elapsed().as_secs_f64(),
             });
             let hash = report.first_failure.as_ref().map_or(report.first_hash.clone(), |f| f.trace_hash.clone());

@@ -6,11 +6,12 @@ use crate::engine::replay::Failure;
 use crate::explore::pool;
 use crate::explore::shrink::{ShrinkConfig, shrink};
 use crate::explore::strategy::{StrategyKind, bounded, exhaustive};
-use crate::explore::sweep::{Ended, Progress, Shard, Sink, SweepConfig, Target, sweep, targets};
+use crate::explore::sweep::{Ended, Progress, Shard, Sink, Summary, SweepConfig, Target, sweep, targets};
+use crate::report::junit;
 use crate::report::shell::{replay, reproduce};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::ops::Range;
@@ -78,6 +79,17 @@ pub struct SweepArgs {
     /// write them to FILE.shrunk.jsonl beside --out.
     #[arg(long, requires = "out")]
     pub shrink: bool,
+    /// Also write a JUnit XML report to FILE: a test case per scenario and variant, a failure
+    /// where the runs made break its expectation (judged as `run` judges; a bounded or
+    /// exhaustive search stops at its first failure, which then only has to be one the file
+    /// expects), skipped where the sweep stopped before reaching it.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Keep the first failure of each variant expected to hold, shrunk, as a regression file
+    /// in the `racelab-regressions/` folder beside its scenario, which `racelab run` replays
+    /// first (see `racelab run --help`).
+    #[arg(long)]
+    pub save_regressions: bool,
 }
 
 /// A time budget in seconds as a deadline from now; `Err` for a negative or absurd number.
@@ -129,6 +141,10 @@ struct Reporter {
     bar: Option<ProgressBar>,
     last_plain: Instant,
     error: Option<String>,
+    /// Per target: the first failure handed over, tape included.
+    firsts: Vec<Option<Failure>>,
+    /// Per target: the first seed that broke each check (of the failures handed over).
+    first_seeds: Vec<BTreeMap<String, u64>>,
 }
 
 impl Reporter {
@@ -141,7 +157,16 @@ impl Reporter {
             .progress_chars("=> ");
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style)
         });
-        Reporter { out, names, bar, last_plain: Instant::now(), error: None }
+        let n = names.len();
+        Reporter {
+            out,
+            names,
+            bar,
+            last_plain: Instant::now(),
+            error: None,
+            firsts: vec![None; n],
+            first_seeds: vec![BTreeMap::new(); n],
+        }
     }
 
     /// Take the progress bar off the terminal.
@@ -162,6 +187,12 @@ impl Reporter {
 
 impl Sink for Reporter {
     fn failure(&mut self, target: usize, failure: &Failure, progress: &Progress) {
+        for check in failure.checks() {
+            self.first_seeds[target].entry(check.to_owned()).or_insert(failure.seed);
+        }
+        if self.firsts[target].is_none() {
+            self.firsts[target] = Some(failure.clone());
+        }
         // The file first, flushed: whatever was printed is on disk even if the process dies next.
         if let Some((path, file)) = &mut self.out
             && let Err(e) = writeln!(file, "{}", failure.to_line()).and_then(|_| file.flush())
@@ -313,6 +344,18 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
         eprintln!("error: {e}");
         return 2;
     }
+    if let Some(path) = &args.junit
+        && let Err(code) = super::write_junit(path, &junit_cases(&cfg, &summary, &reporter))
+    {
+        return code;
+    }
+    if args.save_regressions {
+        for (target, first) in cfg.targets.iter().zip(&reporter.firsts) {
+            if let Some(f) = first {
+                super::keep_regression(Path::new(&target.file), &target.scenario, f);
+            }
+        }
+    }
     drop(reporter.out.take());
     if args.shrink
         && let Some(path) = &args.out
@@ -329,6 +372,50 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
         _ if p.failures() > 0 => 1,
         _ => 0,
     }
+}
+
+/// A JUnit case per target: its runs judged against the scenario's expectation.
+fn junit_cases(cfg: &SweepConfig, summary: &Summary, reporter: &Reporter) -> Vec<junit::Case> {
+    // A search stops at its first failure, and a sweep cut short (--stop-after, --time,
+    // Ctrl-C) may stop before a variant breaks everything its file lists: then a failure
+    // that breaks only what the file expects meets the expectation.
+    let hunt = !cfg.strategy.is_seeded() || summary.ended != Ended::Complete;
+    let mut cases = Vec::new();
+    for (t, target) in cfg.targets.iter().enumerate() {
+        let p = &summary.progress.targets[t];
+        let first = reporter.firsts[t].as_ref();
+        let see = first.map(|f| reproduce(&f.file, &f.variant, f.seed, &f.strategy));
+        let (failure, skipped) = if summary.abandoned[t] {
+            let why = "the search gave up: the model did not run the same twice (not deterministic)";
+            (Some(junit::failure_message(&target.scenario.name, &target.variant, why, None)), None)
+        } else if p.runs == 0 {
+            (None, Some("not run (the sweep stopped first)".to_owned()))
+        } else {
+            let failures = p
+                .by_check
+                .iter()
+                .map(|(k, n)| {
+                    let seed = reporter.first_seeds[t].get(k).copied().or(first.map(|f| f.seed)).unwrap_or(0);
+                    (k.clone(), (*n, seed))
+                })
+                .collect();
+            let verdict = super::judge_counts(&target.scenario, &target.variant, p.runs, p.failures, failures, hunt);
+            let failure =
+                verdict.err().map(|why| junit::failure_message(&target.scenario.name, &target.variant, &why, see));
+            (failure, None)
+        };
+        cases.push(junit::Case {
+            scenario: target.scenario.name.clone(),
+            file: target.file.clone(),
+            variant: target.variant.clone(),
+            runs: p.runs,
+            failure,
+            skipped,
+            // Worker time: the pairs share the workers, so this is not wall-clock time.
+            seconds: p.busy.as_secs_f64(),
+        });
+    }
+    cases
 }
 
 fn create_out(args: &SweepArgs) -> Result<Option<(PathBuf, File)>, i32> {

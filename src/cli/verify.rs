@@ -135,13 +135,13 @@ pub fn run(registry: &Registry, args: VerifyArgs) -> i32 {
                     failure: r.agrees.as_ref().err().map(|why| {
                         junit::failure_message(&r.target.scenario.name, &r.target.variant, why, r.reproduce())
                     }),
+                    skipped: None,
                     // The searches share the workers: no per-variant wall clock to report.
                     seconds: 0.0,
                 })
                 .collect();
-        if let Err(e) = std::fs::write(path, junit::render(&cases)) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return 2;
+        if let Err(code) = super::write_junit(path, &cases) {
+            return code;
         }
     }
     if STOP.load(Ordering::Relaxed) {
