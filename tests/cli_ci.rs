@@ -347,3 +347,88 @@ fn run_saves_shrunk_regressions_of_variants_expected_to_hold_and_replays_them() 
     assert_eq!(o.status.code(), Some(1), "{}", text(&o).0);
     assert!(text(&o).0.starts_with("dispose_during_ice: REGRESSION: "), "{}", text(&o).0);
 }
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let dir = temp_dir("colour");
+    let file = wrong_expectation(&dir);
+    let file_s = file.display().to_string();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_racelab"));
+        cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+        for var in ["NO_COLOR", "CLICOLOR_FORCE", "CLICOLOR", "GITHUB_ACTIONS"] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(env.iter().copied()).output().expect("runs")
+    };
+    let args = ["run", &file_s, "--seeds", "60"];
+    let plain = run(&args, &[]);
+    assert_eq!(plain.status.code(), Some(1));
+    assert!(!plain.stdout.contains(&0x1b), "piped: no colour");
+    let with = |color: &str, env: &[(&str, &str)]| {
+        let mut a = args.to_vec();
+        a.extend(["--color", color]);
+        run(&a, env)
+    };
+    // --color always: the results are painted; without the escapes it is the plain output.
+    let always = with("always", &[]);
+    let (out, _) = text(&always);
+    assert!(out.contains("\u{1b}["), "{out}");
+    for word in ["FAIL", "UNEXPECTED", "as expected"] {
+        assert!(out.split('\u{1b}').any(|part| part.contains(&format!("m{word}"))), "{word} painted: {out:?}");
+    }
+    let plain_out = unclocked(&text(&plain).0);
+    assert_eq!(unclocked(&strip_ansi(&out)), plain_out, "colour adds escapes and nothing else");
+    // never, NO_COLOR: not a byte of colour, byte for byte what a pipe gets (but the clock).
+    assert_eq!(unclocked(&text(&with("never", &[])).0), plain_out);
+    assert_eq!(unclocked(&text(&with("never", &[("CLICOLOR_FORCE", "1")])).0), plain_out);
+    assert_eq!(unclocked(&text(&run(&args, &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")])).0), plain_out);
+    // CLICOLOR_FORCE colours a pipe under auto; --color always wins over NO_COLOR.
+    assert!(run(&args, &[("CLICOLOR_FORCE", "1")]).stdout.contains(&0x1b));
+    assert!(with("always", &[("NO_COLOR", "1")]).stdout.contains(&0x1b));
+    // Errors: the header and the snippet are painted, the location line is kept.
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\nmodel = \"signaling\"\nseeds = \"many\"\n").expect("write");
+    let bad_s = bad.display().to_string();
+    let plain = run(&["run", &bad_s], &[]);
+    assert_eq!(plain.status.code(), Some(2));
+    let (_, err) = text(&plain);
+    assert!(err.starts_with(&format!("error: {bad_s}:3:9: ")), "{err}");
+    assert!(err.contains("\n3 | seeds = \"many\"\n  |         ^"), "a caret under the column: {err}");
+    let coloured = run(&["run", &bad_s, "--color", "always"], &[]);
+    assert_eq!(coloured.status.code(), Some(2));
+    let (_, cerr) = text(&coloured);
+    assert!(cerr.starts_with("\u{1b}[") && cerr.contains("error:\u{1b}[0m "), "{cerr:?}");
+    assert_eq!(strip_ansi(&cerr), err);
+    assert!(!text(&run(&["run", &bad_s, "--color", "never"], &[])).1.contains('\u{1b}'));
+    assert_eq!(racelab(&["run", &bad_s, "--color", "sometimes"]).status.code(), Some(2));
+}
+
+/// `s` with the measured runs/s of each line (the clock's, never the same twice) blanked.
+fn unclocked(s: &str) -> String {
+    s.lines()
+        .map(|l| match l.find(" runs/s") {
+            Some(i) => format!("{} N{}", l[..i].trim_end_matches(|c: char| c.is_ascii_digit() || c == ' '), &l[i..]),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `s` without its ANSI escape sequences.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

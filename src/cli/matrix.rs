@@ -56,7 +56,7 @@ pub fn run(registry: &Registry, args: MatrixArgs) -> i32 {
         Err(code) => return code,
     };
     if !args.strategy.is_seeded() && args.seeds.start > 0 {
-        eprintln!("error: --strategy {} numbers its runs from 0: give --seeds N, not a range", args.strategy);
+        error!("--strategy {} numbers its runs from 0: give --seeds N, not a range", args.strategy);
         return 2;
     }
     install_ctrlc();
@@ -66,7 +66,7 @@ pub fn run(registry: &Registry, args: MatrixArgs) -> i32 {
     let (matrices, _) = match matrix(targets, args.seeds.clone(), args.strategy, jobs, &STOP) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::sweep_error(&e);
             return 2;
         }
     };

@@ -7,6 +7,7 @@ use crate::engine::{Outcome, Sim};
 use crate::explore::run::{judge, run_variant_with};
 use crate::explore::strategy::{Ran, Spec, StrategyKind};
 use crate::report::shell::reproduce;
+use crate::report::style::{self, Stream::Out, paint};
 use crate::report::timeline;
 use crate::report::{github, junit};
 use crate::scenario::Expected;
@@ -84,11 +85,7 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
         let variants: Vec<String> = match &args.variant {
             Some(v) if scenario.variants.contains(v) => vec![v.clone()],
             Some(v) => {
-                eprintln!(
-                    "error: {}: unknown variant `{v}`; expected one of: {}",
-                    file.display(),
-                    scenario.variants.join(", ")
-                );
+                error!("{}: unknown variant `{v}`; expected one of: {}", file.display(), scenario.variants.join(", "));
                 return Some(2);
             }
             None => scenario.variants.clone(),
@@ -98,7 +95,7 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
             && !args.check_determinism
             && let Err(e) = crate::testing::check_regressions(file, &scenario, args.variant.as_deref())
         {
-            println!("{}: REGRESSION: {e}", scenario.name);
+            println!("{}: {}: {e}", scenario.name, paint(Out, style::FAIL, "REGRESSION"));
             *all_ok = false;
         }
         if args.check_determinism {
@@ -110,7 +107,7 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                         scenario.name
                     ),
                     Err(e) => {
-                        println!("{} / {v}: NOT DETERMINISTIC: {e}", scenario.name);
+                        println!("{} / {v}: {}: {e}", scenario.name, paint(Out, style::FAIL, "NOT DETERMINISTIC"));
                         *all_ok = false;
                     }
                 }
@@ -160,7 +157,7 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
             let report = match run_variant_with(&scenario, v, seeds.clone(), &spec) {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    super::scenario_error(&e);
                     return Some(2);
                 }
             };
@@ -203,23 +200,24 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
             let hash = report.first_failure.as_ref().map_or(report.first_hash.clone(), |f| f.trace_hash.clone());
             match args.format {
                 Format::Text => {
+                    // Padded before it is painted: the escapes take no column.
                     let result = if report.failures.is_empty() {
-                        format!("pass {}/{}", report.runs, report.runs)
+                        paint(Out, style::PASS, &format!("{:<14}", format!("pass {}/{}", report.runs, report.runs)))
                     } else {
-                        format!("FAIL {}/{}", report.failed(), report.runs)
+                        paint(Out, style::FAIL, &format!("{:<14}", format!("FAIL {}/{}", report.failed(), report.runs)))
                     };
                     let first = report.first_failure.as_ref().map_or("-".to_owned(), |f| format!("seed {}", f.seed));
                     let expect = match (&verdict, scenario.expectation(v).map(|e| &e.expected)) {
-                        (Ok(()), Some(Expected::Holds)) => "as expected: holds".to_owned(),
+                        (Ok(()), Some(Expected::Holds)) => paint(Out, style::EXPECTED, "as expected") + ": holds",
                         (Ok(()), Some(Expected::Violates(_) | Expected::Includes(_))) => {
-                            "as expected: violates".to_owned()
+                            paint(Out, style::EXPECTED, "as expected") + ": violates"
                         }
-                        (Err(why), _) => format!("UNEXPECTED: {why}"),
+                        (Err(why), _) => format!("{}: {why}", paint(Out, style::UNEXPECTED, "UNEXPECTED")),
                         (Ok(()), None) => String::new(),
                     };
                     let name = crate::report::term::clean(v);
                     println!(
-                        "  {name:<w$} {result:<14} first {first:<10} trace {hash}  {:>6.0} runs/s  {expect}",
+                        "  {name:<w$} {result} first {first:<10} trace {hash}  {:>6.0} runs/s  {expect}",
                         report.runs_per_sec
                     );
                     if !report.failures.is_empty() {
@@ -291,14 +289,14 @@ pub fn save_failure(dir: &Path, file: &Path, ran: &Ran, strategy: &str) {
     let path = match crate::report::filename::file_in(dir, &name, "json") {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            error!("{e}");
             return;
         }
     };
     let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, failure.to_json()));
     match written {
         Ok(()) => eprintln!("saved {}", path.display()),
-        Err(e) => eprintln!("error: cannot write {}: {e}", path.display()),
+        Err(e) => error!("cannot write {}: {e}", path.display()),
     }
 }
 

@@ -9,6 +9,7 @@ use crate::explore::strategy::{StrategyKind, bounded, exhaustive};
 use crate::explore::sweep::{Ended, Progress, Shard, Sink, Summary, SweepConfig, Target, sweep, targets};
 use crate::report::junit;
 use crate::report::shell::{replay, reproduce};
+use crate::report::style::{self, Stream::Out, paint};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::{BTreeMap, BTreeSet};
@@ -121,7 +122,7 @@ pub fn load_targets(registry: &Registry, files: &[PathBuf], variant: Option<&str
     }
     if all.is_empty() && !missing.is_empty() {
         for e in &missing {
-            eprintln!("error: {e}");
+            error!("{e}");
         }
         return Err(2);
     }
@@ -207,7 +208,8 @@ impl Sink for Reporter {
             None => failure.strategy.clone(),
         };
         self.say(&format!(
-            "FAIL {} seed {} ({how}): {}\n     {}",
+            "{} {} seed {} ({how}): {}\n     {}",
+            paint(Out, style::FAIL, "FAIL"),
             self.names[target],
             failure.seed,
             failure.verdict.summary(),
@@ -244,8 +246,8 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
     };
     let kind = args.strategy;
     if !kind.is_seeded() && (args.seeds.is_some() || args.shard.is_some()) {
-        eprintln!(
-            "error: --seeds and --shard do not apply to --strategy {kind}: it searches runs in its own order, not seeds (use --budget{})",
+        error!(
+            "--seeds and --shard do not apply to --strategy {kind}: it searches runs in its own order, not seeds (use --budget{})",
             if kind == StrategyKind::Exhaustive { " or --max-tapes" } else { "" }
         );
         return 2;
@@ -253,7 +255,7 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
     let deadline = match deadline(args.time) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
+            error!("{e}");
             return 2;
         }
     };
@@ -277,7 +279,7 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
         Ok(s) => s,
         Err(e) => {
             reporter.clear();
-            eprintln!("error: {e}");
+            super::sweep_error(&e);
             return 2;
         }
     };
@@ -326,8 +328,8 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
             Some(c) => c.clone(),
             // A sweep stopped early may never have reached a variant: that is not a pass.
             None if t.runs == 0 => "not run (the sweep stopped first)".to_owned(),
-            None if checks.is_empty() => "pass".to_owned(),
-            None => format!("FAIL {}: {}", t.failures, checks.join(", ")),
+            None if checks.is_empty() => paint(Out, style::PASS, "pass"),
+            None => format!("{} {}: {}", paint(Out, style::FAIL, "FAIL"), t.failures, checks.join(", ")),
         };
         println!("  {name:<width$}  {:>8} runs  {:>7.0} runs/s  {result}", t.runs, t.runs_per_sec());
     }
@@ -341,7 +343,7 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
         println!("failures written to {}", path.display());
     }
     if let Some(e) = &reporter.error {
-        eprintln!("error: {e}");
+        error!("{e}");
         return 2;
     }
     if let Some(path) = &args.junit
@@ -424,7 +426,7 @@ fn create_out(args: &SweepArgs) -> Result<Option<(PathBuf, File)>, i32> {
         Some(path) => match File::create(path) {
             Ok(f) => Ok(Some((path.clone(), f))),
             Err(e) => {
-                eprintln!("error: cannot create {}: {e}", path.display());
+                error!("cannot create {}: {e}", path.display());
                 Err(2)
             }
         },
@@ -443,7 +445,7 @@ fn shrink_firsts(out: &Path, targets: &[Target], jobs: usize) -> i32 {
     let failures = match Failure::load_all(out) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e}");
+            error!("{e}");
             return 2;
         }
     };
@@ -481,7 +483,7 @@ fn shrink_firsts(out: &Path, targets: &[Target], jobs: usize) -> i32 {
         }
     }
     if let Err(e) = std::fs::write(&path, text) {
-        eprintln!("error: cannot write {}: {e}", path.display());
+        error!("cannot write {}: {e}", path.display());
         return 2;
     }
     println!("shrunk failures written to {} ({} replay reads them)", path.display(), super::program());
