@@ -168,6 +168,7 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
             });
             if args.save_regressions
                 && verdict.is_err()
+                && matches!(scenario.expectation(v).map(|e| &e.expected), Some(Expected::Holds))
                 && let Some(f) = &report.first_failure
             {
                 // The report kept only the outcome: the run again, its tape kept this time.
