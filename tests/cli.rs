@@ -169,3 +169,44 @@ fn check_determinism_passes_on_every_shipped_scenario() {
     assert!(!out.contains("NOT DETERMINISTIC"), "{out}");
     assert!(out.lines().filter(|l| l.contains(": deterministic: 3 seeds")).count() > 100, "{out}");
 }
+
+/// A fenced block of the README: the one after the first line that starts with `after`.
+fn readme_block(readme: &str, after: &str) -> String {
+    let at = readme.find(after).unwrap_or_else(|| panic!("README has {after:?}"));
+    let open = at + readme[at..].find("```").expect("a block");
+    let body = open + readme[open..].find('\n').expect("its fence line") + 1;
+    let end = body + readme[body..].find("```").expect("closed");
+    readme[body..end].to_owned()
+}
+
+/// `s` with each line's measured runs/s (the clock's, never the same twice) blanked.
+fn unclocked(s: &str) -> String {
+    s.lines()
+        .map(|l| match l.find(" runs/s") {
+            Some(i) => format!("{} N{}", l[..i].trim_end_matches(|c: char| c.is_ascii_digit() || c == ' '), &l[i..]),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_readme_first_screen_shows_a_real_race_and_what_run_prints_for_it() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    // The two set-up commands: racelab on a shipped scenario, then the test script.
+    let setup = readme_block(&readme, "## Set up and run");
+    let commands: Vec<&str> = setup.lines().collect();
+    assert_eq!(commands.len(), 2, "{setup}");
+    assert!(commands[0].starts_with("cargo run --release -- run scenarios/cookbook_double_submit.toml "), "{setup}");
+    assert!(commands[1].starts_with("scripts/test "), "{setup}");
+    // The race is the shipped file, whole.
+    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/cookbook_double_submit.toml"))
+        .expect("the scenario");
+    assert_eq!(readme_block(&readme, "## A race, its bug and its fix"), file);
+    assert!(file.lines().count() <= 50, "a short race");
+    // What the first command prints is what racelab prints for it now (but the clock).
+    let shown = readme_block(&readme, "The first command above runs it and prints");
+    let o = racelab(&["run", "scenarios/cookbook_double_submit.toml"]);
+    assert_eq!(o.status.code(), Some(0), "the bug fails and the fix holds, as expected");
+    assert_eq!(unclocked(&shown), unclocked(&text(&o).0));
+}

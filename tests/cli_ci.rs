@@ -4,7 +4,7 @@
 use std::process::Command;
 
 mod support;
-use support::{racelab, temp_dir, text};
+use support::{junit_cases, racelab, temp_dir, text};
 
 /// dispose_during_ice with one expectation made wrong: `flag_callback` said to hold.
 fn wrong_expectation(dir: &std::path::Path) -> std::path::PathBuf {
@@ -29,6 +29,8 @@ fn junit_has_a_case_per_variant_and_a_failure_where_the_expectation_broke() {
     let o = racelab(&["run", &file.display().to_string(), "--seeds", "60", "--junit", &xml.display().to_string()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o).1);
     let xml = std::fs::read_to_string(&xml).expect("the report");
+    let cases = junit_cases(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert_eq!(cases.iter().filter(|c| c.2 == "failure").count(), 1, "{cases:?}");
     assert!(
         xml.starts_with(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"racelab\" tests=\"9\" failures=\"1\">"
@@ -216,4 +218,217 @@ fn verify_writes_junit_with_a_failure_where_the_search_disagrees() {
     let xml = std::fs::read_to_string(&xml).expect("the report");
     assert!(xml.contains("failures=\"5\""), "{xml}");
     assert!(xml.contains("<failure message=\"duplicate_replay_on_reconnect / try_send_drop: "), "{xml}");
+}
+
+/// The broken case and a held one of a report on [`wrong_expectation`]'s file.
+fn check_wrong_expectation_report(xml: &str, how: &str) {
+    let cases = junit_cases(xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert_eq!(cases.len(), 9, "a case per variant: {cases:?}");
+    let failed: Vec<&str> = cases.iter().filter(|c| c.2 == "failure").map(|c| c.1.as_str()).collect();
+    assert_eq!(failed, ["flag_callback"], "only the variant whose expectation is wrong: {xml}");
+    assert!(cases.iter().all(|c| c.0 == "dispose_during_ice"), "{cases:?}");
+    let case = xml.split("<testcase ").find(|c| c.starts_with("name=\"flag_callback\"")).expect("the broken case");
+    assert!(case.contains("<failure message=\"dispose_during_ice / flag_callback: expected to hold, but "), "{case}");
+    assert!(case.contains("see it: racelab run ") && case.contains("--variant flag_callback --seed "), "{case}");
+    assert!(case.contains(how), "{case}");
+    let ok = xml.split("<testcase ").find(|c| c.starts_with("name=\"stream\"")).expect("a case that held");
+    assert!(!ok.contains("<failure"), "{ok}");
+}
+
+#[test]
+fn sweep_writes_junit_judged_against_the_expectations() {
+    let dir = temp_dir("sweep-junit");
+    let file = wrong_expectation(&dir);
+    let xml = dir.join("sweep.xml");
+    let (file_s, xml_s) = (file.display().to_string(), xml.display().to_string());
+    let o = racelab(&["sweep", &file_s, "--seeds", "60", "--jobs", "2", "--junit", &xml_s]);
+    // Failures were found (the sweep's own exit code); the report judges each variant.
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o).1);
+    check_wrong_expectation_report(&std::fs::read_to_string(&xml).expect("the report"), "--strategy pct");
+    // The same seeds on one worker: the same report but for the worker time.
+    let again = dir.join("again.xml");
+    racelab(&["sweep", &file_s, "--seeds", "60", "--jobs", "1", "--junit", &again.display().to_string()]);
+    let strip = |x: &str| x.split(" time=\"").map(|p| p.split_once('"').map_or(p, |(_, r)| r)).collect::<String>();
+    assert_eq!(
+        strip(&std::fs::read_to_string(&xml).expect("read")),
+        strip(&std::fs::read_to_string(&again).expect("read"))
+    );
+    // A sweep stopped early: the variants it never reached are skipped, not passed.
+    let o = racelab(&["sweep", &file_s, "--stop-after", "1", "--jobs", "1", "--junit", &xml_s]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o).1);
+    let xml = std::fs::read_to_string(&xml).expect("the report");
+    let cases = junit_cases(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let case = |name: &str| cases.iter().find(|c| c.1 == name).map(|c| c.2).expect("a case");
+    assert_eq!(case("dispose_unawaited"), "skipped", "{xml}");
+    assert!(xml.contains("<skipped message=\"not run (the sweep stopped first)\"/>"), "{xml}");
+    // Cut short, the first variant broke only what the shipped file expects of it: met.
+    let o =
+        racelab(&["sweep", "scenarios/dispose_during_ice.toml", "--stop-after", "1", "--jobs", "1", "--junit", &xml_s]);
+    assert_eq!(o.status.code(), Some(1));
+    let xml = std::fs::read_to_string(&xml_s).expect("the report");
+    let cases = junit_cases(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert_eq!(cases.iter().find(|c| c.1 == "flag_callback").map(|c| c.2), Some("pass"), "{xml}");
+    // A bad path for the report: exit 2 and a message, after the sweep.
+    let o = racelab(&["sweep", &file_s, "--seeds", "2", "--junit", &dir.join("no/such/dir.xml").display().to_string()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("error: cannot write "), "{}", text(&o).1);
+}
+
+#[test]
+fn matrix_writes_junit_judged_against_the_expectations() {
+    let dir = temp_dir("matrix-junit");
+    let file = wrong_expectation(&dir);
+    let xml = dir.join("matrix.xml");
+    let o = racelab(&["matrix", &file.display().to_string(), "--seeds", "60", "--junit", &xml.display().to_string()]);
+    // The matrix measures: its exit code stays 0; the report says which expectation broke.
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    assert!(text(&o).0.starts_with("### dispose_during_ice "), "the table still prints: {}", text(&o).0);
+    check_wrong_expectation_report(&std::fs::read_to_string(&xml).expect("the report"), "--strategy pct");
+    // The shipped file: every expectation holds over the same seeds.
+    let o = racelab(&[
+        "matrix",
+        "scenarios/dispose_during_ice.toml",
+        "--seeds",
+        "60",
+        "--junit",
+        &xml.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let xml = std::fs::read_to_string(&xml).expect("the report");
+    let cases = junit_cases(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert!(cases.len() == 9 && cases.iter().all(|c| c.2 == "pass"), "{xml}");
+}
+
+#[test]
+fn run_saves_shrunk_regressions_of_variants_expected_to_hold_and_replays_them() {
+    let dir = temp_dir("save-regressions");
+    let file = wrong_expectation(&dir);
+    let file_s = file.display().to_string();
+    let folder = dir.join("racelab-regressions");
+    let o = racelab(&["run", &file_s, "--seeds", "60", "--save-regressions"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(!out.contains("REGRESSION"), "nothing to replay the first time: {out}");
+    let saved: Vec<_> = std::fs::read_dir(&folder).expect("saved").map(|e| e.expect("entry").path()).collect();
+    // Only the variant expected to hold: the eight expected to fail keep no file.
+    assert_eq!(saved.len(), 1, "{saved:?}\n{err}");
+    let name = saved[0].file_name().expect("a name").to_string_lossy().into_owned();
+    assert!(name.starts_with("dispose_during_ice.flag_callback.seed") && name.ends_with(".json"), "{name}");
+    assert!(err.contains(&format!("saved regression {}", saved[0].display())), "{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved[0]).expect("read")).expect("JSON");
+    assert!(json["shrunk"].is_object(), "shrunk before it is kept: {json}");
+    assert_eq!(json["file"], "../wrong.toml", "named from the regression folder");
+    // The next run replays it first and fails while the variant still breaks on it.
+    let o = racelab(&["run", &file_s, "--variant", "flag_callback", "--seeds", "60", "--save-regressions"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        out.starts_with(&format!(
+            "dispose_during_ice: REGRESSION: {}: regression still fails where `flag_callback` is expected to hold: ",
+            saved[0].display()
+        )),
+        "{out}"
+    );
+    // Not a new failure: no second file.
+    assert!(err.contains("not saved: a regression of dispose_during_ice / flag_callback already fails"), "{err}");
+    assert_eq!(std::fs::read_dir(&folder).expect("folder").count(), 1);
+    // The kept file replays from anywhere: its scenario is named relative to it.
+    let o = racelab(&["replay", &saved[0].display().to_string()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o).1);
+    // A sweep saves the same way, once.
+    std::fs::remove_dir_all(&folder).expect("clean");
+    let o = racelab(&["sweep", &file_s, "--seeds", "60", "--jobs", "2", "--save-regressions"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o).1);
+    let saved: Vec<_> = std::fs::read_dir(&folder).expect("saved").map(|e| e.expect("entry").path()).collect();
+    assert_eq!(saved.len(), 1, "{saved:?}\n{}", text(&o).1);
+    // A holding variant that a regression breaks fails the run even over seeds that pass.
+    let o = racelab(&["run", &file_s, "--variant", "flag_callback", "--seeds", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o).0);
+    assert!(text(&o).0.starts_with("dispose_during_ice: REGRESSION: "), "{}", text(&o).0);
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let dir = temp_dir("colour");
+    let file = wrong_expectation(&dir);
+    let file_s = file.display().to_string();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_racelab"));
+        cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+        for var in ["NO_COLOR", "CLICOLOR_FORCE", "CLICOLOR", "GITHUB_ACTIONS"] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(env.iter().copied()).output().expect("runs")
+    };
+    let args = ["run", &file_s, "--seeds", "60"];
+    let plain = run(&args, &[]);
+    assert_eq!(plain.status.code(), Some(1));
+    assert!(!plain.stdout.contains(&0x1b), "piped: no colour");
+    let with = |color: &str, env: &[(&str, &str)]| {
+        let mut a = args.to_vec();
+        a.extend(["--color", color]);
+        run(&a, env)
+    };
+    // --color always: the results are painted; without the escapes it is the plain output.
+    let always = with("always", &[]);
+    let (out, _) = text(&always);
+    assert!(out.contains("\u{1b}["), "{out}");
+    for word in ["FAIL", "UNEXPECTED", "as expected"] {
+        assert!(out.split('\u{1b}').any(|part| part.contains(&format!("m{word}"))), "{word} painted: {out:?}");
+    }
+    let plain_out = unclocked(&text(&plain).0);
+    assert_eq!(unclocked(&strip_ansi(&out)), plain_out, "colour adds escapes and nothing else");
+    // never, NO_COLOR: not a byte of colour, byte for byte what a pipe gets (but the clock).
+    assert_eq!(unclocked(&text(&with("never", &[])).0), plain_out);
+    assert_eq!(unclocked(&text(&with("never", &[("CLICOLOR_FORCE", "1")])).0), plain_out);
+    assert_eq!(unclocked(&text(&run(&args, &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")])).0), plain_out);
+    // CLICOLOR_FORCE colours a pipe under auto; --color always wins over NO_COLOR.
+    assert!(run(&args, &[("CLICOLOR_FORCE", "1")]).stdout.contains(&0x1b));
+    assert!(with("always", &[("NO_COLOR", "1")]).stdout.contains(&0x1b));
+    // Errors: the header and the snippet are painted, the location line is kept.
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\nmodel = \"signaling\"\nseeds = \"many\"\n").expect("write");
+    let bad_s = bad.display().to_string();
+    let plain = run(&["run", &bad_s], &[]);
+    assert_eq!(plain.status.code(), Some(2));
+    let (_, err) = text(&plain);
+    assert!(err.starts_with(&format!("error: {bad_s}:3:9: ")), "{err}");
+    assert!(err.contains("\n3 | seeds = \"many\"\n  |         ^"), "a caret under the column: {err}");
+    let coloured = run(&["run", &bad_s, "--color", "always"], &[]);
+    assert_eq!(coloured.status.code(), Some(2));
+    let (_, cerr) = text(&coloured);
+    assert!(cerr.starts_with("\u{1b}[") && cerr.contains("error:\u{1b}[0m "), "{cerr:?}");
+    assert_eq!(strip_ansi(&cerr), err);
+    assert!(!text(&run(&["run", &bad_s, "--color", "never"], &[])).1.contains('\u{1b}'));
+    assert_eq!(racelab(&["run", &bad_s, "--color", "sometimes"]).status.code(), Some(2));
+}
+
+/// `s` with the measured runs/s of each line (the clock's, never the same twice) blanked.
+fn unclocked(s: &str) -> String {
+    s.lines()
+        .map(|l| match l.find(" runs/s") {
+            Some(i) => format!("{} N{}", l[..i].trim_end_matches(|c: char| c.is_ascii_digit() || c == ' '), &l[i..]),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `s` without its ANSI escape sequences.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

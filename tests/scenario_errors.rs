@@ -154,7 +154,9 @@ fn a_missing_file_is_an_error_not_a_panic() {
 #[test]
 fn the_readme_scenario_example_parses() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
-    let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    // The block of the "Scenario files" section (the first screen's race has its own test).
+    let section = readme.find("\n## Scenario files\n").expect("the section");
+    let start = section + readme[section..].find("```toml\n").expect("a toml block") + "```toml\n".len();
     let end = start + readme[start..].find("```").expect("closed");
     let s = Scenario::parse(&Registry::builtin(), "README.md", &readme[start..end]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.variants, ["flag_callback", "per_peer_map", "shipped_stream"]);

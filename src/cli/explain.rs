@@ -65,7 +65,7 @@ pub fn explain(registry: &Registry, args: ExplainArgs) -> i32 {
         Err((code, msg)) => {
             // An empty message: the helper that failed has printed its own.
             if !msg.is_empty() {
-                eprintln!("error: {msg}");
+                error!("{msg}");
             }
             code
         }

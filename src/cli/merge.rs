@@ -42,16 +42,13 @@ pub fn run(args: MergeArgs) -> i32 {
     let (read, merged) = match result {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("error: {e}");
+            error!("{e}");
             return 2;
         }
     };
     if read == 0 {
         // Nothing at all to merge is a wrong argument (an empty or truncated file), not a result.
-        eprintln!(
-            "error: no failure in {} (empty files?)",
-            if args.files.len() == 1 { "the file" } else { "any of the files" }
-        );
+        error!("no failure in {} (empty files?)", if args.files.len() == 1 { "the file" } else { "any of the files" });
         return 2;
     }
     eprintln!("merged {} files: {read} lines, {merged} failures after removing duplicates", args.files.len());

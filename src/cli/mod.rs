@@ -1,5 +1,13 @@
 //! The command line: one file per subcommand, dispatched from here.
 
+/// `eprintln!` of an error message: `error: ` (red and bold on a colour terminal), then the
+/// message.
+macro_rules! error {
+    ($($arg:tt)*) => {
+        eprintln!("{}{}", $crate::report::style::error_header(), format_args!($($arg)*))
+    };
+}
+
 mod explain;
 mod list;
 mod matrix;
@@ -36,9 +44,24 @@ use std::sync::{Arc, LazyLock};
 #[derive(Parser, Debug)]
 #[command(name = "racelab", version, about, long_about = None)]
 pub struct Cli {
+    /// Colour: auto (on a terminal, unless NO_COLOR is set or CLICOLOR_FORCE asks for it
+    /// anyway), always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal that takes colour, unless `NO_COLOR` is set (`CLICOLOR_FORCE` forces it).
+    Auto,
+    /// Always, even into a pipe or a file.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// The subcommands.
@@ -100,6 +123,11 @@ pub fn main(registry: Registry) -> ! {
 
 /// Run one parsed command line with the models in `registry`; the process exit code.
 pub fn main_with(registry: &Registry, cli: Cli) -> i32 {
+    crate::report::style::set_choice(match cli.color {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    });
     match cli.command {
         Command::Run(mut args) => match scenario_files(&args.files) {
             Ok(files) => {
@@ -201,12 +229,12 @@ pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, i32> {
             continue;
         }
         if let Err(e) = std::fs::read_dir(p) {
-            eprintln!("error: {}: cannot read the folder: {e}", p.display());
+            error!("{}: cannot read the folder: {e}", p.display());
             return Err(2);
         }
         let found = crate::testing::scenario_files(std::slice::from_ref(p));
         if found.is_empty() {
-            eprintln!("error: {}: no scenario files (*.toml) in this folder", p.display());
+            error!("{}: no scenario files (*.toml) in this folder", p.display());
             return Err(2);
         }
         out.extend(found);
@@ -214,10 +242,23 @@ pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, i32> {
     Ok(out)
 }
 
+/// Print a scenario error on standard error: its `error: file:line:col: message` line, then
+/// the offending line with a caret under the column (coloured on a colour terminal).
+pub fn scenario_error(e: &crate::scenario::ScenarioError) {
+    eprintln!("{}", crate::report::diagnostic::render(e));
+}
+
+/// Print a sweep's error (a scenario error drawn as [`scenario_error`] draws it).
+pub fn sweep_error(e: &crate::explore::sweep::SweepError) {
+    match e {
+        crate::explore::sweep::SweepError::Scenario(e) => scenario_error(e),
+    }
+}
+
 /// Load a scenario, printing a located error (exit code 2) if it is bad.
 pub fn load(registry: &Registry, path: &Path) -> Result<Scenario, i32> {
     Scenario::load(registry, path).map_err(|e| {
-        eprintln!("error: {e}");
+        scenario_error(&e);
         if crate::report::github::enabled() {
             let title = "racelab: bad scenario file";
             println!("{}", crate::report::github::error(&e.file, e.line, e.column, title, &e.message));
@@ -230,13 +271,13 @@ pub fn load(registry: &Registry, path: &Path) -> Result<Scenario, i32> {
 /// exit code 2 if the file is not one or has no such line.
 pub fn failure_at(path: &Path, line: usize) -> Result<Failure, i32> {
     let all = Failure::load_all(path).map_err(|e| {
-        eprintln!("error: {e}");
+        error!("{e}");
         2
     })?;
     match line.checked_sub(1).and_then(|i| all.get(i)) {
         Some(f) => Ok(f.clone()),
         None => {
-            eprintln!("error: {}: no failure on line {line} (it holds {})", path.display(), all.len());
+            error!("{}: no failure on line {line} (it holds {})", path.display(), all.len());
             Err(2)
         }
     }
@@ -271,8 +312,8 @@ pub fn failure_scenario(
 ) -> Result<(PathBuf, Scenario), i32> {
     let path = failure_scenario_path(failure_path, failure, given);
     if given.is_none() && path.extension().is_none_or(|x| x != "toml") {
-        eprintln!(
-            "error: {}: the failure names {:?} as its scenario, which is not a .toml file (give one with --scenario)",
+        error!(
+            "{}: the failure names {:?} as its scenario, which is not a .toml file (give one with --scenario)",
             failure_path.display(),
             failure.file
         );
@@ -284,9 +325,86 @@ pub fn failure_scenario(
             if given.is_none() {
                 e.snippet = None;
             }
-            eprintln!("error: {e}");
+            scenario_error(&e);
             eprintln!("  (the scenario named by {}; give another with --scenario)", failure_path.display());
             Err(2)
+        }
+    }
+}
+
+/// Write a JUnit report to `path`; exit code 2 (with a message) if it cannot be written.
+pub fn write_junit(path: &Path, cases: &[crate::report::junit::Case]) -> Result<(), i32> {
+    std::fs::write(path, crate::report::junit::render(cases)).map_err(|e| {
+        error!("cannot write {}: {e}", path.display());
+        2
+    })
+}
+
+/// Judge one variant's failure counts (check -> (failing runs, first failing seed)) from a
+/// sweep or a matrix against the scenario's expectation, as `racelab run` judges its seeds.
+/// `hunt`: a bounded or exhaustive search that stops at its first failure, so an expectation
+/// that names several invariants is met by a failure that breaks only listed ones.
+pub fn judge_counts(
+    scenario: &Scenario,
+    variant: &str,
+    runs: u64,
+    failed_runs: u64,
+    failures: std::collections::BTreeMap<String, (u64, u64)>,
+    hunt: bool,
+) -> Result<(), String> {
+    use crate::scenario::Expected;
+    let report = crate::explore::run::VariantReport {
+        variant: variant.to_owned(),
+        runs,
+        failures,
+        failed_seeds: failed_runs,
+        first_failure: None,
+        first_hash: String::new(),
+        runs_per_sec: 0.0,
+    };
+    let verdict = crate::explore::run::judge(scenario, &report);
+    if verdict.is_err() && hunt && !report.failures.is_empty() {
+        match scenario.expectation(variant).map(|e| &e.expected) {
+            Some(Expected::Includes(_)) => return Ok(()),
+            Some(Expected::Violates(names)) if report.failures.keys().all(|k| names.contains(k)) => return Ok(()),
+            _ => {}
+        }
+    }
+    verdict
+}
+
+/// `--save-regressions`: keep `failure`, a run of a variant the scenario at `file` expects to
+/// hold, as a shrunk regression file in the `racelab-regressions/` folder beside it. Nothing
+/// is written for a variant expected to fail (its failures are the point of it), nor when a
+/// regression already kept for the variant still fails (the failure is not new). Messages
+/// go to standard error; a failure to save is a warning, not the run's result.
+pub fn keep_regression(file: &Path, scenario: &Scenario, failure: &Failure) {
+    use crate::explore::shrink::{ShrinkConfig, shrink};
+    use crate::scenario::Expected;
+    let v = &failure.variant;
+    if !matches!(scenario.expectation(v).map(|e| &e.expected), Some(Expected::Holds)) {
+        return;
+    }
+    if let Err(e) = crate::testing::check_regressions(file, scenario, Some(v)) {
+        let first = e.0.lines().next().unwrap_or_default().to_owned();
+        eprintln!("not saved: a regression of {} / {v} already fails ({first})", scenario.name);
+        return;
+    }
+    let mut kept = match shrink(scenario, failure, ShrinkConfig::default()) {
+        Ok(r) => r.failure,
+        Err(e) => {
+            eprintln!("warning: cannot shrink {} / {v} seed {}: {e}; saved as found", scenario.name, failure.seed);
+            failure.clone()
+        }
+    };
+    // Named from the regression folder, so `racelab replay` finds the scenario from anywhere.
+    if let Some(name) = file.file_name() {
+        kept.file = format!("../{}", name.to_string_lossy());
+    }
+    match crate::testing::save_regression(file, &kept) {
+        Ok(path) => eprintln!("saved regression {}", path.display()),
+        Err(e) => {
+            eprintln!("warning: cannot save a regression of {} / {v} beside {}: {e}", scenario.name, file.display())
         }
     }
 }
@@ -299,7 +417,7 @@ pub fn strategy_arg(s: &str) -> Result<StrategyKind, String> {
 /// Build the simulation of `variant`, printing a located error (exit code 2) if it is bad.
 pub fn build(scenario: &Scenario, variant: &str) -> Result<Sim, i32> {
     Sim::new(scenario, variant).map_err(|e| {
-        eprintln!("error: {e}");
+        scenario_error(&e);
         2
     })
 }
@@ -321,7 +439,7 @@ pub fn full_replay(
         true
     });
     let outcome = last.ok_or_else(|| {
-        eprintln!("error: the replay made no run");
+        error!("the replay made no run");
         2
     })?;
     Ok((outcome, sim))
@@ -332,8 +450,8 @@ pub fn full_replay(
 pub fn seed_run(scenario: &Scenario, variant: &str, strategy: &Spec, seed: u64) -> Result<(Ran, Outcome, Sim), i32> {
     let mut sim = build(scenario, variant)?;
     let Some(ran) = strategy.run_seed(&mut sim, seed) else {
-        eprintln!(
-            "error: strategy {} has no run {seed} for {} / {variant} (its search is smaller)",
+        error!(
+            "strategy {} has no run {seed} for {} / {variant} (its search is smaller)",
             strategy.kind, scenario.name
         );
         return Err(2);

@@ -7,6 +7,7 @@ use crate::engine::{Outcome, Sim};
 use crate::explore::run::{judge, run_variant_with};
 use crate::explore::strategy::{Ran, Spec, StrategyKind};
 use crate::report::shell::reproduce;
+use crate::report::style::{self, Stream::Out, paint};
 use crate::report::timeline;
 use crate::report::{github, junit};
 use crate::scenario::Expected;
@@ -40,6 +41,13 @@ pub struct RunArgs {
     /// Save each variant's first failure (tape included) as a JSON file in DIR.
     #[arg(long, value_name = "DIR")]
     pub save_failures: Option<PathBuf>,
+    /// Keep each failure of a variant expected to hold, shrunk, as a regression file in the
+    /// `racelab-regressions/` folder beside its scenario. Every later `run` replays that folder
+    /// first and fails while the fix still breaks on it. Failures of variants expected to fail
+    /// are not kept (breaking is what those variants are for; a file would only pin their
+    /// trace), and a variant whose kept regression still fails gets no second file.
+    #[arg(long, conflicts_with = "check_determinism")]
+    pub save_regressions: bool,
     /// Instead of judging expectations, check that every seed runs the same on a reused
     /// simulation as on a fresh one and that no run leaves state that nothing resets.
     #[arg(long, conflicts_with_all = ["seed", "save_failures"])]
@@ -56,10 +64,9 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
     let mut cases = Vec::new();
     let code = run_files(registry, &args, &mut all_ok, &mut cases);
     if let Some(path) = &args.junit
-        && let Err(e) = std::fs::write(path, junit::render(&cases))
+        && let Err(code) = super::write_junit(path, &cases)
     {
-        eprintln!("error: cannot write {}: {e}", path.display());
-        return 2;
+        return code;
     }
     match code {
         Some(code) => code,
@@ -78,11 +85,7 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
         let variants: Vec<String> = match &args.variant {
             Some(v) if scenario.variants.contains(v) => vec![v.clone()],
             Some(v) => {
-                eprintln!(
-                    "error: {}: unknown variant `{v}`; expected one of: {}",
-                    file.display(),
-                    scenario.variants.join(", ")
-                );
+                error!("{}: unknown variant `{v}`; expected one of: {}", file.display(), scenario.variants.join(", "));
                 return Some(2);
             }
             None => scenario.variants.clone(),
@@ -92,7 +95,7 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
             && !args.check_determinism
             && let Err(e) = crate::testing::check_regressions(file, &scenario, args.variant.as_deref())
         {
-            println!("{}: REGRESSION: {e}", scenario.name);
+            println!("{}: {}: {e}", scenario.name, paint(Out, style::FAIL, "REGRESSION"));
             *all_ok = false;
         }
         if args.check_determinism {
@@ -104,7 +107,7 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                         scenario.name
                     ),
                     Err(e) => {
-                        println!("{} / {v}: NOT DETERMINISTIC: {e}", scenario.name);
+                        println!("{} / {v}: {}: {e}", scenario.name, paint(Out, style::FAIL, "NOT DETERMINISTIC"));
                         *all_ok = false;
                     }
                 }
@@ -123,6 +126,13 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                     && !outcome.verdict.is_pass()
                 {
                     save_failure(dir, file, &ran, spec.kind.name());
+                }
+                if args.save_regressions && !outcome.verdict.is_pass() {
+                    super::keep_regression(
+                        file,
+                        &scenario,
+                        &ran.failure(&file.display().to_string(), spec.kind.name()),
+                    );
                 }
             }
             continue;
@@ -147,7 +157,7 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
             let report = match run_variant_with(&scenario, v, seeds.clone(), &spec) {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    super::scenario_error(&e);
                     return Some(2);
                 }
             };
@@ -156,6 +166,20 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                 let see = report.first_failure.as_ref().map(|f| reproduce(&shown, v, f.seed, spec.kind.name()));
                 junit::failure_message(&scenario.name, v, why, see)
             });
+            if args.save_regressions
+                && verdict.is_err()
+                && matches!(scenario.expectation(v).map(|e| &e.expected), Some(Expected::Holds))
+                && let Some(f) = &report.first_failure
+            {
+                // The report kept only the outcome: the run again, its tape kept this time.
+                let mut sim = match super::build(&scenario, v) {
+                    Ok(s) => s,
+                    Err(code) => return Some(code),
+                };
+                if let Some(ran) = spec.run_seed(&mut sim, f.seed) {
+                    super::keep_regression(file, &scenario, &ran.failure(&shown, spec.kind.name()));
+                }
+            }
             if let Some(msg) = &failure {
                 *all_ok = false;
                 if github::enabled() {
@@ -171,28 +195,30 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                 variant: v.clone(),
                 runs: report.runs,
                 failure,
+                skipped: None,
                 seconds: started.elapsed().as_secs_f64(),
             });
             let hash = report.first_failure.as_ref().map_or(report.first_hash.clone(), |f| f.trace_hash.clone());
             match args.format {
                 Format::Text => {
+                    // Padded before it is painted: the escapes take no column.
                     let result = if report.failures.is_empty() {
-                        format!("pass {}/{}", report.runs, report.runs)
+                        paint(Out, style::PASS, &format!("{:<14}", format!("pass {}/{}", report.runs, report.runs)))
                     } else {
-                        format!("FAIL {}/{}", report.failed(), report.runs)
+                        paint(Out, style::FAIL, &format!("{:<14}", format!("FAIL {}/{}", report.failed(), report.runs)))
                     };
                     let first = report.first_failure.as_ref().map_or("-".to_owned(), |f| format!("seed {}", f.seed));
                     let expect = match (&verdict, scenario.expectation(v).map(|e| &e.expected)) {
-                        (Ok(()), Some(Expected::Holds)) => "as expected: holds".to_owned(),
+                        (Ok(()), Some(Expected::Holds)) => paint(Out, style::EXPECTED, "as expected") + ": holds",
                         (Ok(()), Some(Expected::Violates(_) | Expected::Includes(_))) => {
-                            "as expected: violates".to_owned()
+                            paint(Out, style::EXPECTED, "as expected") + ": violates"
                         }
-                        (Err(why), _) => format!("UNEXPECTED: {why}"),
+                        (Err(why), _) => format!("{}: {why}", paint(Out, style::UNEXPECTED, "UNEXPECTED")),
                         (Ok(()), None) => String::new(),
                     };
                     let name = crate::report::term::clean(v);
                     println!(
-                        "  {name:<w$} {result:<14} first {first:<10} trace {hash}  {:>6.0} runs/s  {expect}",
+                        "  {name:<w$} {result} first {first:<10} trace {hash}  {:>6.0} runs/s  {expect}",
                         report.runs_per_sec
                     );
                     if !report.failures.is_empty() {
@@ -264,14 +290,14 @@ pub fn save_failure(dir: &Path, file: &Path, ran: &Ran, strategy: &str) {
     let path = match crate::report::filename::file_in(dir, &name, "json") {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            error!("{e}");
             return;
         }
     };
     let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, failure.to_json()));
     match written {
         Ok(()) => eprintln!("saved {}", path.display()),
-        Err(e) => eprintln!("error: cannot write {}: {e}", path.display()),
+        Err(e) => error!("cannot write {}: {e}", path.display()),
     }
 }
 

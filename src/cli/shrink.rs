@@ -56,7 +56,7 @@ pub fn run(registry: &Registry, args: ShrinkArgs) -> i32 {
         Ok(x) => x,
         Err(e) => {
             // Every shrink error is about its input (a pass, a tape that does not reproduce).
-            eprintln!("error: {e}");
+            error!("{e}");
             return 2;
         }
     };
@@ -74,7 +74,7 @@ pub fn run(registry: &Registry, args: ShrinkArgs) -> i32 {
     );
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.failure));
     if let Err(e) = std::fs::write(&out, report.failure.to_json()) {
-        eprintln!("error: cannot write {}: {e}", out.display());
+        error!("cannot write {}: {e}", out.display());
         return 2;
     }
     println!("wrote {} ({} replays it exactly)\n", out.display(), replay(&out));

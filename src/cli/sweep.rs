@@ -6,11 +6,13 @@ use crate::engine::replay::Failure;
 use crate::explore::pool;
 use crate::explore::shrink::{ShrinkConfig, shrink};
 use crate::explore::strategy::{StrategyKind, bounded, exhaustive};
-use crate::explore::sweep::{Ended, Progress, Shard, Sink, SweepConfig, Target, sweep, targets};
+use crate::explore::sweep::{Ended, Progress, Shard, Sink, Summary, SweepConfig, Target, sweep, targets};
+use crate::report::junit;
 use crate::report::shell::{replay, reproduce};
+use crate::report::style::{self, Stream::Out, paint};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::ops::Range;
@@ -78,6 +80,17 @@ pub struct SweepArgs {
     /// write them to FILE.shrunk.jsonl beside --out.
     #[arg(long, requires = "out")]
     pub shrink: bool,
+    /// Also write a JUnit XML report to FILE: a test case per scenario and variant, a failure
+    /// where the runs made break its expectation (judged as `run` judges; a bounded or
+    /// exhaustive search stops at its first failure, which then only has to be one the file
+    /// expects), skipped where the sweep stopped before reaching it.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Keep the first failure of each variant expected to hold, shrunk, as a regression file
+    /// in the `racelab-regressions/` folder beside its scenario, which `racelab run` replays
+    /// first (see `racelab run --help`).
+    #[arg(long)]
+    pub save_regressions: bool,
 }
 
 /// A time budget in seconds as a deadline from now; `Err` for a negative or absurd number.
@@ -109,7 +122,7 @@ pub fn load_targets(registry: &Registry, files: &[PathBuf], variant: Option<&str
     }
     if all.is_empty() && !missing.is_empty() {
         for e in &missing {
-            eprintln!("error: {e}");
+            error!("{e}");
         }
         return Err(2);
     }
@@ -129,6 +142,10 @@ struct Reporter {
     bar: Option<ProgressBar>,
     last_plain: Instant,
     error: Option<String>,
+    /// Per target: the first failure handed over, tape included.
+    firsts: Vec<Option<Failure>>,
+    /// Per target: the first seed that broke each check (of the failures handed over).
+    first_seeds: Vec<BTreeMap<String, u64>>,
 }
 
 impl Reporter {
@@ -141,7 +158,16 @@ impl Reporter {
             .progress_chars("=> ");
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style)
         });
-        Reporter { out, names, bar, last_plain: Instant::now(), error: None }
+        let n = names.len();
+        Reporter {
+            out,
+            names,
+            bar,
+            last_plain: Instant::now(),
+            error: None,
+            firsts: vec![None; n],
+            first_seeds: vec![BTreeMap::new(); n],
+        }
     }
 
     /// Take the progress bar off the terminal.
@@ -162,6 +188,12 @@ impl Reporter {
 
 impl Sink for Reporter {
     fn failure(&mut self, target: usize, failure: &Failure, progress: &Progress) {
+        for check in failure.checks() {
+            self.first_seeds[target].entry(check.to_owned()).or_insert(failure.seed);
+        }
+        if self.firsts[target].is_none() {
+            self.firsts[target] = Some(failure.clone());
+        }
         // The file first, flushed: whatever was printed is on disk even if the process dies next.
         if let Some((path, file)) = &mut self.out
             && let Err(e) = writeln!(file, "{}", failure.to_line()).and_then(|_| file.flush())
@@ -176,7 +208,8 @@ impl Sink for Reporter {
             None => failure.strategy.clone(),
         };
         self.say(&format!(
-            "FAIL {} seed {} ({how}): {}\n     {}",
+            "{} {} seed {} ({how}): {}\n     {}",
+            paint(Out, style::FAIL, "FAIL"),
             self.names[target],
             failure.seed,
             failure.verdict.summary(),
@@ -213,8 +246,8 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
     };
     let kind = args.strategy;
     if !kind.is_seeded() && (args.seeds.is_some() || args.shard.is_some()) {
-        eprintln!(
-            "error: --seeds and --shard do not apply to --strategy {kind}: it searches runs in its own order, not seeds (use --budget{})",
+        error!(
+            "--seeds and --shard do not apply to --strategy {kind}: it searches runs in its own order, not seeds (use --budget{})",
             if kind == StrategyKind::Exhaustive { " or --max-tapes" } else { "" }
         );
         return 2;
@@ -222,7 +255,7 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
     let deadline = match deadline(args.time) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
+            error!("{e}");
             return 2;
         }
     };
@@ -246,7 +279,7 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
         Ok(s) => s,
         Err(e) => {
             reporter.clear();
-            eprintln!("error: {e}");
+            super::sweep_error(&e);
             return 2;
         }
     };
@@ -295,8 +328,8 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
             Some(c) => c.clone(),
             // A sweep stopped early may never have reached a variant: that is not a pass.
             None if t.runs == 0 => "not run (the sweep stopped first)".to_owned(),
-            None if checks.is_empty() => "pass".to_owned(),
-            None => format!("FAIL {}: {}", t.failures, checks.join(", ")),
+            None if checks.is_empty() => paint(Out, style::PASS, "pass"),
+            None => format!("{} {}: {}", paint(Out, style::FAIL, "FAIL"), t.failures, checks.join(", ")),
         };
         println!("  {name:<width$}  {:>8} runs  {:>7.0} runs/s  {result}", t.runs, t.runs_per_sec());
     }
@@ -310,8 +343,20 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
         println!("failures written to {}", path.display());
     }
     if let Some(e) = &reporter.error {
-        eprintln!("error: {e}");
+        error!("{e}");
         return 2;
+    }
+    if let Some(path) = &args.junit
+        && let Err(code) = super::write_junit(path, &junit_cases(&cfg, &summary, &reporter))
+    {
+        return code;
+    }
+    if args.save_regressions {
+        for (target, first) in cfg.targets.iter().zip(&reporter.firsts) {
+            if let Some(f) = first {
+                super::keep_regression(Path::new(&target.file), &target.scenario, f);
+            }
+        }
     }
     drop(reporter.out.take());
     if args.shrink
@@ -331,13 +376,57 @@ pub fn run(registry: &Registry, args: SweepArgs) -> i32 {
     }
 }
 
+/// A JUnit case per target: its runs judged against the scenario's expectation.
+fn junit_cases(cfg: &SweepConfig, summary: &Summary, reporter: &Reporter) -> Vec<junit::Case> {
+    // A search stops at its first failure, and a sweep cut short (--stop-after, --time,
+    // Ctrl-C) may stop before a variant breaks everything its file lists: then a failure
+    // that breaks only what the file expects meets the expectation.
+    let hunt = !cfg.strategy.is_seeded() || summary.ended != Ended::Complete;
+    let mut cases = Vec::new();
+    for (t, target) in cfg.targets.iter().enumerate() {
+        let p = &summary.progress.targets[t];
+        let first = reporter.firsts[t].as_ref();
+        let see = first.map(|f| reproduce(&f.file, &f.variant, f.seed, &f.strategy));
+        let (failure, skipped) = if summary.abandoned[t] {
+            let why = "the search gave up: the model did not run the same twice (not deterministic)";
+            (Some(junit::failure_message(&target.scenario.name, &target.variant, why, None)), None)
+        } else if p.runs == 0 {
+            (None, Some("not run (the sweep stopped first)".to_owned()))
+        } else {
+            let failures = p
+                .by_check
+                .iter()
+                .map(|(k, n)| {
+                    let seed = reporter.first_seeds[t].get(k).copied().or(first.map(|f| f.seed)).unwrap_or(0);
+                    (k.clone(), (*n, seed))
+                })
+                .collect();
+            let verdict = super::judge_counts(&target.scenario, &target.variant, p.runs, p.failures, failures, hunt);
+            let failure =
+                verdict.err().map(|why| junit::failure_message(&target.scenario.name, &target.variant, &why, see));
+            (failure, None)
+        };
+        cases.push(junit::Case {
+            scenario: target.scenario.name.clone(),
+            file: target.file.clone(),
+            variant: target.variant.clone(),
+            runs: p.runs,
+            failure,
+            skipped,
+            // Worker time: the pairs share the workers, so this is not wall-clock time.
+            seconds: p.busy.as_secs_f64(),
+        });
+    }
+    cases
+}
+
 fn create_out(args: &SweepArgs) -> Result<Option<(PathBuf, File)>, i32> {
     match &args.out {
         None => Ok(None),
         Some(path) => match File::create(path) {
             Ok(f) => Ok(Some((path.clone(), f))),
             Err(e) => {
-                eprintln!("error: cannot create {}: {e}", path.display());
+                error!("cannot create {}: {e}", path.display());
                 Err(2)
             }
         },
@@ -356,7 +445,7 @@ fn shrink_firsts(out: &Path, targets: &[Target], jobs: usize) -> i32 {
     let failures = match Failure::load_all(out) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e}");
+            error!("{e}");
             return 2;
         }
     };
@@ -394,7 +483,7 @@ fn shrink_firsts(out: &Path, targets: &[Target], jobs: usize) -> i32 {
         }
     }
     if let Err(e) = std::fs::write(&path, text) {
-        eprintln!("error: cannot write {}: {e}", path.display());
+        error!("cannot write {}: {e}", path.display());
         return 2;
     }
     println!("shrunk failures written to {} ({} replay reads them)", path.display(), super::program());

@@ -7,6 +7,7 @@ use crate::engine::Registry;
 use crate::explore::strategy::bounded::Conclusion;
 use crate::explore::verify::{VerifyConfig, expected_text, markdown, verify};
 use crate::report::junit;
+use crate::report::style::{self, Stream::Out, paint};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -61,7 +62,7 @@ pub fn run(registry: &Registry, args: VerifyArgs) -> i32 {
     let deadline = match deadline(args.time) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
+            error!("{e}");
             return 2;
         }
     };
@@ -75,7 +76,7 @@ pub fn run(registry: &Registry, args: VerifyArgs) -> i32 {
     let rows = match verify(&targets, &cfg, &STOP) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::scenario_error(&e);
             return 2;
         }
     };
@@ -90,7 +91,7 @@ pub fn run(registry: &Registry, args: VerifyArgs) -> i32 {
                     file.clone_from(&r.target.file);
                     println!("{file}");
                 }
-                let mark = if r.agrees.is_ok() { "ok" } else { "NO" };
+                let mark = if r.agrees.is_ok() { paint(Out, style::PASS, "ok") } else { paint(Out, style::FAIL, "NO") };
                 println!("  {mark}  {:<width$}  {}", crate::report::term::clean(&r.target.variant), r.summary);
                 let pad = "";
                 if let Some(f) = &r.failure {
@@ -101,8 +102,12 @@ pub fn run(registry: &Registry, args: VerifyArgs) -> i32 {
                     );
                 }
                 match &r.agrees {
-                    Ok(()) => println!("      {pad:<width$}  as expected: {}", expected_text(r.expected.as_ref())),
-                    Err(why) => println!("      {pad:<width$}  UNEXPECTED: {why}"),
+                    Ok(()) => println!(
+                        "      {pad:<width$}  {}: {}",
+                        paint(Out, style::EXPECTED, "as expected"),
+                        expected_text(r.expected.as_ref())
+                    ),
+                    Err(why) => println!("      {pad:<width$}  {}: {why}", paint(Out, style::UNEXPECTED, "UNEXPECTED")),
                 }
                 let unlisted = r.unlisted();
                 if !unlisted.is_empty() {
@@ -135,13 +140,13 @@ pub fn run(registry: &Registry, args: VerifyArgs) -> i32 {
                     failure: r.agrees.as_ref().err().map(|why| {
                         junit::failure_message(&r.target.scenario.name, &r.target.variant, why, r.reproduce())
                     }),
+                    skipped: None,
                     // The searches share the workers: no per-variant wall clock to report.
                     seconds: 0.0,
                 })
                 .collect();
-        if let Err(e) = std::fs::write(path, junit::render(&cases)) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return 2;
+        if let Err(code) = super::write_junit(path, &cases) {
+            return code;
         }
     }
     if STOP.load(Ordering::Relaxed) {

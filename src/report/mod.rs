@@ -1,6 +1,7 @@
 //! Reports of a run: the text timeline, canonical JSON Lines, a Mermaid sequence diagram and
 //! a self-contained HTML report, all drawn from a [`view::View`].
 
+pub mod diagnostic;
 pub mod envelopes;
 pub mod filename;
 pub mod github;
@@ -9,6 +10,7 @@ pub mod jsonl;
 pub mod junit;
 pub mod mermaid;
 pub mod shell;
+pub mod style;
 pub mod term;
 pub mod timeline;
 pub mod view;

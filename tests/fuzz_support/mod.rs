@@ -296,8 +296,18 @@ pub fn drive(corpus: &Corpus, input: &Seed) -> Reach {
     let registry = Registry::builtin();
     match input {
         Seed::Scenario(path, text) => {
-            let Ok(mut s) = Scenario::parse(&registry, path, text) else { return Reach::Rejected };
-            // Errors render (the snippet window) whatever the line.
+            let mut s = match Scenario::parse(&registry, path, text) {
+                Ok(s) => s,
+                Err(e) => {
+                    // Errors render (the snippet window, the annotated snippet, coloured or
+                    // not) whatever the line.
+                    let plain = racelab::report::diagnostic::render_with(&e, false);
+                    let coloured = racelab::report::diagnostic::render_with(&e, true);
+                    assert!(plain.starts_with(&format!("error: {}:{}:{}: ", e.file, e.line, e.column)));
+                    assert!(coloured.len() >= plain.len());
+                    return Reach::Rejected;
+                }
+            };
             limit(&mut s);
             let mut reach = Reach::Rejected;
             for v in s.variants.clone().iter().take(VARIANTS) {

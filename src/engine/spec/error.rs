@@ -83,7 +83,7 @@ impl fmt::Display for ScenarioError {
 /// The part of `line` to show for a caret at 1-based character `column`, with control
 /// characters made visible, and the caret's offset in it. Any length is fine: a long line is
 /// cut to a window around the column.
-fn window(line: &str, column: usize) -> (String, usize) {
+pub(crate) fn window(line: &str, column: usize) -> (String, usize) {
     let chars: Vec<char> = line.chars().collect();
     let at = column.saturating_sub(1).min(chars.len());
     let start = at.saturating_sub(SNIPPET_MAX / 2);
