@@ -382,3 +382,31 @@ fn a_seventy_thousand_character_name_prints_in_every_command() {
         assert!(o.status.code().is_some_and(|c| c <= 1), "{:?}: {}\n{err}", &args[..1], stdout.len());
     }
 }
+
+#[test]
+fn sigterm_and_ctrl_c_end_a_run_with_the_seeds_that_ran() {
+    for (signal, code) in [("-TERM", 143), ("-INT", 130)] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_racelab"))
+            .args(["run", "scenarios/server_switch.toml", "--seeds", "0..18446744073709551615"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        // The header is printed before the first variant starts its endless seeds.
+        let header = lines.next().expect("a header").expect("a line");
+        assert!(header.starts_with("server_switch"), "{header}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let killed = Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill runs");
+        assert!(killed.success());
+        let out: Vec<String> = lines.map(|l| l.expect("a line")).collect();
+        let o = child.wait_with_output().expect("waits");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{signal}: {out:?} {err}");
+        assert!(err.contains("interrupted: the last variant above covers only the seeds that ran"), "{err}");
+        // Exactly one variant reported, over the seeds that ran (not the endless range).
+        let reported: Vec<&String> = out.iter().filter(|l| l.contains(" pass ") || l.contains(" FAIL ")).collect();
+        assert_eq!(reported.len(), 1, "{out:?}");
+    }
+}

@@ -4,7 +4,7 @@ use super::{Format, load, print_run, seed_run, seeds_arg, strategy_arg};
 use crate::engine::Registry;
 use crate::engine::replay::Failure;
 use crate::engine::{Outcome, Sim};
-use crate::explore::run::{judge, run_variant_with};
+use crate::explore::run::{judge, run_variant_until};
 use crate::explore::strategy::{Ran, Spec, StrategyKind};
 use crate::report::shell::reproduce;
 use crate::report::style::{self, Stream::Out, paint};
@@ -58,8 +58,10 @@ pub struct RunArgs {
     pub junit: Option<PathBuf>,
 }
 
-/// Run the scenarios; the exit code.
+/// Run the scenarios; the exit code (130 or 143 when Ctrl-C or SIGTERM stopped it: the
+/// variant in progress is reported over the seeds that ran, and nothing after it runs).
 pub fn run(registry: &Registry, args: RunArgs) -> i32 {
+    super::install_ctrlc();
     let mut all_ok = true;
     let mut cases = Vec::new();
     let code = run_files(registry, &args, &mut all_ok, &mut cases);
@@ -67,6 +69,10 @@ pub fn run(registry: &Registry, args: RunArgs) -> i32 {
         && let Err(code) = super::write_junit(path, &cases)
     {
         return code;
+    }
+    if super::STOP.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("interrupted: the last variant above covers only the seeds that ran; the rest did not run");
+        return super::interrupted_code();
     }
     match code {
         Some(code) => code,
@@ -154,7 +160,7 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
         let mut first_expected: Option<(String, u64)> = None;
         for v in &variants {
             let started = std::time::Instant::now();
-            let report = match run_variant_with(&scenario, v, seeds.clone(), &spec) {
+            let report = match run_variant_until(&scenario, v, seeds.clone(), &spec, &super::STOP) {
                 Ok(r) => r,
                 Err(e) => {
                     super::scenario_error(&e);
@@ -259,6 +265,10 @@ fn run_files(registry: &Registry, args: &RunArgs, all_ok: &mut bool, cases: &mut
                 {
                     save_failure(dir, file, &ran, spec.kind.name());
                 }
+            }
+            if super::STOP.load(std::sync::atomic::Ordering::Relaxed) {
+                // Interrupted: this variant's line covers the seeds that ran; nothing more runs.
+                return None;
             }
         }
         if let Some((v, seed)) = unexpected {

@@ -6,6 +6,7 @@ use crate::explore::strategy::{Seeds, Spec, StrategyKind};
 use crate::scenario::{Expected, Scenario, ScenarioError};
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// What one variant did over a seed range.
@@ -49,6 +50,18 @@ pub fn run_variant_with(
     seeds: Range<u64>,
     strategy: &Spec,
 ) -> Result<VariantReport, ScenarioError> {
+    run_variant_until(scenario, variant, seeds, strategy, &AtomicBool::new(false))
+}
+
+/// [`run_variant_with`], stopping after the run in progress once `stop` is raised (Ctrl-C,
+/// SIGTERM): the report then covers the seeds that ran (`runs` says how many).
+pub fn run_variant_until(
+    scenario: &Scenario,
+    variant: &str,
+    seeds: Range<u64>,
+    strategy: &Spec,
+    stop: &AtomicBool,
+) -> Result<VariantReport, ScenarioError> {
     let mut sim = Sim::new(scenario, variant)?;
     sim.trace_level(TraceLevel::Hash);
     let start = Instant::now();
@@ -81,7 +94,7 @@ pub fn run_variant_with(
                 report.first_failure = Some(out.clone());
             }
         }
-        true
+        !stop.load(Ordering::Relaxed)
     });
     let secs = start.elapsed().as_secs_f64();
     report.runs_per_sec = if secs > 0.0 { report.runs as f64 / secs } else { 0.0 };
