@@ -55,11 +55,15 @@ fn a_model_bound_is_a_halted_verdict_that_names_it() {
 }
 
 fn tasks_run(program: &str, max_ticks: u64) -> Verdict {
+    tasks_outcome(program, max_ticks).verdict
+}
+
+fn tasks_outcome(program: &str, max_ticks: u64) -> racelab::engine::Outcome {
     let text = format!(
         "name = \"bounded\"\nmodel = \"tasks\"\nmax_ticks = {max_ticks}\n[options]\nfinish_within = 1000000000\n[[task]]\nname = \"t\"\nprogram = \"\"\"\n{program}\n\"\"\"\n[[task]]\nname = \"w\"\nprogram = \"await 1\"\n"
     );
     let s = Scenario::parse(&Registry::builtin(), "bounded.toml", &text).unwrap_or_else(|e| panic!("{e}"));
-    Sim::new(&s, "default").unwrap_or_else(|e| panic!("{e}")).seed(0).verdict
+    Sim::new(&s, "default").unwrap_or_else(|e| panic!("{e}")).seed(0)
 }
 
 #[test]
@@ -73,6 +77,22 @@ fn a_program_that_never_settles_is_halted_by_its_fuel() {
     // Far under the per-tick budget, but for ever: only the run's fuel ends it.
     let v = tasks_run("set i = 0\nloop {\n  set i = i + 1\n  if i % 1000 == 0 {\n    await 1\n  }\n}", 100_000_000);
     assert_eq!(v, Verdict::Halted { limit: "max_steps".into() });
+}
+
+#[test]
+fn copying_a_large_value_on_every_step_is_charged_to_the_fuel() {
+    // The fuzz campaign's slowest input (53 s) copied a large value on every step: 2,000,000
+    // steps of a 57,344-byte copy. Each copy now costs its size, so the run halts after a few
+    // dozen of them.
+    let mut program = String::from("set s = \"xxxxxxx\"\n");
+    for _ in 0..13 {
+        program.push_str("set s = s + s\n");
+    }
+    program.push_str("loop {\n  set t = s\n  await 1\n}");
+    let out = tasks_outcome(&program, 100_000_000);
+    assert_eq!(out.verdict, Verdict::Halted { limit: "max_steps".into() });
+    // One copy per tick: uncharged, the fuel would last until tick ~1,000,000.
+    assert!(out.ticks < 100, "halted at tick {}", out.ticks);
 }
 
 /// A model that sends more in one tick than any tick may hold.

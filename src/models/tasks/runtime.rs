@@ -37,8 +37,10 @@ use std::sync::Arc;
 
 /// Steps all tasks together may take within one tick before the loop counts as blocked.
 pub const STEP_BUDGET: u64 = 100_000;
-/// Steps one run may take, all tasks together: past it the run ends `Halted { limit:
-/// "max_steps" }` (a program that never settles cannot run for ever).
+/// Fuel of one run, all tasks together: a step costs one, and storing a value costs its size
+/// too (string bytes plus list and map entries), since storing copies it. Past it the run
+/// ends `Halted { limit: "max_steps" }`: a program that never settles, or one that keeps
+/// copying a large value, cannot run for ever.
 pub const MAX_STEPS: u64 = 2_000_000;
 /// Task instances one run may create: past it the run ends `Halted { limit: "max_tasks" }`.
 pub const MAX_TASKS: usize = 10_000;
@@ -564,14 +566,26 @@ impl Rt<'_, '_> {
         }
     }
 
-    /// Whether `v` is within the value cap; past it the run halts.
+    /// Whether `v` is within the value cap; past it the run halts. Storing `v` copied it, so
+    /// its size is charged to the run's fuel: without that, a loop storing a list of 100,000
+    /// entries on each of its 2,000,000 steps would copy for minutes.
     fn fits(&mut self, v: &Value) -> bool {
-        if v.size_up_to(MAX_VALUE_SIZE) > MAX_VALUE_SIZE {
+        self.fits_size(v.size_up_to(MAX_VALUE_SIZE))
+    }
+
+    /// [`Runtime::fits`] for a value of `size` (as [`Value::size_up_to`] counts it).
+    fn fits_size(&mut self, size: usize) -> bool {
+        if size > MAX_VALUE_SIZE {
             self.cx.halt("max_value_size");
-            false
-        } else {
-            true
+            return false;
         }
+        // A scalar (size 1) is in the step's own cost; a string, list or map costs its size.
+        self.sched.fuel += size.saturating_sub(1) as u64;
+        if self.sched.fuel > MAX_STEPS {
+            self.cx.halt("max_steps");
+            return false;
+        }
+        true
     }
 
     /// Arm a timer `delay` ticks from now (at least one).
@@ -940,6 +954,10 @@ impl Rt<'_, '_> {
                     Ok(v) => v,
                     Err(m) => return self.raise(task, m),
                 };
+                // Reading copied it: charged like a store.
+                if !self.fits(&v) {
+                    return Flow::Suspend;
+                }
                 let args = self.access_args(prog.shared[*var as usize].0.id, key.as_ref(), &v, line);
                 self.event(EventKind::Call, me, "read", Id::NONE, args);
                 task.locals[*into as usize] = v;
@@ -957,7 +975,7 @@ impl Rt<'_, '_> {
                     return self.raise(task, m);
                 }
                 // An entry at a time, a shared map can outgrow the cap too.
-                if !self.fits(&self.shared.vars[*var as usize].clone()) {
+                if !self.fits_size(self.shared.vars[*var as usize].size_up_to(MAX_VALUE_SIZE)) {
                     return Flow::Suspend;
                 }
                 self.event(EventKind::Call, me, "write", Id::NONE, args);
@@ -1534,12 +1552,16 @@ impl Rt<'_, '_> {
                 Instr::Read { var, key, into } => {
                     let key = opt_eval(key, &locals)?;
                     locals[*into as usize] = load(&state[*var as usize], key.as_ref())?;
+                    // Reading copied it: charged like a store.
+                    if !self.fits(&locals[*into as usize]) {
+                        return Err("halted".into());
+                    }
                 }
                 Instr::Write { var, key, value } => {
                     let key = opt_eval(key, &locals)?;
                     let v = eval(value, &Locals(&locals))?;
                     store(&mut state[*var as usize], key, v)?;
-                    if !self.fits(&self.shared.services[s as usize][*var as usize].clone()) {
+                    if !self.fits_size(self.shared.services[s as usize][*var as usize].size_up_to(MAX_VALUE_SIZE)) {
                         return Err("halted".into());
                     }
                 }
