@@ -456,9 +456,18 @@ m = {}
 [[task]]
 name = "t"
 program = """
+set e = "0123456789"
+set n = 0
+loop {
+  set e = e + e
+  set n = n + 1
+  if n == 11 {
+    break
+  }
+}
 set i = 0
 loop {
-  write m[i] = "0123456789"
+  write m[i] = e
   set i = i + 1
   if i % 1000 == 0 {
     await 1
@@ -468,5 +477,8 @@ loop {
 "#,
         0,
     );
+    // Entries of 20,480 bytes: the sixth write takes the map past the cap. (Each write's
+    // re-measure of the whole map is charged to the fuel, so a map of small entries halts on
+    // `max_steps` long before it could reach the cap: bounded either way.)
     assert_eq!(o.verdict, Verdict::Halted { limit: "max_value_size".into() });
 }
