@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 mod support;
-use support::{racelab, temp_dir, text};
+use support::{racelab, temp_dir, text, unclocked};
 
 #[test]
 fn run_checks_expectations_and_exits_zero() {
@@ -177,17 +177,6 @@ fn readme_block(readme: &str, after: &str) -> String {
     let body = open + readme[open..].find('\n').expect("its fence line") + 1;
     let end = body + readme[body..].find("```").expect("closed");
     readme[body..end].to_owned()
-}
-
-/// `s` with each line's measured runs/s (the clock's, never the same twice) blanked.
-fn unclocked(s: &str) -> String {
-    s.lines()
-        .map(|l| match l.find(" runs/s") {
-            Some(i) => format!("{} N{}", l[..i].trim_end_matches(|c: char| c.is_ascii_digit() || c == ' '), &l[i..]),
-            None => l.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]

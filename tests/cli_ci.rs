@@ -4,7 +4,7 @@
 use std::process::Command;
 
 mod support;
-use support::{junit_cases, racelab, temp_dir, text};
+use support::{junit_cases, racelab, temp_dir, text, unclocked};
 
 /// dispose_during_ice with one expectation made wrong: `flag_callback` said to hold.
 fn wrong_expectation(dir: &std::path::Path) -> std::path::PathBuf {
@@ -378,7 +378,11 @@ fn colour_only_when_asked_or_on_a_terminal() {
         assert!(out.split('\u{1b}').any(|part| part.contains(&format!("m{word}"))), "{word} painted: {out:?}");
     }
     let plain_out = unclocked(&text(&plain).0);
-    assert_eq!(unclocked(&strip_ansi(&out)), plain_out, "colour adds escapes and nothing else");
+    assert_eq!(
+        unclocked(&anstream::adapter::strip_str(&out).to_string()),
+        plain_out,
+        "colour adds escapes and nothing else"
+    );
     // never, NO_COLOR: not a byte of colour, byte for byte what a pipe gets (but the clock).
     assert_eq!(unclocked(&text(&with("never", &[])).0), plain_out);
     assert_eq!(unclocked(&text(&with("never", &[("CLICOLOR_FORCE", "1")])).0), plain_out);
@@ -399,36 +403,7 @@ fn colour_only_when_asked_or_on_a_terminal() {
     assert_eq!(coloured.status.code(), Some(2));
     let (_, cerr) = text(&coloured);
     assert!(cerr.starts_with("\u{1b}[") && cerr.contains("error:\u{1b}[0m "), "{cerr:?}");
-    assert_eq!(strip_ansi(&cerr), err);
+    assert_eq!(anstream::adapter::strip_str(&cerr).to_string(), err);
     assert!(!text(&run(&["run", &bad_s, "--color", "never"], &[])).1.contains('\u{1b}'));
     assert_eq!(racelab(&["run", &bad_s, "--color", "sometimes"]).status.code(), Some(2));
-}
-
-/// `s` with the measured runs/s of each line (the clock's, never the same twice) blanked.
-fn unclocked(s: &str) -> String {
-    s.lines()
-        .map(|l| match l.find(" runs/s") {
-            Some(i) => format!("{} N{}", l[..i].trim_end_matches(|c: char| c.is_ascii_digit() || c == ' '), &l[i..]),
-            None => l.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// `s` without its ANSI escape sequences.
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

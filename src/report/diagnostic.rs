@@ -85,7 +85,7 @@ mod tests {
         let e = error("seeds = \"many\"", 9);
         let out = render_with(&e, true);
         assert!(out.contains('\u{1b}'), "{out:?}");
-        let plain: String = strip(&out);
+        let plain = anstream::adapter::strip_str(&out).to_string();
         assert_eq!(plain, format!("error: {e}"));
         assert!(plain.starts_with("error: x.toml:12:9: expected a number\n"), "{plain}");
     }
@@ -100,23 +100,5 @@ mod tests {
                 let _ = render_with(&error(line, column), false);
             }
         }
-    }
-
-    /// `s` without its ANSI escape sequences.
-    fn strip(s: &str) -> String {
-        let mut out = String::new();
-        let mut chars = s.chars();
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
     }
 }
