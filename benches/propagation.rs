@@ -12,7 +12,7 @@ use racelab::engine::order::Picker;
 use racelab::engine::schedule::{Stage, TickSchedule};
 use racelab::engine::trace::{Args, Describe};
 use racelab::engine::wire::{Inbound, Outbound, WirePlugin};
-use racelab::engine::{Clock, Horizon, Id, Limits, Names, Sim, TraceLevel};
+use racelab::engine::{Engine, Id, Limits, Sim, SimApp, TraceLevel};
 use racelab::scenario::Scenario;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -80,9 +80,10 @@ fn source(mut c: ResMut<Counters>, eps: Res<Endpoints>, mut out: MessageWriter<O
     }
 }
 
-fn keep_going(c: Res<Counters>, clock: Res<Clock>, mut horizon: ResMut<Horizon>) {
+fn keep_going(c: Res<Counters>, mut engine: ResMut<Engine>) {
     if c.sent < MESSAGES {
-        horizon.at(clock.now + 1);
+        let now = engine.now();
+        engine.wake_at(now + 1);
     }
 }
 
@@ -90,10 +91,7 @@ fn wire_sim() -> Sim {
     let faults = FaultPlan { delay: DELAY, heal_at: u64::MAX, ..FaultPlan::calm() };
     let limits = Limits { max_ticks: u64::MAX, max_messages: u64::MAX };
     let mut sim = Sim::custom("propagation", faults, limits, |app| {
-        let ids: Vec<Id> = {
-            let mut names = app.world_mut().resource_mut::<Names>();
-            (0..ENDPOINTS).map(|i| names.intern(&format!("ep:{i}"))).collect()
-        };
+        let ids: Vec<Id> = (0..ENDPOINTS).map(|i| app.intern(&format!("ep:{i}"))).collect();
         app.insert_resource(Endpoints(ids));
         app.init_resource::<Counters>();
         app.add_plugins(WirePlugin::<Ping>::default());

@@ -104,7 +104,7 @@ pub mod prelude {
     pub use crate::engine::trace::{Args, Describe, EventKind};
     pub use crate::engine::wire::{Inbound, Outbound};
     pub use crate::engine::world::SimWorld;
-    pub use crate::engine::{Choice, Outcome, Registry, Sim, Tape, TraceLevel, Verdict};
+    pub use crate::engine::{Choice, Engine, Outcome, Registry, Sim, Tape, TraceLevel, Verdict};
     pub use crate::engine::{Id, IdIndex, Names, Violation};
     pub use crate::scenario::{At, Scenario, ScenarioError};
     pub use bevy_app::{self, App, Plugin};

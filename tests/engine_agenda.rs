@@ -69,8 +69,7 @@ fn sim() -> Sim {
 fn sim_healed_at(heal_at: u64) -> Sim {
     let plan = FaultPlan { heal_at, ..FaultPlan::calm() };
     Sim::custom("agenda", plan, Limits { max_ticks: 100, max_messages: 100 }, |app| {
-        let mut names = app.world_mut().resource_mut::<racelab::engine::Names>();
-        assert_eq!((names.intern("sender_a"), names.intern("sender_b")), (Id(1), Id(2)));
+        assert_eq!((app.intern("sender_a"), app.intern("sender_b")), (Id(1), Id(2)));
         app.add_plugins(WirePlugin::<A>::default());
         app.add_plugins(WirePlugin::<B>::default());
         app.add_plugins(TimerPlugin::<T>::default());
@@ -78,7 +77,7 @@ fn sim_healed_at(heal_at: u64) -> Sim {
         app.add_systems(SetupSchedule, (|mut s: ResMut<Seen>| s.0.clear()).in_set(SetupStage::Model));
         app.add_systems(
             TickSchedule,
-            (start.run_if(|c: Res<racelab::engine::Clock>| c.now == 0), react).chain().in_set(Stage::Model),
+            (start.run_if(|e: Res<racelab::engine::Engine>| e.now() == 0), react).chain().in_set(Stage::Model),
         );
     })
     .expect("builds")

@@ -13,13 +13,13 @@ use racelab::prelude::*;
 /// a = 1 a "choice" of 1, which is no choice. So 4 tapes: a0 b0, a0 b1, a1, a2.
 struct Tree;
 
-fn tree_setup(mut tape: ResMut<Tape>) {
-    match tape.choose("a", 3) {
+fn tree_setup(mut engine: ResMut<Engine>) {
+    match engine.tape.choose("a", 3) {
         0 => {
-            tape.choose("b", 2);
+            engine.tape.choose("b", 2);
         }
         1 => {
-            tape.choose("c", 1);
+            engine.tape.choose("c", 1);
         }
         _ => {}
     }

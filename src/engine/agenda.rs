@@ -15,10 +15,10 @@
 //! Systems that do per-tick work rather than react to a message (a worker taking the next
 //! job, a proxy flushing its queue) run on the tick's last step: see [`last_step`].
 
-use crate::engine::clock::Clock;
 use crate::engine::faults::FaultPlan;
 use crate::engine::ids::Id;
 use crate::engine::order::Picker;
+use crate::engine::state::Engine;
 use crate::engine::tape::{About, Tape};
 use bevy_ecs::prelude::*;
 
@@ -53,8 +53,8 @@ struct Source {
     hand_over: HandOverFn,
 }
 
-/// The agenda of the current tick (a resource).
-#[derive(Resource, Default)]
+/// The agenda of the current tick (a field of [`Engine`]).
+#[derive(Default)]
 pub struct Agenda {
     stamp: u64,
     sources: Vec<Source>,
@@ -109,66 +109,74 @@ impl Agenda {
 
 /// Run condition: the tick's last step, after every batch was handed over. Per-tick work
 /// that is not a reaction to a message runs here, once per tick.
-pub fn last_step(agenda: Res<Agenda>) -> bool {
-    agenda.is_last_step()
+pub fn last_step(engine: Res<Engine>) -> bool {
+    engine.agenda.is_last_step()
 }
 
 /// The Deliver stage: on a tick's first step collect and order what is due; on every step
 /// hand over the next batch.
 pub fn deliver(world: &mut World) {
-    let now = world.resource::<Clock>().now;
-    // Taken out and put back (not `resource_scope`, which moves the resource's entity
-    // between archetypes twice): the hand-over functions need the rest of the world.
-    let mut agenda = std::mem::take(&mut *world.resource_mut::<Agenda>());
-    if agenda.collected_at != Some(now) {
+    let mut engine = world.resource_mut::<Engine>();
+    let now = engine.clock.now;
+    if engine.agenda.collected_at != Some(now) {
+        let agenda = &mut engine.agenda;
         agenda.collected_at = Some(now);
         agenda.step = 0;
-        collect(&mut agenda, world, now);
+        // The sources collect with the whole world: only the two vectors they need leave the
+        // engine meanwhile (moving the whole agenda out and back cost a memcpy per step).
+        let (sources, mut due) = (std::mem::take(&mut agenda.sources), std::mem::take(&mut agenda.due));
+        due.clear();
+        for (i, source) in sources.iter().enumerate() {
+            (source.collect)(world, now, i as u16, &mut due);
+        }
+        engine = world.resource_mut::<Engine>();
+        let Engine { agenda, plan, tape, .. } = &mut *engine;
+        (agenda.sources, agenda.due) = (sources, due);
+        agenda.order(plan, tape, now);
     }
+    let agenda = &mut engine.agenda;
     agenda.step += 1;
-    if let Some(&(source, start, end)) = agenda.batches.get(agenda.next_batch) {
-        agenda.next_batch += 1;
-        agenda.slots.clear();
-        let Agenda { sorted, slots, .. } = &mut agenda;
-        slots.extend(sorted[start..end].iter().map(|d| d.slot));
-        (agenda.sources[source as usize].hand_over)(world, &agenda.slots);
-    }
-    *world.resource_mut::<Agenda>() = agenda;
+    let Some(&(source, start, end)) = agenda.batches.get(agenda.next_batch) else { return };
+    agenda.next_batch += 1;
+    let hand_over = agenda.sources[source as usize].hand_over;
+    let mut slots = std::mem::take(&mut agenda.slots);
+    slots.clear();
+    slots.extend(agenda.sorted[start..end].iter().map(|d| d.slot));
+    hand_over(world, &slots);
+    world.resource_mut::<Engine>().agenda.slots = slots;
 }
 
-fn collect(agenda: &mut Agenda, world: &mut World, now: u64) {
-    agenda.due.clear();
-    agenda.sorted.clear();
-    agenda.batches.clear();
-    agenda.next_batch = 0;
-    for (i, source) in agenda.sources.iter().enumerate() {
-        (source.collect)(world, now, i as u16, &mut agenda.due);
-    }
-    if agenda.due.is_empty() {
-        return;
-    }
-    agenda.due.sort_unstable_by_key(|d| d.stamp);
-    let plan = world.resource::<FaultPlan>();
-    if agenda.due.len() > 1 && plan.reorder && plan.active(now) {
-        // A timer is on a link of its own: nothing keeps it behind another item.
-        agenda.links.clear();
-        agenda.links.extend(agenda.due.iter().map(|d| (d.from, d.to, if d.fifo { 0 } else { d.stamp })));
-        agenda.threads.clear();
-        agenda.threads.extend(agenda.due.iter().map(|d| d.thread));
-        let (links, threads) = (&agenda.links, &agenda.threads);
-        let mut tape = world.resource_mut::<Tape>();
-        let order = agenda.picker.order(links, true, |k, nth| {
-            tape.choose_about("deliver.order", k, About::Candidates(&|i| threads[nth(i)]))
-        });
-        agenda.sorted.extend(order.iter().map(|&i| agenda.due[i]));
-    } else {
-        agenda.sorted.extend_from_slice(&agenda.due);
-    }
-    let mut start = 0;
-    for i in 1..=agenda.sorted.len() {
-        if i == agenda.sorted.len() || agenda.sorted[i].source != agenda.sorted[start].source {
-            agenda.batches.push((agenda.sorted[start].source, start, i));
-            start = i;
+impl Agenda {
+    /// Order the collected items (calm: as sent or armed; else as the tape picks, each FIFO
+    /// link kept in order) and cut them into batches of one source each.
+    fn order(&mut self, plan: &FaultPlan, tape: &mut Tape, now: u64) {
+        self.sorted.clear();
+        self.batches.clear();
+        self.next_batch = 0;
+        if self.due.is_empty() {
+            return;
+        }
+        self.due.sort_unstable_by_key(|d| d.stamp);
+        if self.due.len() > 1 && plan.reorder && plan.active(now) {
+            // A timer is on a link of its own: nothing keeps it behind another item.
+            self.links.clear();
+            self.links.extend(self.due.iter().map(|d| (d.from, d.to, if d.fifo { 0 } else { d.stamp })));
+            self.threads.clear();
+            self.threads.extend(self.due.iter().map(|d| d.thread));
+            let (links, threads) = (&self.links, &self.threads);
+            let order = self.picker.order(links, true, |k, nth| {
+                tape.choose_about("deliver.order", k, About::Candidates(&|i| threads[nth(i)]))
+            });
+            self.sorted.extend(order.iter().map(|&i| self.due[i]));
+        } else {
+            self.sorted.extend_from_slice(&self.due);
+        }
+        let mut start = 0;
+        for i in 1..=self.sorted.len() {
+            if i == self.sorted.len() || self.sorted[i].source != self.sorted[start].source {
+                self.batches.push((self.sorted[start].source, start, i));
+                start = i;
+            }
         }
     }
 }

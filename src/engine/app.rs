@@ -19,14 +19,14 @@
 //! app.add_wire::<Ping>().add_timers::<Retry>();
 //! ```
 
-use crate::engine::check::Monitors;
 use crate::engine::clock::{DueFn, DueSources};
-use crate::engine::ids::{Id, Names};
+use crate::engine::ids::Id;
 use crate::engine::schedule::{
     FinishSchedule, FinishStage, MessageUpdates, Resets, SetupSchedule, SetupStage, Stage, TickSchedule,
 };
 use crate::engine::script::ScriptPlugin;
 use crate::engine::spec::At;
+use crate::engine::state::Engine;
 use crate::engine::timers::TimerPlugin;
 use crate::engine::trace::Describe;
 use crate::engine::wire::{Payload, WirePlugin};
@@ -146,11 +146,11 @@ impl SimApp for App {
 
     fn declare_monitor(&mut self, monitor: &'static str, deadline: u64) -> &mut Self {
         // Declarations survive between runs (only hot conditions are reset), so once is enough.
-        self.world_mut().resource_mut::<Monitors>().declare(monitor, deadline);
+        self.world_mut().resource_mut::<Engine>().monitors.declare(monitor, deadline);
         self
     }
 
     fn intern(&mut self, name: &str) -> Id {
-        self.world_mut().resource_mut::<Names>().intern(name)
+        self.world_mut().resource_mut::<Engine>().names.intern(name)
     }
 }

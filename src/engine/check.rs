@@ -7,9 +7,8 @@
 //! A liveness monitor is a condition that turns hot (a connect pending) and must turn cold
 //! within a deadline counted from the later of when it turned hot and the heal point.
 
-use crate::engine::clock::Clock;
-use crate::engine::faults::FaultPlan;
 use crate::engine::ids::{Id, Names};
+use crate::engine::state::Engine;
 use crate::engine::trace::{Event, EventKind, Trace};
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -105,7 +104,7 @@ impl Verdict {
 }
 
 /// What the current run has broken so far.
-#[derive(Resource, Default, Debug)]
+#[derive(Default, Debug)]
 pub struct RunStatus {
     /// The first break of each distinct invariant or monitor, in the order they broke
     /// (each a [`Verdict::Violation`] or [`Verdict::Liveness`]).
@@ -146,7 +145,7 @@ struct Hot {
 }
 
 /// Liveness monitors: declare each with its deadline, then report hot/cold every tick.
-#[derive(Resource, Default, Debug)]
+#[derive(Default, Debug)]
 pub struct Monitors {
     deadlines: BTreeMap<&'static str, u64>,
     hot: BTreeMap<(&'static str, Id), Hot>,
@@ -237,45 +236,32 @@ fn record_liveness(
 }
 
 /// Run condition of [`judge`]: a violation was written, or a hot monitor is overdue. Most
-/// steps have neither, and then judge's eight parameters are not fetched.
-pub fn judge_needed(
-    mut violations: MessageReader<Violation>,
-    monitors: Res<Monitors>,
-    plan: Res<FaultPlan>,
-    clock: Res<Clock>,
-) -> bool {
+/// steps have neither, and then judge is not run.
+pub fn judge_needed(mut violations: MessageReader<Violation>, engine: Res<Engine>) -> bool {
     // This reader only watches for new ones (judge reads them with its own).
     let new = !violations.is_empty();
     violations.clear();
+    let (monitors, now) = (&engine.monitors, engine.clock.now);
     // A monitor judged broken is skipped by judge too (a break is recorded once).
-    new || monitors.dues(plan.heal_at).any(|(m, due)| due <= clock.now && !monitors.broken.contains(&m))
+    new || monitors.dues(engine.plan.heal_at).any(|(m, due)| due <= now && !monitors.broken.contains(&m))
 }
 
 /// The earliest deadline of a hot monitor that has not broken yet and is not overdue (an
 /// overdue one was judged on this step): the clock must visit it. A [`crate::engine::DueFn`].
 pub fn monitors_due(world: &World) -> Option<u64> {
-    let monitors = world.resource::<Monitors>();
-    if !monitors.any_hot() {
+    let engine = world.resource::<Engine>();
+    if !engine.monitors.any_hot() {
         return None;
     }
-    let (status, heal_at) = (world.resource::<RunStatus>(), world.resource::<FaultPlan>().heal_at);
-    let now = world.resource::<Clock>().now;
-    monitors.dues(heal_at).filter(|&(m, due)| due > now && !status.has(m)).map(|(_, due)| due).min()
+    let (status, now) = (&engine.status, engine.clock.now);
+    engine.monitors.dues(engine.plan.heal_at).filter(|&(m, due)| due > now && !status.has(m)).map(|(_, due)| due).min()
 }
 
 /// Judge: record this step's violations; an overdue monitor is a liveness break (the clock
 /// visits each deadline: [`monitors_due`]).
-pub fn judge(
-    mut violations: MessageReader<Violation>,
-    mut status: ResMut<RunStatus>,
-    mut monitors: ResMut<Monitors>,
-    plan: Res<FaultPlan>,
-    clock: Res<Clock>,
-    names: Res<Names>,
-    mut trace: ResMut<Trace>,
-) {
-    record_violations(violations.read(), &mut status, clock.now, &names, &mut trace);
-    let monitors = &mut *monitors;
+pub fn judge(mut violations: MessageReader<Violation>, mut engine: ResMut<Engine>) {
+    let Engine { status, monitors, plan, clock, names, trace, .. } = &mut *engine;
+    record_violations(violations.read(), status, clock.now, names, trace);
     for (&(monitor, key), &hot) in &monitors.hot {
         if status.has(monitor) {
             continue;
@@ -284,7 +270,7 @@ pub fn judge(
         let due = hot.since.max(plan.heal_at).saturating_add(deadline);
         if clock.now >= due {
             let detail = format!("hot since tick {}, deadline {deadline} ticks after heal", hot.since);
-            record_liveness(&mut status, (monitor, key), hot, clock.now, &names, &mut trace, detail);
+            record_liveness(status, (monitor, key), hot, clock.now, names, trace, detail);
             monitors.broken.push(monitor);
         }
     }
@@ -292,20 +278,14 @@ pub fn judge(
 
 /// Judge at quiescence: violations from finish checks, then every monitor still hot
 /// (nothing will ever cool it now), the first key of each.
-pub fn judge_final(
-    mut violations: MessageReader<Violation>,
-    mut status: ResMut<RunStatus>,
-    monitors: Res<Monitors>,
-    clock: Res<Clock>,
-    names: Res<Names>,
-    mut trace: ResMut<Trace>,
-) {
-    record_violations(violations.read(), &mut status, clock.now, &names, &mut trace);
+pub fn judge_final(mut violations: MessageReader<Violation>, mut engine: ResMut<Engine>) {
+    let Engine { status, monitors, clock, names, trace, .. } = &mut *engine;
+    record_violations(violations.read(), status, clock.now, names, trace);
     for (&(monitor, key), &hot) in &monitors.hot {
         if status.has(monitor) {
             continue;
         }
         let detail = format!("still hot at quiescence, since tick {}", hot.since);
-        record_liveness(&mut status, (monitor, key), hot, clock.now, &names, &mut trace, detail);
+        record_liveness(status, (monitor, key), hot, clock.now, names, trace, detail);
     }
 }

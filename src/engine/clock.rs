@@ -4,7 +4,7 @@
 use bevy_ecs::prelude::*;
 
 /// The current virtual tick.
-#[derive(Resource, Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Clock {
     /// The tick being simulated.
     pub now: u64,
@@ -26,7 +26,7 @@ pub struct DueSources(pub Vec<DueFn>);
 /// [`Horizon::at`] every step while it is pending; the engine's wires, timers, script and
 /// liveness deadlines answer through [`DueSources`] instead. When nobody asks, the run is
 /// quiescent.
-#[derive(Resource, Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Horizon {
     next: Option<u64>,
 }

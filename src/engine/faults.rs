@@ -17,7 +17,7 @@ pub struct Partition {
 }
 
 /// Rates and ranges of wire faults, in force before `heal_at`.
-#[derive(Resource, Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FaultPlan {
     /// Delivery delay range in ticks, inclusive. After heal every delay is the minimum.
     pub delay: (u64, u64),
@@ -57,7 +57,7 @@ impl FaultPlan {
 }
 
 /// Partitions with their ends resolved to ids (`None` = any), rebuilt at the start of each run.
-#[derive(Resource, Default, Debug)]
+#[derive(Default, Debug)]
 pub struct Cuts {
     cuts: Vec<(Option<Id>, Option<Id>, u64, u64)>,
 }

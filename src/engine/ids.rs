@@ -18,7 +18,7 @@ use bevy_platform::collections::HashMap;
 pub struct Id(pub u32);
 
 /// From stable id to the entity that carries it (looked up, never iterated).
-#[derive(Resource, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct IdIndex(HashMap<Id, Entity>);
 
 impl IdIndex {
@@ -45,17 +45,17 @@ impl IdIndex {
 
 fn index_id(mut world: DeferredWorld, cx: HookContext) {
     let Some(&id) = world.get::<Id>(cx.entity) else { return };
-    if let Some(mut index) = world.get_resource_mut::<IdIndex>() {
-        index.0.insert(id, cx.entity);
+    if let Some(mut engine) = world.get_resource_mut::<crate::engine::Engine>() {
+        engine.index.0.insert(id, cx.entity);
     }
 }
 
 fn unindex_id(mut world: DeferredWorld, cx: HookContext) {
     let Some(&id) = world.get::<Id>(cx.entity) else { return };
-    if let Some(mut index) = world.get_resource_mut::<IdIndex>()
-        && index.0.get(&id) == Some(&cx.entity)
+    if let Some(mut engine) = world.get_resource_mut::<crate::engine::Engine>()
+        && engine.index.0.get(&id) == Some(&cx.entity)
     {
-        index.0.remove(&id);
+        engine.index.0.remove(&id);
     }
 }
 
@@ -71,7 +71,7 @@ impl Id {
 
 /// The intern table of stable ids. It survives between runs of one [`crate::engine::Sim`]:
 /// interning is idempotent, so a name keeps its index, and names are never printed by index.
-#[derive(Resource, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Names {
     list: Vec<String>,
     index: HashMap<String, Id>,

@@ -17,6 +17,7 @@ pub mod schedule;
 pub mod script;
 pub mod sim;
 pub mod spec;
+pub mod state;
 pub mod stats;
 pub mod tape;
 pub mod timers;
@@ -35,17 +36,25 @@ pub use faults::FaultPlan;
 pub use ids::{Id, IdIndex, Names};
 pub use model::{Model, ModelConfig, Registry, StepDoc, VariantDoc};
 pub use sim::{Outcome, Sim};
+pub use state::Engine;
 pub use tape::{Choice, Tape};
 pub use trace::{Args, Describe, Event, EventKind, Trace, TraceLevel};
 pub use world::SimWorld;
 
-/// The run's limits.
-#[derive(Resource, Clone, Copy, Debug)]
+/// The run's limits (a field of [`Engine`]).
+#[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Halt after this tick.
     pub max_ticks: u64,
     /// Halt after this many messages entered the wire.
     pub max_messages: u64,
+}
+
+impl Default for Limits {
+    /// No limit: for an app built without a scenario (a scenario always sets both).
+    fn default() -> Self {
+        Limits { max_ticks: u64::MAX, max_messages: u64::MAX }
+    }
 }
 
 /// The engine's resources and bookkeeping systems.
@@ -58,20 +67,7 @@ impl Plugin for EnginePlugin {
         init_schedules(app);
         app.init_resource::<Resets>();
         app.init_resource::<MessageUpdates>();
-        app.init_resource::<Clock>();
-        app.init_resource::<Horizon>();
-        app.init_resource::<Names>();
-        app.init_resource::<IdIndex>();
-        app.add_reset(|w| w.resource_mut::<IdIndex>().clear());
-        app.init_resource::<Tape>();
-        app.init_resource::<Trace>();
-        app.init_resource::<stats::Stats>();
-        app.init_resource::<stats::Metrics>();
-        app.init_resource::<RunStatus>();
-        app.init_resource::<Monitors>();
-        app.init_resource::<faults::Cuts>();
-        app.init_resource::<agenda::Agenda>();
-        app.add_reset(|w| w.resource_mut::<agenda::Agenda>().reset());
+        app.init_resource::<Engine>();
         app.add_sim_message::<Violation>();
         app.init_resource::<DueSources>();
         app.add_due_source(check::monitors_due);

@@ -1,12 +1,10 @@
 //! Scripted steps: the scenario's `[[step]]`s, due on a tick or in a window the tape picks.
 
 use crate::engine::app::SimApp;
-use crate::engine::clock::Clock;
-use crate::engine::ids::Names;
 use crate::engine::schedule::{SetupSchedule, SetupStage, Stage, TickSchedule, slot};
 use crate::engine::spec::At;
-use crate::engine::tape::Tape;
-use crate::engine::trace::{Describe, Event, EventKind, Trace};
+use crate::engine::state::Engine;
+use crate::engine::trace::{Describe, Event, EventKind};
 use bevy_app::{App, Plugin};
 use bevy_ecs::prelude::*;
 
@@ -63,8 +61,8 @@ impl<A: Describe + Clone + Send + Sync + 'static> Plugin for ScriptPlugin<A> {
 }
 
 /// Pick each windowed step's tick from the tape, in file order, and sort by (tick, index).
-fn resolve<A: Send + Sync + 'static>(mut script: ResMut<Script<A>>, mut tape: ResMut<Tape>) {
-    let script = &mut *script;
+fn resolve<A: Send + Sync + 'static>(mut script: ResMut<Script<A>>, mut engine: ResMut<Engine>) {
+    let (script, tape) = (&mut *script, &mut engine.tape);
     script.due.clear();
     script.next = 0;
     for (i, (at, _)) in script.steps.iter().enumerate() {
@@ -78,17 +76,16 @@ fn resolve<A: Send + Sync + 'static>(mut script: ResMut<Script<A>>, mut tape: Re
 }
 
 /// Run condition of [`act`]: a step is due now.
-fn step_due<A: Send + Sync + 'static>(script: Res<Script<A>>, clock: Res<Clock>) -> bool {
-    script.next_due().is_some_and(|t| t <= clock.now)
+fn step_due<A: Send + Sync + 'static>(script: Res<Script<A>>, engine: Res<Engine>) -> bool {
+    script.next_due().is_some_and(|t| t <= engine.clock.now)
 }
 
 fn act<A: Describe + Clone + Send + Sync + 'static>(
     mut script: ResMut<Script<A>>,
-    clock: Res<Clock>,
+    mut engine: ResMut<Engine>,
     mut acts: MessageWriter<Act<A>>,
-    names: Res<Names>,
-    mut trace: ResMut<Trace>,
 ) {
+    let Engine { clock, names, trace, .. } = &mut *engine;
     while let Some(&(tick, index)) = script.due.get(script.next) {
         if tick > clock.now {
             break;
@@ -96,7 +93,7 @@ fn act<A: Describe + Clone + Send + Sync + 'static>(
         script.next += 1;
         let action = script.steps[index].1.clone();
         trace.push(
-            &names,
+            names,
             Event::new(clock.now, EventKind::Act, action.actor(), action.label())
                 .other(action.target())
                 .args(action.args()),

@@ -3,15 +3,15 @@
 //! The schedules are built once and the world is reset between runs (entities cleared,
 //! resources put back), which is what makes sweeping many seeds cheap.
 
-use crate::engine::agenda::Agenda;
-use crate::engine::check::{RunStatus, Verdict};
-use crate::engine::clock::{Clock, DueFn, DueSources, Horizon};
+use crate::engine::check::Verdict;
+use crate::engine::clock::{Clock, DueFn, DueSources};
 use crate::engine::faults::{Cuts, FaultPlan};
 use crate::engine::ids::Names;
 use crate::engine::model::Model;
 use crate::engine::schedule::{FinishSchedule, MessageUpdates, Resets, SetupSchedule, TickSchedule};
 use crate::engine::spec::{Scenario, ScenarioError};
-use crate::engine::stats::{Metrics, Stats};
+use crate::engine::state::Engine;
+use crate::engine::stats::Stats;
 use crate::engine::tape::{Choice, ReplayMode, Tape};
 use crate::engine::trace::{Trace, TraceLevel};
 use crate::engine::{EnginePlugin, Limits};
@@ -136,8 +136,11 @@ impl Sim {
     ) -> Result<Sim, BuildError> {
         let mut app = App::empty();
         app.add_plugins(EnginePlugin);
-        app.insert_resource(faults);
-        app.insert_resource(limits);
+        {
+            let mut engine = app.world_mut().resource_mut::<Engine>();
+            engine.plan = faults;
+            engine.limits = limits;
+        }
         install(&mut app).map_err(BuildError::Scenario)?;
         // Build the schedules now, so that a scheduling error (an ambiguity) shows at once.
         for label in [TickSchedule.intern(), SetupSchedule.intern(), FinishSchedule.intern()] {
@@ -148,7 +151,7 @@ impl Sim {
                 })
                 .map_err(BuildError::Schedule)?;
         }
-        let base_names = app.world().resource::<Names>().len();
+        let base_names = app.world().resource::<Engine>().names.len();
         let updates = app.world().resource::<MessageUpdates>().0.clone();
         let due = app.world().resource::<DueSources>().0.clone();
         Ok(Sim {
@@ -174,7 +177,7 @@ impl Sim {
     /// Stop each run at the tick of its first broken invariant (default: no, a run goes on
     /// to quiescence or a limit and reports every invariant it breaks).
     pub fn stop_at_first(&mut self, on: bool) -> &mut Self {
-        self.app.world_mut().resource_mut::<RunStatus>().stop_at_first = on;
+        self.app.world_mut().resource_mut::<Engine>().status.stop_at_first = on;
         self
     }
 
@@ -208,31 +211,43 @@ impl Sim {
         for e in doomed {
             world.despawn(e);
         }
+        {
+            // What the engine's own resets did when these were resources of their own: first,
+            // before any model's reset can spawn an entity with an id.
+            let mut engine = world.resource_mut::<Engine>();
+            engine.index.clear();
+            engine.agenda.reset();
+        }
         let resets = std::mem::take(&mut world.resource_mut::<Resets>().0);
         for reset in &resets {
             reset(world);
         }
         world.resource_mut::<Resets>().0 = resets;
-        world.resource_mut::<Names>().truncate(self.base_names);
-        tape.reuse_buffer(&mut world.resource_mut::<Tape>());
-        *world.resource_mut::<Tape>() = tape;
-        world.resource_mut::<Trace>().reset(self.level);
-        *world.resource_mut::<Clock>() = Clock::default();
-        world.resource_mut::<Horizon>().clear();
-        world.resource_mut::<RunStatus>().reset();
-        *world.resource_mut::<Stats>() = Stats::default();
-        world.resource_mut::<Metrics>().0.clear();
-        world.resource_mut::<crate::engine::check::Monitors>().reset();
-        let cuts = {
-            let plan = world.resource::<FaultPlan>().clone();
-            Cuts::resolve(&plan, &mut world.resource_mut::<Names>())
-        };
-        world.insert_resource(cuts);
+        {
+            let mut engine = world.resource_mut::<Engine>();
+            let e = &mut *engine;
+            e.names.truncate(self.base_names);
+            tape.reuse_buffer(&mut e.tape);
+            e.tape = tape;
+            e.trace.reset(self.level);
+            e.clock = Clock::default();
+            e.horizon.clear();
+            e.status.reset();
+            e.stats = Stats::default();
+            e.metrics.0.clear();
+            e.monitors.reset();
+            e.cuts = Cuts::resolve(&e.plan, &mut e.names);
+        }
         world.run_schedule(SetupSchedule);
         let setup_done = world.increment_change_tick();
         let touched = if audit { resources_changed_since(world, run_start, setup_done) } else { Vec::new() };
 
-        let limits = *world.resource::<Limits>();
+        let max_ticks = {
+            // What setup asked of the horizon is not a tick's: each step starts with none.
+            let mut engine = world.resource_mut::<Engine>();
+            engine.horizon.clear();
+            engine.limits.max_ticks
+        };
         let mut visited = 0u64;
         // Take the tick schedule out once per run, not once per tick.
         let end = world.schedule_scope(TickSchedule, |world, tick| {
@@ -242,56 +257,59 @@ impl Sim {
                 for update in updates.iter() {
                     update(world);
                 }
-                world.resource_mut::<Horizon>().clear();
                 tick.run(world);
-                let last_step = world.resource::<Agenda>().is_last_step();
-                if last_step {
-                    visited += 1;
-                }
-                if replaying && let Some(d) = world.resource::<Tape>().divergence() {
-                    break Verdict::Diverged { detail: d.to_string() };
-                }
-                if world.resource::<Trace>().flooded() {
-                    world.resource_mut::<RunStatus>().halt("max_events_per_tick");
-                }
-                if world.resource::<RunStatus>().stop() {
-                    break match world.resource::<RunStatus>().halt {
-                        Some(limit) => Verdict::Halted { limit: limit.into() },
-                        None => Verdict::Pass,
-                    };
-                }
-                if !last_step {
-                    // More batches are due on this tick: the next step hands over the next.
-                    continue;
-                }
-                let now = world.resource::<Clock>().now;
-                let asked = world.resource::<Horizon>().next();
+                let (now, asked) = {
+                    let mut engine = world.resource_mut::<Engine>();
+                    // What models asked for during this step; the next step starts with none.
+                    let asked = std::mem::take(&mut engine.horizon).next();
+                    let last_step = engine.agenda.is_last_step();
+                    if last_step {
+                        visited += 1;
+                    }
+                    if replaying && let Some(d) = engine.tape.divergence() {
+                        break Verdict::Diverged { detail: d.to_string() };
+                    }
+                    if engine.trace.flooded() {
+                        engine.status.halt("max_events_per_tick");
+                    }
+                    if engine.status.stop() {
+                        break match engine.status.halt {
+                            Some(limit) => Verdict::Halted { limit: limit.into() },
+                            None => Verdict::Pass,
+                        };
+                    }
+                    if !last_step {
+                        // More batches are due on this tick: the next step hands over the next.
+                        continue;
+                    }
+                    (engine.clock.now, asked)
+                };
                 let next = due.iter().filter_map(|f| f(world)).chain(asked).min();
                 match next {
                     None => {
                         world.run_schedule(FinishSchedule);
-                        if let Some(d) = world.resource::<Tape>().divergence() {
+                        if let Some(d) = world.resource::<Engine>().tape.divergence() {
                             break Verdict::Diverged { detail: d.to_string() };
                         }
                         break Verdict::Pass;
                     }
                     Some(next) => {
                         let next = next.max(now + 1);
-                        if next > limits.max_ticks {
+                        if next > max_ticks {
                             break Verdict::Halted { limit: "max_ticks".into() };
                         }
-                        world.resource_mut::<Clock>().now = next;
+                        world.resource_mut::<Engine>().clock.now = next;
                     }
                 }
             }
         });
         // The first break is the verdict; a replay that diverged says so whatever it broke.
-        let violations = std::mem::take(&mut world.resource_mut::<RunStatus>().broken);
+        let violations = std::mem::take(&mut world.resource_mut::<Engine>().status.broken);
         let halted = match &end {
             Verdict::Halted { limit } => Some(limit.clone()),
             _ => None,
         };
-        let leftover = world.resource::<Tape>().leftover();
+        let leftover = world.resource::<Engine>().tape.leftover();
         let end = match end {
             // The run is over but the tape is not: the tape is not this run's.
             Verdict::Diverged { .. } => end,
@@ -317,9 +335,9 @@ impl Sim {
                 }
             }
         }
-        let stats = *world.resource::<Stats>();
-        let mut metrics: BTreeMap<String, u64> =
-            world.resource::<Metrics>().0.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        let engine = world.resource::<Engine>();
+        let stats = engine.stats;
+        let mut metrics: BTreeMap<String, u64> = engine.metrics.0.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
         for (k, v) in [
             ("wire.delivered", stats.delivered),
             ("wire.dropped", stats.dropped),
@@ -328,7 +346,7 @@ impl Sim {
         ] {
             metrics.insert(k.to_owned(), v);
         }
-        metrics.insert("tape.choices".to_owned(), world.resource::<Tape>().len() as u64);
+        metrics.insert("tape.choices".to_owned(), engine.tape.len() as u64);
         metrics.insert("sim.ticks_visited".to_owned(), visited);
         Outcome {
             scenario: self.scenario.clone(),
@@ -337,9 +355,9 @@ impl Sim {
             verdict,
             violations,
             halted,
-            ticks: world.resource::<Clock>().now,
+            ticks: engine.clock.now,
             messages: stats.messages,
-            trace_hash: format!("{:016x}", world.resource::<Trace>().hash()),
+            trace_hash: format!("{:016x}", engine.trace.hash()),
             metrics,
         }
     }
@@ -371,17 +389,17 @@ impl Sim {
 
     /// The trace of the last run.
     pub fn trace(&self) -> &Trace {
-        self.app.world().resource::<Trace>()
+        &self.app.world().resource::<Engine>().trace
     }
 
     /// The id names (to print the trace).
     pub fn names(&self) -> &Names {
-        self.app.world().resource::<Names>()
+        &self.app.world().resource::<Engine>().names
     }
 
     /// The choices of the last run (empty if recording was off).
     pub fn choices(&self) -> &[Choice] {
-        self.app.world().resource::<Tape>().choices()
+        self.app.world().resource::<Engine>().tape.choices()
     }
 
     /// The world, to inspect a model's state after a run.

@@ -1,10 +1,9 @@
 //! Counters of a run: the engine's own and the model's metrics.
 
-use bevy_ecs::prelude::*;
 use std::collections::BTreeMap;
 
 /// Wire counters, kept by the engine.
-#[derive(Resource, Default, Debug, Clone, Copy)]
+#[derive(Default, Debug, Clone, Copy)]
 pub struct Stats {
     /// Messages that entered the wire.
     pub messages: u64,
@@ -19,7 +18,7 @@ pub struct Stats {
 }
 
 /// Model counters, by name; reported in the outcome.
-#[derive(Resource, Default, Debug, Clone)]
+#[derive(Default, Debug, Clone)]
 pub struct Metrics(pub BTreeMap<&'static str, u64>);
 
 impl Metrics {

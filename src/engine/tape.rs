@@ -7,7 +7,6 @@
 //! other than what the tape holds.
 
 use crate::engine::ids::Id;
-use bevy_ecs::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -126,8 +125,8 @@ enum Source {
     Replay { choices: Vec<Choice>, pos: usize, mode: ReplayMode },
 }
 
-/// The decision tape of one run (a resource: systems take `ResMut<Tape>`).
-#[derive(Resource)]
+/// The decision tape of one run (a field of [`crate::engine::Engine`]; a system reaches it
+/// as `cx.tape` through [`crate::engine::SimCtx`]).
 pub struct Tape {
     source: Source,
     record: bool,

@@ -4,11 +4,12 @@
 //! reads [`Fired<T>`] messages in its Model systems. Timers due on a tick are handed over by
 //! the [`Agenda`], in one tape-chosen order with every message due then (calm: as armed).
 
-use crate::engine::agenda::{Agenda, Due};
+use crate::engine::agenda::Due;
 use crate::engine::app::SimApp;
 use crate::engine::ids::Id;
 use crate::engine::queue::DueQueue;
 use crate::engine::schedule::{Stage, TickSchedule, slot};
+use crate::engine::state::Engine;
 use bevy_app::{App, Plugin};
 use bevy_ecs::message::Messages;
 use bevy_ecs::prelude::*;
@@ -92,7 +93,7 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
         if app.world().contains_resource::<Timers<T>>() {
             return;
         }
-        app.world_mut().resource_mut::<Agenda>().add_source(collect::<T>, hand_over::<T>);
+        app.world_mut().resource_mut::<Engine>().agenda.add_source(collect::<T>, hand_over::<T>);
         app.init_resource::<Timers<T>>();
         app.add_sim_message::<Fired<T>>();
         app.add_reset(|w| {
@@ -109,8 +110,8 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
     }
 }
 
-fn file<T: Send + Sync + 'static>(mut timers: ResMut<Timers<T>>, mut agenda: ResMut<Agenda>) {
-    let timers = &mut *timers;
+fn file<T: Send + Sync + 'static>(mut timers: ResMut<Timers<T>>, mut engine: ResMut<Engine>) {
+    let (timers, agenda) = (&mut *timers, &mut engine.agenda);
     for (due, payload) in timers.armed.drain(..) {
         timers.queue.push(due, (agenda.stamp(), payload));
     }
@@ -135,14 +136,14 @@ fn collect<T: Send + Sync + 'static>(world: &mut World, now: u64, source: u16, o
 }
 
 fn hand_over<T: Clone + Send + Sync + 'static>(world: &mut World, slots: &[u32]) {
-    let mut timers = std::mem::take(&mut *world.resource_mut::<Timers<T>>());
+    let mut ready = std::mem::take(&mut world.resource_mut::<Timers<T>>().ready);
     let mut fired = world.resource_mut::<Messages<Fired<T>>>();
     for &slot in slots {
-        if let Some(payload) = timers.ready[slot as usize].take() {
+        if let Some(payload) = ready[slot as usize].take() {
             fired.write(Fired(payload));
         }
     }
-    *world.resource_mut::<Timers<T>>() = timers;
+    world.resource_mut::<Timers<T>>().ready = ready;
 }
 
 /// Run condition of [`file`]: a timer was armed since the last step.

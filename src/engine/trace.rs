@@ -5,7 +5,6 @@
 //! failure found in a sweep is simply run again with the full trace on.
 
 use crate::engine::ids::{Id, Names};
-use bevy_ecs::prelude::*;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -200,7 +199,7 @@ pub enum TraceLevel {
 }
 
 /// The trace of the current run.
-#[derive(Resource, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Trace {
     level: TraceLevel,
     hash: u64,

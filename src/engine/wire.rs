@@ -7,19 +7,15 @@
 //! due on the same tick.
 //! After the heal point the wire is calm: minimum delay, nothing lost, FIFO.
 
-use crate::engine::Limits;
-use crate::engine::agenda::{Agenda, Due};
+use crate::engine::agenda::Due;
 use crate::engine::app::SimApp;
-use crate::engine::check::RunStatus;
-use crate::engine::clock::Clock;
-use crate::engine::faults::{Cuts, FaultPlan, LinkRules};
+use crate::engine::faults::LinkRules;
 use crate::engine::ids::Id;
-use crate::engine::ids::Names;
 use crate::engine::queue::DueQueue;
 use crate::engine::schedule::{Stage, TickSchedule, slot};
-use crate::engine::stats::Stats;
-use crate::engine::tape::{About, Tape};
-use crate::engine::trace::{Describe, Event, EventKind, Trace};
+use crate::engine::state::Engine;
+use crate::engine::tape::About;
+use crate::engine::trace::{Describe, Event, EventKind};
 use bevy_app::{App, Plugin};
 use bevy_ecs::message::Messages;
 use bevy_ecs::prelude::*;
@@ -111,7 +107,7 @@ impl<M: Payload> Plugin for WirePlugin<M> {
         }
         app.add_sim_message::<Outbound<M>>();
         app.add_sim_message::<Inbound<M>>();
-        app.world_mut().resource_mut::<Agenda>().add_source(collect::<M>, hand_over::<M>);
+        app.world_mut().resource_mut::<Engine>().agenda.add_source(collect::<M>, hand_over::<M>);
         app.init_resource::<InFlight<M>>();
         app.world_mut().get_resource_or_init::<LinkRules>();
         app.add_reset(|w| {
@@ -124,25 +120,19 @@ impl<M: Payload> Plugin for WirePlugin<M> {
         });
         app.add_due_source(|w| w.resource::<InFlight<M>>().queue.next_due());
         let dispatch_slot = slot(app, Stage::Dispatch);
-        // Most steps send nothing of a given type: then its 13 parameters are not fetched.
+        // Most steps send nothing of a given type: then dispatch's parameters are not fetched.
         app.add_systems(TickSchedule, dispatch::<M>.run_if(on_message::<Outbound<M>>).in_set(dispatch_slot));
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn dispatch<M: Payload>(
     mut outbound: MessageReader<Outbound<M>>,
     mut flight: ResMut<InFlight<M>>,
-    mut agenda: ResMut<Agenda>,
-    mut tape: ResMut<Tape>,
-    plan: Res<FaultPlan>,
-    cuts: Res<Cuts>,
-    clock: Res<Clock>,
-    names: Res<Names>,
-    mut trace: ResMut<Trace>,
-    mut stats: ResMut<Stats>,
-    (limits, mut status, rules): (Res<Limits>, ResMut<RunStatus>, Res<LinkRules>),
+    mut engine: ResMut<Engine>,
+    rules: Res<LinkRules>,
 ) {
+    let Engine { agenda, tape, plan, cuts, clock, names, trace, stats, limits, status, .. } = &mut *engine;
+    let flight = &mut *flight;
     let now = clock.now;
     let active = plan.active(now);
     for Outbound(msg) in outbound.read() {
@@ -166,14 +156,14 @@ fn dispatch<M: Payload>(
             stats.dropped += 1;
             let delay = tape.range_about("wire.delay", rule.delay.0, rule.delay.1, About::Sender(thread));
             let due = now + delay.max(1);
-            trace.push(&names, Event { kind: EventKind::Drop, env, due, ..base });
+            trace.push(names, Event { kind: EventKind::Drop, env, due, ..base });
             flight.queue.push(due, (agenda.stamp(), env, true, msg.clone()));
             continue;
         }
         let lossy = active && !rule.is_some_and(|r| r.lossless);
         if lossy && tape.chance("wire.drop", plan.drop) {
             stats.dropped += 1;
-            trace.push(&names, Event { kind: EventKind::Drop, env, ..base });
+            trace.push(names, Event { kind: EventKind::Drop, env, ..base });
             continue;
         }
         let copies = if lossy && tape.chance("wire.duplicate", plan.duplicate) { 2 } else { 1 };
@@ -208,14 +198,14 @@ fn dispatch<M: Payload>(
                 due = due.max(*last);
                 *last = due;
             }
-            trace.push(&names, Event { kind, env, due, ..base.clone() });
+            trace.push(names, Event { kind, env, due, ..base.clone() });
             flight.queue.push(due, (agenda.stamp(), env, false, msg.clone()));
         }
     }
 }
 
 fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<Due>) {
-    let fifo = world.resource::<FaultPlan>().fifo;
+    let fifo = world.resource::<Engine>().plan.fifo;
     let mut flight = world.resource_mut::<InFlight<M>>();
     let flight = &mut *flight;
     flight.ready.clear();
@@ -229,32 +219,36 @@ fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<D
 }
 
 fn hand_over<M: Payload>(world: &mut World, slots: &[u32]) {
-    let now = world.resource::<Clock>().now;
-    // Taken out and put back rather than `resource_scope`d: cheaper, and the trace needs
-    // the names while it is borrowed.
-    let mut flight = std::mem::take(&mut *world.resource_mut::<InFlight<M>>());
-    let mut trace = std::mem::take(&mut *world.resource_mut::<Trace>());
-    let mut delivered = 0;
+    // The two vectors taken out and put back rather than the queue `resource_scope`d:
+    // cheaper, and the engine's trace and names are borrowed beside them.
+    let (mut ready, mut batch) = {
+        let mut flight = world.resource_mut::<InFlight<M>>();
+        (std::mem::take(&mut flight.ready), std::mem::take(&mut flight.batch))
+    };
     {
-        let names = world.resource::<Names>();
-        flight.batch.clear();
+        let mut engine = world.resource_mut::<Engine>();
+        let Engine { clock, names, trace, stats, .. } = &mut *engine;
+        let now = clock.now;
+        batch.clear();
         for &slot in slots {
-            let Some((env, bounced, msg)) = flight.ready[slot as usize].take() else { continue };
+            let Some((env, bounced, msg)) = ready[slot as usize].take() else { continue };
             if !bounced {
-                delivered += 1;
+                stats.delivered += 1;
+                if trace.on() {
+                    let e = Event::new(now, EventKind::Deliver, msg.target(), msg.label())
+                        .other(msg.actor())
+                        .args(msg.args());
+                    trace.push(names, Event { env, ..e });
+                }
             }
-            if trace.on() && !bounced {
-                let e =
-                    Event::new(now, EventKind::Deliver, msg.target(), msg.label()).other(msg.actor()).args(msg.args());
-                trace.push(names, Event { env, ..e });
-            }
-            flight.batch.push((env, bounced, msg));
+            batch.push((env, bounced, msg));
         }
     }
-    world
-        .resource_mut::<Messages<Inbound<M>>>()
-        .write_batch(flight.batch.drain(..).map(|(env, bounced, msg)| Inbound { msg, env, bounced }));
-    world.resource_mut::<Stats>().delivered += delivered;
-    *world.resource_mut::<Trace>() = trace;
-    *world.resource_mut::<InFlight<M>>() = flight;
+    world.resource_mut::<Messages<Inbound<M>>>().write_batch(batch.drain(..).map(|(env, bounced, msg)| Inbound {
+        msg,
+        env,
+        bounced,
+    }));
+    let mut flight = world.resource_mut::<InFlight<M>>();
+    (flight.ready, flight.batch) = (ready, batch);
 }

@@ -2,19 +2,22 @@
 //! exclusive system that walks a callback chain statement by statement), the counterpart
 //! of [`crate::engine::SimCtx`] for ordinary systems.
 
-use crate::engine::check::{RunStatus, Violation};
-use crate::engine::clock::Clock;
-use crate::engine::faults::FaultPlan;
-use crate::engine::ids::{Id, IdIndex, Names};
-use crate::engine::stats::Metrics;
+use crate::engine::check::Violation;
+use crate::engine::ids::Id;
+use crate::engine::state::Engine;
 use crate::engine::tape::Tape;
 use crate::engine::timers::Timers;
-use crate::engine::trace::{Args, EventKind, Trace};
+use crate::engine::trace::{Args, EventKind};
 use crate::engine::wire::{Outbound, Payload};
 use bevy_ecs::prelude::*;
 
-/// Engine services on a `World`.
+/// Engine services on a `World`. Each call fetches the [`Engine`] resource once; code that
+/// makes several in a row can fetch it once itself with [`SimWorld::engine_mut`].
 pub trait SimWorld {
+    /// The engine's state.
+    fn engine(&self) -> &Engine;
+    /// The engine's state, to change.
+    fn engine_mut(&mut self) -> Mut<'_, Engine>;
     /// The current tick.
     fn now(&self) -> u64;
     /// Whether faults apply now (before the heal point).
@@ -44,16 +47,24 @@ pub trait SimWorld {
 }
 
 impl SimWorld for World {
+    fn engine(&self) -> &Engine {
+        self.resource::<Engine>()
+    }
+
+    fn engine_mut(&mut self) -> Mut<'_, Engine> {
+        self.resource_mut::<Engine>()
+    }
+
     fn now(&self) -> u64 {
-        self.resource::<Clock>().now
+        self.engine().clock.now
     }
 
     fn faulty(&self) -> bool {
-        self.resource::<FaultPlan>().active(self.now())
+        self.engine().faulty()
     }
 
     fn entity_of(&self, id: Id) -> Option<Entity> {
-        self.resource::<IdIndex>().get(id)
+        self.engine().index.get(id)
     }
 
     fn by_id<C: Component<Mutability = bevy_ecs::component::Mutable>>(&mut self, id: Id) -> Option<Mut<'_, C>> {
@@ -62,29 +73,26 @@ impl SimWorld for World {
     }
 
     fn tape(&mut self) -> Mut<'_, Tape> {
-        self.resource_mut::<Tape>()
+        self.engine_mut().map_unchanged(|e| &mut e.tape)
     }
 
     fn trace_event(&mut self, kind: EventKind, actor: Id, what: &'static str, other: Id, args: Args) {
-        if !self.tracing() {
-            return;
+        let mut engine = self.engine_mut();
+        if engine.tracing() {
+            engine.trace_event(kind, actor, what, other, args);
         }
-        let now = self.now();
-        let mut trace = std::mem::take(&mut *self.resource_mut::<Trace>());
-        trace.record(self.resource::<Names>(), now, kind, actor, what, other, args);
-        *self.resource_mut::<Trace>() = trace;
     }
 
     fn tracing(&self) -> bool {
-        self.resource::<Trace>().on()
+        self.engine().trace.on()
     }
 
     fn count(&mut self, name: &'static str, n: u64) {
-        self.resource_mut::<Metrics>().add(name, n);
+        self.engine_mut().metrics.add(name, n);
     }
 
     fn intern(&mut self, name: &str) -> Id {
-        self.resource_mut::<Names>().intern(name)
+        self.engine_mut().names.intern(name)
     }
 
     fn violate(&mut self, invariant: &'static str, detail: String, ids: Vec<Id>) {
@@ -92,7 +100,7 @@ impl SimWorld for World {
     }
 
     fn halt(&mut self, limit: &'static str) {
-        self.resource_mut::<RunStatus>().halt(limit);
+        self.engine_mut().status.halt(limit);
     }
 
     fn send<M: Payload>(&mut self, msg: M) {

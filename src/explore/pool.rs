@@ -16,7 +16,7 @@
 //! [`drive_one`] runs a strategy on one simulation in the calling thread, and [`map`] is an
 //! ordered parallel map on the same workers.
 
-use crate::engine::{Sim, Tape, TraceLevel};
+use crate::engine::{Engine, Sim, TraceLevel};
 use crate::explore::strategy::{Execution, Flow, Next, Ran, Strategy};
 use crate::scenario::{Scenario, ScenarioError};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
@@ -177,7 +177,7 @@ pub fn run_one(sim: &mut Sim, execution: Execution) -> Ran {
     let keep = execution.record || failed;
     let choices = keep.then(|| sim.choices().to_vec());
     let params = if execution.params.is_null() && (keep || execution.probe) {
-        sim.world().resource::<Tape>().strategy_params()
+        sim.world().resource::<Engine>().tape.strategy_params()
     } else {
         execution.params
     };

@@ -157,8 +157,7 @@ pub fn act(
                 if !ledger.registrations.contains(&entry) {
                     ledger.registrations.push(entry);
                 }
-                cx.trace.push(
-                    &cx.names,
+                cx.push_event(
                     Event::new(now, EventKind::Call, adapter, "register")
                         .other(handler)
                         .args(Args::EMPTY.id("registry", route.registry)),
@@ -176,8 +175,7 @@ pub fn act(
                 };
                 let e = commands.spawn(Adapter { id: to, kind: src.kind, registry, root: src.root }).id();
                 dir.adapters.insert(to, Route { entity: e, registry, root: src.root, kind: src.kind });
-                cx.trace.push(
-                    &cx.names,
+                cx.push_event(
                     Event::new(now, EventKind::State, to, "cloned")
                         .other(from)
                         .args(Args::EMPTY.id("registry", registry).b("shared", registry == src.registry)),
@@ -197,8 +195,7 @@ pub fn act(
                     reached: Vec::new(),
                     judged: false,
                 });
-                cx.trace.push(
-                    &cx.names,
+                cx.push_event(
                     Event::new(now, EventKind::State, actors.auth, "publish")
                         .other(actors.bus)
                         .args(Args::EMPTY.u("event", u64::from(event)).s("kind", kind.name()).b("ok", kind.ok())),
@@ -244,8 +241,7 @@ pub fn deliver(
         for entry in &registry.entries {
             cx.metrics.add("adapters.callbacks_run", 1);
             record.reached.push(*entry);
-            cx.trace.push(
-                &cx.names,
+            cx.push_event(
                 Event::new(now, EventKind::Call, entry.handler, "callback")
                     .other(msg.to)
                     .args(Args::EMPTY.u("event", u64::from(msg.event)).s("kind", msg.kind.name()).id("via", entry.via)),

@@ -14,10 +14,10 @@ use super::config::{Config, STALE_AFTER};
 use super::messages::{ChatTimer, Irc, IrcBody};
 use super::reconnect::Coordinator;
 use super::variant::Switches;
+use crate::engine::Engine;
 use crate::engine::ctx::SimCtx;
 use crate::engine::ids::{Id, Names};
 use crate::engine::script::Act;
-use crate::engine::tape::Tape;
 use crate::engine::timers::{Fired, Timers};
 use crate::engine::trace::{Args, Describe, Event, EventKind, Trace};
 use crate::engine::wire::{Inbound, Outbound};
@@ -85,11 +85,11 @@ pub struct Chat {
 pub fn setup(
     mut chat: ResMut<Chat>,
     mut timers: ResMut<Timers<ChatTimer>>,
-    mut tape: ResMut<Tape>,
+    mut engine: ResMut<Engine>,
     config: Res<Config>,
 ) {
     *chat = Chat { conn: 1, ..Chat::default() };
-    let phase = tape.range("health.phase", 1, config.health_period);
+    let phase = engine.tape.range("health.phase", 1, config.health_period);
     timers.after(0, phase, ChatTimer::Health);
 }
 
@@ -127,12 +127,14 @@ pub fn run(
     let chat = &mut *chat;
     for act in acts.read() {
         if act.action == Action::ConnectionDrop && chat.state == ConnState::Open {
-            cx.trace.push(
-                &cx.names,
+            cx.push_event(
                 Event::new(now, EventKind::State, actors.chat, "closed").args(Args::EMPTY.u("conn", chat.conn)),
             );
             close(chat, &mut timers, &switches, now);
-            trace_retry(chat, &actors, now, &cx.names, &mut cx.trace);
+            {
+                let e = &mut *cx;
+                trace_retry(chat, &actors, now, &e.names, &mut e.trace);
+            }
         }
     }
     for Inbound { msg, .. } in inbound.read() {
@@ -153,8 +155,7 @@ pub fn run(
                 // A validation that timed out is over (a timeout counts as healthy).
                 chat.probe.take_if(|p| p.until < now);
                 if let Some(p) = chat.probe.take_if(|p| p.conn == conn) {
-                    cx.trace.push(
-                        &cx.names,
+                    cx.push_event(
                         Event::new(now, EventKind::Call, actors.coordinator, "validation_read").args(
                             Args::EMPTY
                                 .s("frame", msg.label())
@@ -173,8 +174,7 @@ pub fn run(
                 }
                 if let Some((channel, seq)) = chat_msg {
                     chat.seen += 1;
-                    cx.trace.push(
-                        &cx.names,
+                    cx.push_event(
                         Event::new(now, EventKind::Call, actors.chat, "handle")
                             .other(channel)
                             .args(Args::EMPTY.u("seq", seq)),
@@ -188,8 +188,7 @@ pub fn run(
                     chat.last_activity = now;
                     chat.coordinator.succeeded();
                     cx.metrics.add("adapters.reconnects", 1);
-                    cx.trace.push(
-                        &cx.names,
+                    cx.push_event(
                         Event::new(now, EventKind::State, actors.chat, "open").args(Args::EMPTY.u("conn", conn)),
                     );
                 }
@@ -199,13 +198,15 @@ pub fn run(
                     cx.metrics.add("adapters.reconnect_failures", 1);
                     if chat.coordinator.failed(now, &mut timers, switches.capped_backoff, config.max_failures) {
                         chat.state = ConnState::Escalated;
-                        cx.trace.push(
-                            &cx.names,
+                        cx.push_event(
                             Event::new(now, EventKind::State, actors.coordinator, "escalated")
                                 .args(Args::EMPTY.u("failures", u64::from(chat.coordinator.failures))),
                         );
                     } else {
-                        trace_retry(chat, &actors, now, &cx.names, &mut cx.trace);
+                        {
+                            let e = &mut *cx;
+                            trace_retry(chat, &actors, now, &e.names, &mut e.trace);
+                        }
                     }
                 }
             }
@@ -226,8 +227,7 @@ pub fn run(
                 let healthy = !switches.activity_health || silent <= STALE_AFTER;
                 if !healthy {
                     chat.unhealthy_reports += 1;
-                    cx.trace.push(
-                        &cx.names,
+                    cx.push_event(
                         Event::new(now, EventKind::State, actors.health, "unhealthy")
                             .args(Args::EMPTY.u("silent", silent)),
                     );
@@ -237,11 +237,13 @@ pub fn run(
                         body: IrcBody::Close { conn: chat.conn },
                     }));
                     close(chat, &mut timers, &switches, now);
-                    trace_retry(chat, &actors, now, &cx.names, &mut cx.trace);
+                    {
+                        let e = &mut *cx;
+                        trace_retry(chat, &actors, now, &e.names, &mut e.trace);
+                    }
                 } else if chat.probe.is_none_or(|p| p.until < now) {
                     chat.probe = Some(Probe { conn: chat.conn, started: now, until: now + config.probe });
-                    cx.trace.push(
-                        &cx.names,
+                    cx.push_event(
                         Event::new(now, EventKind::Call, actors.coordinator, "validate")
                             .args(Args::EMPTY.u("conn", chat.conn)),
                     );
@@ -260,12 +262,14 @@ pub fn run(
             }
             ChatTimer::TcpClose { conn } => {
                 if chat.state == ConnState::Open && chat.conn == conn {
-                    cx.trace.push(
-                        &cx.names,
+                    cx.push_event(
                         Event::new(now, EventKind::State, actors.chat, "closed").args(Args::EMPTY.u("conn", conn)),
                     );
                     close(chat, &mut timers, &switches, now);
-                    trace_retry(chat, &actors, now, &cx.names, &mut cx.trace);
+                    {
+                        let e = &mut *cx;
+                        trace_retry(chat, &actors, now, &e.names, &mut e.trace);
+                    }
                 }
             }
             ChatTimer::Keepalive { .. } => {}

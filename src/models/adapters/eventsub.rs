@@ -128,10 +128,7 @@ pub fn act(
         match act.action {
             Action::Join { channel } => {
                 if client.channels.contains_key(&channel) {
-                    cx.trace.push(
-                        &cx.names,
-                        Event::new(now, EventKind::Note, actors.eventsub, "already_joined").other(channel),
-                    );
+                    cx.push_event(Event::new(now, EventKind::Note, actors.eventsub, "already_joined").other(channel));
                     continue;
                 }
                 io.regs.locks.insert(channel);
@@ -143,10 +140,7 @@ pub fn act(
             }
             Action::Leave { channel } => {
                 let Some(sub) = client.channels.remove(&channel) else {
-                    cx.trace.push(
-                        &cx.names,
-                        Event::new(now, EventKind::Note, actors.eventsub, "not_joined").other(channel),
-                    );
+                    cx.push_event(Event::new(now, EventKind::Note, actors.eventsub, "not_joined").other(channel));
                     continue;
                 };
                 let unsubscribed = match sub {
@@ -164,8 +158,7 @@ pub fn act(
                     Sub::Pending(_) => "pending",
                     Sub::Active(_) => "active",
                 };
-                cx.trace.push(
-                    &cx.names,
+                cx.push_event(
                     Event::new(now, EventKind::State, actors.eventsub, "left")
                         .other(channel)
                         .args(Args::EMPTY.s("subscription", state).b("unsubscribed", unsubscribed)),
@@ -174,7 +167,10 @@ pub fn act(
             _ => {}
         }
     }
-    update_active(&mut client, &actors, now, &cx.names, &mut cx.trace);
+    {
+        let e = &mut *cx;
+        update_active(&mut client, &actors, now, &e.names, &mut e.trace);
+    }
 }
 
 /// Answers from the API, then the feature manager's re-evaluation if its callback ran.
@@ -198,8 +194,7 @@ pub fn react(
             ApiBody::Welcome { attempt, session } => {
                 if client.session == Session::Connecting(attempt) {
                     client.session = Session::Up(session);
-                    cx.trace.push(
-                        &cx.names,
+                    cx.push_event(
                         Event::new(now, EventKind::State, actors.eventsub, "session_up")
                             .args(Args::EMPTY.u("session", session)),
                     );
@@ -215,8 +210,7 @@ pub fn react(
                     Some(s) if current && *s == Sub::Pending(session) => *s = Sub::Active(sub),
                     // As audited, an answer for a channel no longer joined is dropped on the
                     // floor: nobody deletes the subscription it reports.
-                    _ => cx.trace.push(
-                        &cx.names,
+                    _ => cx.push_event(
                         Event::new(now, EventKind::Note, actors.eventsub, "unclaimed_subscription")
                             .other(channel)
                             .args(Args::EMPTY.u("sub", sub).b("current_session", current)),
@@ -229,8 +223,7 @@ pub fn react(
                 {
                     *s = Sub::None;
                 }
-                cx.trace.push(
-                    &cx.names,
+                cx.push_event(
                     Event::new(now, EventKind::Note, actors.eventsub, "refused")
                         .other(channel)
                         .args(Args::EMPTY.s("reason", reason)),
@@ -246,7 +239,10 @@ pub fn react(
         client.poke = false;
         evaluate(&mut client, auth.ok, &mut io);
     }
-    update_active(&mut client, &actors, now, &cx.names, &mut cx.trace);
+    {
+        let e = &mut *cx;
+        update_active(&mut client, &actors, now, &e.names, &mut e.trace);
+    }
 }
 
 fn update_active(client: &mut Client, actors: &Actors, now: u64, names: &Names, trace: &mut Trace) {

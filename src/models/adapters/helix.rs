@@ -89,8 +89,7 @@ pub fn serve(
                 let e = commands.spawn(Subscription { sub, channel, session }).id();
                 helix.subs.insert(sub, (session, e));
                 cx.metrics.max("adapters.quota_used_max", helix.used());
-                cx.trace.push(
-                    &cx.names,
+                cx.push_event(
                     Event::new(now, EventKind::State, actors.helix, "subscription")
                         .other(channel)
                         .args(Args::EMPTY.u("sub", sub).u("session", session).u("quota_used", helix.used())),
@@ -100,8 +99,7 @@ pub fn serve(
             ApiBody::Unsubscribe { sub, channel } => {
                 if let Some((_, e)) = helix.subs.remove(&sub) {
                     commands.entity(e).despawn();
-                    cx.trace.push(
-                        &cx.names,
+                    cx.push_event(
                         Event::new(now, EventKind::State, actors.helix, "deleted")
                             .other(channel)
                             .args(Args::EMPTY.u("sub", sub).u("quota_used", helix.used())),
@@ -116,8 +114,7 @@ pub fn serve(
                         commands.entity(e).despawn();
                     }
                 }
-                cx.trace.push(
-                    &cx.names,
+                cx.push_event(
                     Event::new(now, EventKind::State, actors.helix, "session_closed")
                         .args(Args::EMPTY.u("session", session).u("quota_used", helix.used())),
                 );

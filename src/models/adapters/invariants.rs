@@ -7,8 +7,8 @@ use super::chat::{Chat, ConnState};
 use super::config::{BACKOFF_CAP, Config, STALE_AFTER};
 use super::eventsub::Client;
 use super::helix::Subscription;
-use crate::engine::check::{Monitors, Violation};
-use crate::engine::clock::{Clock, Horizon};
+use crate::engine::Engine;
+use crate::engine::check::Violation;
 use crate::engine::ids::{Id, Names};
 use bevy_ecs::prelude::*;
 
@@ -49,10 +49,10 @@ fn judge_event(record: &EventRecord, names: &Names) -> Option<Violation> {
 }
 
 /// Judge each event once the bus has made all its deliveries.
-pub fn check_events(mut ledger: ResMut<EventLedger>, names: Res<Names>, mut violations: MessageWriter<Violation>) {
+pub fn check_events(mut ledger: ResMut<EventLedger>, engine: Res<Engine>, mut violations: MessageWriter<Violation>) {
     for record in ledger.events.iter_mut().filter(|r| !r.judged && r.pending == 0) {
         record.judged = true;
-        if let Some(v) = judge_event(record, &names) {
+        if let Some(v) = judge_event(record, &engine.names) {
             violations.write(v);
         }
     }
@@ -62,7 +62,7 @@ pub fn check_events(mut ledger: ResMut<EventLedger>, names: Res<Names>, mut viol
 pub fn check_messages(
     chat: Res<Chat>,
     actors: Res<Actors>,
-    names: Res<Names>,
+    engine: Res<Engine>,
     mut violations: MessageWriter<Violation>,
 ) {
     if let Some(c) = chat.consumed.first() {
@@ -70,7 +70,7 @@ pub fn check_messages(
             invariant: CONSUMED,
             detail: format!(
                 "chat message {} seq {} arrived at tick {} and was received and discarded by the health validation",
-                names.name(c.channel),
+                engine.names.name(c.channel),
                 c.seq,
                 c.at
             ),
@@ -88,20 +88,20 @@ fn stale_due(last: u64, config: &Config) -> u64 {
 pub fn check_stale(
     chat: Res<Chat>,
     config: Res<Config>,
-    clock: Res<Clock>,
+    engine: Res<Engine>,
     actors: Res<Actors>,
     mut violations: MessageWriter<Violation>,
 ) {
     let due = stale_due(chat.last_activity, &config);
-    if chat.state == ConnState::Open && clock.now >= due && clock.now <= config.observe_until {
+    if chat.state == ConnState::Open && engine.clock.now >= due && engine.clock.now <= config.observe_until {
         violations.write(Violation {
             invariant: STALE,
             detail: format!(
                 "connection {} silent since tick {} ({} ticks, threshold {STALE_AFTER}) is still reported healthy {} ticks after it went stale",
                 chat.conn,
                 chat.last_activity,
-                clock.now - chat.last_activity,
-                clock.now - (chat.last_activity + STALE_AFTER + 1)
+                engine.clock.now - chat.last_activity,
+                engine.clock.now - (chat.last_activity + STALE_AFTER + 1)
             ),
             ids: vec![actors.chat, actors.health],
         });
@@ -109,10 +109,10 @@ pub fn check_stale(
 }
 
 /// Visit the tick a silent connection becomes overdue, so the check sees it on time.
-pub fn plan_stale(chat: Res<Chat>, config: Res<Config>, mut horizon: ResMut<Horizon>) {
+pub fn plan_stale(chat: Res<Chat>, config: Res<Config>, mut engine: ResMut<Engine>) {
     let due = stale_due(chat.last_activity, &config);
     if chat.state == ConnState::Open && due <= config.observe_until {
-        horizon.at(due);
+        engine.horizon.at(due);
     }
 }
 
@@ -141,24 +141,18 @@ pub fn check_reconnect(
 }
 
 /// Hot while auth is ok and features are not active.
-pub fn monitor_chain(
-    auth: Res<AuthManager>,
-    client: Res<Client>,
-    actors: Res<Actors>,
-    clock: Res<Clock>,
-    mut monitors: ResMut<Monitors>,
-) {
-    monitors.set(CHAIN, actors.features, auth.ok && !client.active, clock.now);
+pub fn monitor_chain(auth: Res<AuthManager>, client: Res<Client>, actors: Res<Actors>, mut engine: ResMut<Engine>) {
+    engine.monitor(CHAIN, actors.features, auth.ok && !client.active);
 }
 
 /// Declare the monitor (its deadline comes from the scenario).
-pub fn declare(config: Res<Config>, mut monitors: ResMut<Monitors>) {
-    monitors.declare(CHAIN, config.chain_deadline);
+pub fn declare(config: Res<Config>, mut engine: ResMut<Engine>) {
+    engine.monitors.declare(CHAIN, config.chain_deadline);
 }
 
 /// At quiescence: events whose deliveries never all arrived.
-pub fn finish_events(ledger: Res<EventLedger>, names: Res<Names>, mut violations: MessageWriter<Violation>) {
-    if let Some(v) = ledger.events.iter().filter(|r| !r.judged).find_map(|r| judge_event(r, &names)) {
+pub fn finish_events(ledger: Res<EventLedger>, engine: Res<Engine>, mut violations: MessageWriter<Violation>) {
+    if let Some(v) = ledger.events.iter().filter(|r| !r.judged).find_map(|r| judge_event(r, &engine.names)) {
         violations.write(v);
     }
 }
@@ -168,7 +162,7 @@ pub fn finish_zombies(
     subs: Query<&Subscription>,
     client: Res<Client>,
     actors: Res<Actors>,
-    names: Res<Names>,
+    engine: Res<Engine>,
     mut violations: MessageWriter<Violation>,
 ) {
     let mut all: Vec<Subscription> = subs.iter().copied().collect();
@@ -187,7 +181,7 @@ pub fn finish_zombies(
             detail: format!(
                 "subscription {} for {} (session {}) is a zombie: {why}; {} subscriptions use quota for {} joined channels",
                 s.sub,
-                names.name(s.channel),
+                engine.names.name(s.channel),
                 s.session,
                 all.len(),
                 client.channels.len()
@@ -203,7 +197,7 @@ pub fn finish_registries(
     regs: Res<ChannelRegistries>,
     client: Res<Client>,
     actors: Res<Actors>,
-    names: Res<Names>,
+    engine: Res<Engine>,
     mut violations: MessageWriter<Violation>,
 ) {
     let stale = |set: &std::collections::BTreeSet<Id>| set.iter().copied().find(|c| !client.channels.contains_key(c));
@@ -215,7 +209,7 @@ pub fn finish_registries(
             invariant: REGISTRIES,
             detail: format!(
                 "the {what} registry still holds {} after the bot left it ({size} entries, {} joined channels)",
-                names.name(channel),
+                engine.names.name(channel),
                 client.channels.len()
             ),
             ids: vec![actors.registries, channel],

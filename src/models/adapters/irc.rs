@@ -6,9 +6,9 @@ use super::actors::Actors;
 use super::config::Config;
 use super::eventsub::Client;
 use super::messages::{ChatTimer, Irc, IrcBody};
+use crate::engine::Engine;
 use crate::engine::ctx::SimCtx;
 use crate::engine::script::Act;
-use crate::engine::tape::Tape;
 use crate::engine::timers::{Fired, Timers};
 use crate::engine::trace::{Args, Event, EventKind};
 use crate::engine::wire::{Inbound, Outbound};
@@ -33,11 +33,11 @@ pub struct IrcServer {
 pub fn setup(
     mut irc: ResMut<IrcServer>,
     mut timers: ResMut<Timers<ChatTimer>>,
-    mut tape: ResMut<Tape>,
+    mut engine: ResMut<Engine>,
     config: Res<Config>,
 ) {
     *irc = IrcServer { live: Some(1), next_gen: 1, ..IrcServer::default() };
-    let phase = tape.range("irc.keepalive_phase", 1, config.keepalive);
+    let phase = engine.tape.range("irc.keepalive_phase", 1, config.keepalive);
     timers.after(0, phase, ChatTimer::Keepalive { conn: 1 });
 }
 
@@ -69,8 +69,7 @@ pub fn serve(
                             out.write(send(IrcBody::Chat { conn, channel, seq: irc.next_seq }));
                         }
                     }
-                    _ => cx.trace.push(
-                        &cx.names,
+                    _ => cx.push_event(
                         Event::new(now, EventKind::Note, actors.irc, "burst_not_sent")
                             .other(channel)
                             .args(Args::EMPTY.u("count", count)),
@@ -81,16 +80,14 @@ pub fn serve(
                 if let Some(conn) = irc.live {
                     irc.silent = Some(conn);
                     timers.after(now, ticks, ChatTimer::TcpClose { conn });
-                    cx.trace.push(
-                        &cx.names,
+                    cx.push_event(
                         Event::new(now, EventKind::State, actors.irc, "silent").args(Args::EMPTY.u("conn", conn)),
                     );
                 }
             }
             Action::ConnectionDrop => {
                 if let Some(conn) = irc.live.take() {
-                    cx.trace.push(
-                        &cx.names,
+                    cx.push_event(
                         Event::new(now, EventKind::State, actors.irc, "dropped").args(Args::EMPTY.u("conn", conn)),
                     );
                 }

@@ -22,6 +22,7 @@ pub mod messages;
 pub mod reconnect;
 pub mod variant;
 
+use crate::engine::Engine;
 use crate::engine::app::SimApp;
 use crate::engine::ids::Names;
 use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
@@ -75,7 +76,7 @@ impl Model for Adapters {
         let Parsed { config, steps, mut names } = scenario.config::<Parsed>().clone();
         // Step ids were interned in file order while configuring; the actors come after them.
         let actors = Actors::intern(&mut names);
-        app.insert_resource(names);
+        app.world_mut().resource_mut::<Engine>().names = names;
         app.insert_resource(switches).insert_resource(config).insert_resource(actors);
         app.add_plugins(AdaptersPlugin { steps });
         Ok(())

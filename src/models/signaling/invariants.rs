@@ -38,8 +38,9 @@
 use super::Runtime;
 use super::Variant;
 use super::heap::{PcState, PeerUi, Source};
-use crate::engine::check::{Monitors, Violation};
-use crate::engine::{Clock, Id, Names};
+use crate::engine::Engine;
+use crate::engine::check::Violation;
+use crate::engine::{Id, SimWorld};
 use bevy_ecs::prelude::*;
 
 /// `no_send_on_disposed_client`.
@@ -83,20 +84,19 @@ pub const ALL: &[&str] = &[
 /// `connect_settles`: hot for each peer the UI shows as connecting, until dispose. Called
 /// at the end of every step that ran Dart code (only that changes the heap it reads).
 pub fn monitor(world: &mut World) {
-    let now = world.resource::<Clock>().now;
     let d = world.resource::<Runtime>().0.clone();
-    let mut monitors = world.resource_mut::<Monitors>();
+    let mut engine = world.engine_mut();
     d.with(|h| {
         for &(peer, ui) in &h.peers {
-            monitors.set(SETTLES, peer, ui == PeerUi::Connecting && !h.disposing, now);
+            engine.monitor(SETTLES, peer, ui == PeerUi::Connecting && !h.disposing);
         }
     });
 }
 
 /// The checks at quiescence.
-pub fn check_end(rt: Res<Runtime>, mut out: MessageWriter<Violation>, names: Res<Names>) {
+pub fn check_end(rt: Res<Runtime>, mut out: MessageWriter<Violation>, engine: Res<Engine>) {
     rt.0.with(|h| {
-        let n = |id: Id| names.name(id).to_owned();
+        let n = |id: Id| engine.names.name(id).to_owned();
         let open: Vec<Id> = h.connections.iter().filter(|(_, p)| h.pc(*p).open()).map(|(q, _)| *q).collect();
         let keyed: Option<(Vec<Id>, &str)> = match h.v {
             Variant::PerPeerMap => Some((h.signaling_callbacks.iter().map(|(q, _)| *q).collect(), "callback")),

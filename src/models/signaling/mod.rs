@@ -90,6 +90,7 @@ pub mod relay;
 pub mod signal;
 pub mod webrtc;
 
+use crate::engine::Engine;
 use crate::engine::app::SimApp;
 use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc, Variants};
 use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupStage, Stage, TickSchedule};
@@ -97,7 +98,7 @@ use crate::engine::script::Act;
 use crate::engine::timers::{Fired, Timers};
 use crate::engine::trace::{Args, Describe, EventKind};
 use crate::engine::wire::Inbound;
-use crate::engine::{Id, Monitors, Names, SimWorld};
+use crate::engine::{Id, Names, SimWorld};
 use crate::scenario::{Scenario, ScenarioError};
 use actions::{Action, Command};
 use bevy_app::App;
@@ -375,7 +376,7 @@ impl Model for Signaling {
         let v = VARIANTS.parse(scenario, variant)?;
         let Config { params, cast, steps, names } = scenario.config::<Config>().clone();
         // The ids were interned in file order while configuring: the app numbers them alike.
-        app.insert_resource(names);
+        app.world_mut().resource_mut::<Engine>().names = names;
         app.insert_resource(Setting { variant: v, params });
         app.insert_resource(cast);
         app.insert_resource(Runtime(Dart::new(Heap::new(v, Params::default(), Id::NONE))));
@@ -430,7 +431,7 @@ fn setup(world: &mut World) {
         world.spawn((id, Remote { id, pc: None, partner: (Id::NONE, Id::NONE), early: Vec::new() }));
     }
     world.insert_resource(Runtime(Dart::new(Heap::new(variant, params, cast.app))));
-    world.resource_mut::<Monitors>().declare(invariants::SETTLES, deadline);
+    world.engine_mut().monitors.declare(invariants::SETTLES, deadline);
 }
 
 /// The step's inputs: scripted steps, timers and signals the agenda handed over.
@@ -456,8 +457,10 @@ fn process(world: &mut World, inputs: &mut Inputs, mut inbox: Local<Inbox>) {
     }
     let d = world.resource::<Runtime>().0.clone();
     // The Dart code names new objects ("client#2", "pc:P1#3") as it makes them.
-    let names = world.resource_mut::<Names>().take();
-    let tracing = world.tracing();
+    let (names, tracing) = {
+        let mut engine = world.engine_mut();
+        (engine.names.take(), engine.tracing())
+    };
     d.with(|h| {
         h.names = names;
         h.tracing = tracing;
@@ -484,7 +487,7 @@ fn process(world: &mut World, inputs: &mut Inputs, mut inbox: Local<Inbox>) {
         }
     }
     let (names, out) = d.with(|h| (h.names.take(), std::mem::take(&mut h.out)));
-    *world.resource_mut::<Names>() = names;
+    world.engine_mut().names = names;
     apply(world, out);
     for s in far {
         relay::receive(world, s);

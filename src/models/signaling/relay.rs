@@ -15,7 +15,7 @@
 
 use super::signal::{SigKind, Signal};
 use crate::engine::trace::{Args, EventKind};
-use crate::engine::{Id, Names, SimWorld};
+use crate::engine::{Id, SimWorld};
 use bevy_ecs::prelude::*;
 
 /// A signaling server.
@@ -144,7 +144,7 @@ fn remote(world: &mut World, e: Entity, msg: Signal) {
 /// Whether `pc` is an older connection than `current` (the same peer reconnected since).
 fn is_older(world: &World, current: Option<Id>, pc: Id) -> bool {
     let Some(current) = current else { return false };
-    let names = world.resource::<Names>();
+    let names = &world.engine().names;
     generation(names.name(pc)) < generation(names.name(current))
 }
 

@@ -24,10 +24,9 @@ use super::server::Server;
 use super::session::{Session, Sessions};
 use super::store::Store;
 use super::systems::Design;
-use crate::engine::check::{Monitors, Violation};
-use crate::engine::clock::Clock;
-use crate::engine::ids::{Id, Names};
-use crate::engine::stats::Metrics;
+use crate::engine::Engine;
+use crate::engine::check::Violation;
+use crate::engine::ids::Id;
 use bevy_ecs::prelude::*;
 
 /// Every invariant and monitor, by name.
@@ -60,7 +59,7 @@ impl Findings {
 pub fn report_findings(
     mut findings: ResMut<Findings>,
     mut store: ResMut<Store>,
-    names: Res<Names>,
+    engine: Res<Engine>,
     mut out: MessageWriter<Violation>,
 ) {
     for r in store.take_regressions() {
@@ -68,7 +67,7 @@ pub fn report_findings(
             invariant: "persisted_id_monotonic",
             detail: format!(
                 "the stored last_event_id of {} went from {} back to {}",
-                names.name(r.session),
+                engine.names.name(r.session),
                 r.before,
                 r.after
             ),
@@ -81,24 +80,24 @@ pub fn report_findings(
 }
 
 /// The seeds' counters must account for every event `record_event` saw (timed `send` only).
-pub fn check_metrics(metrics: Res<Metrics>, design: Res<Design>, mut out: MessageWriter<Violation>) {
+pub fn check_metrics(engine: Res<Engine>, design: Res<Design>, mut out: MessageWriter<Violation>) {
     if design.send != SendMode::SendTimeout {
         return;
     }
-    let counted = metrics.get(m::DUPLICATES)
-        + metrics.get(m::QUEUED)
-        + metrics.get(m::CHANNEL_CLOSED)
-        + metrics.get(m::BACKPRESSURE_TIMEOUT);
-    let recorded = metrics.get(m::RECORDED);
+    let counted = engine.metrics.get(m::DUPLICATES)
+        + engine.metrics.get(m::QUEUED)
+        + engine.metrics.get(m::CHANNEL_CLOSED)
+        + engine.metrics.get(m::BACKPRESSURE_TIMEOUT);
+    let recorded = engine.metrics.get(m::RECORDED);
     if counted != recorded {
         out.write(Violation {
             invariant: "metrics_consistent",
             detail: format!(
                 "record_event returned {recorded} times but the counters add up to {counted} (duplicates {}, queued {}, channel closed {}, backpressure timeout {}); {} request(s) dropped uncounted",
-                metrics.get(m::DUPLICATES),
-                metrics.get(m::QUEUED),
-                metrics.get(m::CHANNEL_CLOSED),
-                metrics.get(m::BACKPRESSURE_TIMEOUT),
+                engine.metrics.get(m::DUPLICATES),
+                engine.metrics.get(m::QUEUED),
+                engine.metrics.get(m::CHANNEL_CLOSED),
+                engine.metrics.get(m::BACKPRESSURE_TIMEOUT),
                 recorded.saturating_sub(counted),
             ),
             ids: Vec::new(),
@@ -111,8 +110,7 @@ pub fn update_monitors(
     sessions: Res<Sessions>,
     q: Query<(&Session, &Server, &Proxy, &Consumer)>,
     store: Res<Store>,
-    clock: Res<Clock>,
-    mut monitors: ResMut<Monitors>,
+    mut engine: ResMut<Engine>,
 ) {
     for &(_, entity) in sessions.list() {
         let Ok((session, server, proxy, consumer)) = q.get(entity) else { continue };
@@ -121,8 +119,8 @@ pub fn update_monitors(
         }
         let id = session.ids.session;
         let gap = (proxy.conn.is_some() || proxy.ended) && consumer.distinct < server.log_len;
-        monitors.set(MONITOR_GAP, id, gap, clock.now);
+        engine.monitor(MONITOR_GAP, id, gap);
         let behind = store.get(id).unwrap_or(0) < consumer.max;
-        monitors.set(MONITOR_STORE, id, behind, clock.now);
+        engine.monitor(MONITOR_STORE, id, behind);
     }
 }

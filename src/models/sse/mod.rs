@@ -32,7 +32,6 @@ pub mod worker;
 
 use crate::engine::agenda::last_step;
 use crate::engine::app::SimApp;
-use crate::engine::ids::Names;
 use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc, Variants};
 use crate::engine::schedule::{SetupSchedule, SetupStage, Stage, TickSchedule, slot};
 use crate::scenario::{At, Scenario, ScenarioError};
@@ -149,19 +148,18 @@ impl Model for Sse {
         // Intern every name now, in file order, so that ids (and the order of anything kept
         // by id) are the same in every run of this simulation.
         let (roster, actors, steps) = {
-            let mut names = app.world_mut().resource_mut::<Names>();
+            let mut engine = app.world_mut().resource_mut::<crate::engine::Engine>();
+            let names = &mut engine.names;
             let actors = Actors { store: names.intern("store"), worker: names.intern("worker") };
             let roster: Vec<SessionIds> = specs
                 .iter()
                 .filter_map(|(_, s)| match s {
-                    StepSpec::Start(name) => Some(SessionIds::intern(&mut names, name)),
+                    StepSpec::Start(name) => Some(SessionIds::intern(names, name)),
                     _ => None,
                 })
                 .collect();
-            let steps: Vec<_> = specs
-                .iter()
-                .map(|(at, s)| (*at, SseAction::resolve(s, &mut names, actors.store, actors.worker)))
-                .collect();
+            let steps: Vec<_> =
+                specs.iter().map(|(at, s)| (*at, SseAction::resolve(s, names, actors.store, actors.worker))).collect();
             (roster, actors, steps)
         };
         app.add_plugins(SsePlugin { cfg, design: variant.design(), roster: Roster(roster), actors, steps });

@@ -18,11 +18,9 @@ use super::server::Server;
 use super::session::{Actors, Roster, Session, Sessions};
 use super::store::Store;
 use super::worker::{Worker, WorkerKind};
-use crate::engine::check::Monitors;
-use crate::engine::clock::{Clock, Horizon};
+use crate::engine::Engine;
 use crate::engine::ctx::SimCtx;
 use crate::engine::script::Act;
-use crate::engine::stats::Metrics;
 use crate::engine::trace::{Args, EventKind};
 use crate::engine::wire::{Inbound, Outbound};
 use bevy_ecs::prelude::*;
@@ -48,8 +46,8 @@ impl EnvParam<'_> {
     /// The bundle for this tick.
     pub fn env(&mut self) -> Env<'_> {
         let (now, faulty) = (self.cx.now(), self.cx.faulty());
-        let cx = &mut self.cx;
-        Env::new(now, &self.cfg, faulty, &mut cx.tape, &mut cx.metrics, &mut cx.trace, &cx.names)
+        let e: &mut crate::engine::Engine = &mut self.cx;
+        Env::new(now, &self.cfg, faulty, &mut e.tape, &mut e.metrics, &mut e.trace, &e.names)
     }
 }
 
@@ -62,12 +60,11 @@ pub fn setup(
     design: Res<Design>,
     actors: Res<Actors>,
     mut sessions: ResMut<Sessions>,
-    mut monitors: ResMut<Monitors>,
-    mut metrics: ResMut<Metrics>,
+    mut engine: ResMut<Engine>,
 ) {
     // The seeds' counters and the headline numbers appear in every outcome, zero or not.
     for name in m::ALWAYS {
-        metrics.add(name, 0);
+        engine.metrics.add(name, 0);
     }
     commands.insert_resource(PersistenceChannel::new(cfg.capacity));
     commands.insert_resource(Store::default());
@@ -85,8 +82,8 @@ pub fn setup(
             .id();
         sessions.add(ids.session, e);
     }
-    monitors.declare(MONITOR_GAP, cfg.deadline);
-    monitors.declare(MONITOR_STORE, cfg.deadline);
+    engine.monitors.declare(MONITOR_GAP, cfg.deadline);
+    engine.monitors.declare(MONITOR_STORE, cfg.deadline);
 }
 
 /// Carry out the scripted actions due now.
@@ -335,30 +332,29 @@ pub fn proxies_process(
 
 /// Ask the clock for the next tick with work.
 pub fn plan(
-    clock: Res<Clock>,
+    mut engine: ResMut<Engine>,
     sessions: Res<Sessions>,
     q: Query<(&Server, &Proxy)>,
     channel: Res<PersistenceChannel>,
     store: Res<Store>,
     worker: Res<Worker>,
-    mut horizon: ResMut<Horizon>,
 ) {
-    let now = clock.now;
+    let now = engine.clock.now;
     for &(_, entity) in sessions.list() {
         let Ok((server, proxy)) = q.get(entity) else { continue };
         if server.to_emit > 0 {
-            horizon.at(now + 1);
+            engine.horizon.at(now + 1);
         }
         // An untimed send (deadline "never") is retried on the ticks the worker plans.
         for b in proxy.blocked.iter().chain(proxy.old.as_ref().and_then(|o| o.blocked.as_ref())) {
             if b.deadline != u64::MAX {
-                horizon.at(b.deadline.max(now + 1));
+                engine.horizon.at(b.deadline.max(now + 1));
             }
         }
         if proxy.has_queued() {
-            horizon.at(now + 1);
+            engine.horizon.at(now + 1);
         }
     }
-    horizon.at_opt(store.next_due());
-    horizon.at_opt(worker.next_tick(now, &channel, &store));
+    engine.horizon.at_opt(store.next_due());
+    engine.horizon.at_opt(worker.next_tick(now, &channel, &store));
 }

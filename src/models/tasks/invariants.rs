@@ -5,9 +5,9 @@ use super::eval::{Ended, Env, eval};
 use super::locks::Lock;
 use super::runtime::{End, Prog, Sched, Shared, Status, Task};
 use super::value::Value;
-use crate::engine::check::{Monitors, Violation};
-use crate::engine::clock::Clock;
-use crate::engine::ids::{Id, Names};
+use crate::engine::Engine;
+use crate::engine::check::Violation;
+use crate::engine::ids::Id;
 use bevy_ecs::prelude::*;
 use std::fmt::Write as _;
 
@@ -34,13 +34,12 @@ pub fn check(
     tasks: Query<&Task>,
     locks: Query<&Lock>,
     prog: Res<Prog>,
-    names: Res<Names>,
-    (clock, mut monitors): (Res<Clock>, ResMut<Monitors>),
+    mut engine: ResMut<Engine>,
     mut out: MessageWriter<Violation>,
 ) {
     // A task is hot from its start until it ends; the engine judges the deadline.
     for (id, hot) in sched.liveness.drain(..) {
-        monitors.set(FINISHES, id, hot, clock.now);
+        engine.monitor(FINISHES, id, hot);
     }
     if !sched.blocked_dirty {
         return;
@@ -73,7 +72,7 @@ pub fn check(
     }
     let Some(cycle) = find_cycle(&edges) else { return };
     let p = &prog.0;
-    let task_name = |t: u32| names.name(sched.tasks[t as usize].id).to_owned();
+    let task_name = |t: u32| engine.names.name(sched.tasks[t as usize].id).to_owned();
     let lock_name = |l: u16| p.locks[l as usize].0.name.clone();
     let mut ids: Vec<Id> = Vec::new();
     let mut lock_ids: Vec<Id> = Vec::new();

@@ -68,8 +68,9 @@ pub mod source_map;
 pub mod spec;
 pub mod value;
 
+use crate::engine::Engine;
+use crate::engine::Names;
 use crate::engine::app::SimApp;
-use crate::engine::clock::{Clock, Horizon};
 use crate::engine::faults::{LinkRule, LinkRules};
 use crate::engine::ids::Id;
 use crate::engine::model::{Model, ModelConfig, StepDoc, VariantDoc};
@@ -77,7 +78,6 @@ use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupS
 use crate::engine::script::Act;
 use crate::engine::timers::Fired;
 use crate::engine::wire::Inbound;
-use crate::engine::{Monitors, Names};
 use crate::scenario::{Scenario, ScenarioError};
 use actions::{Action, StepSpec};
 use bevy_app::App;
@@ -165,8 +165,9 @@ impl Model for Tasks {
             ScenarioError::whole_file(&scenario.source.file, format!("unknown variant `{variant}` of model `tasks`"))
         })?;
         let steps: Vec<_> = {
-            let mut names = app.world_mut().resource_mut::<Names>();
-            prog.intern(&mut names);
+            let mut engine = app.world_mut().resource_mut::<crate::engine::Engine>();
+            let names = &mut engine.names;
+            prog.intern(names);
             // Intern instance names up front, in declaration order, so that ids (and the
             // order monitors report in) do not depend on which runs came before.
             for t in &prog.tasks {
@@ -174,7 +175,7 @@ impl Model for Tasks {
                     names.intern(&runtime::instance_name(&t.name, n, t.copies));
                 }
             }
-            spec.steps.iter().map(|(at, s)| (*at, resolve_step(s, &prog, &mut names))).collect()
+            spec.steps.iter().map(|(at, s)| (*at, resolve_step(s, &prog, names))).collect()
         };
         app.add_script(steps);
         app.add_wire::<runtime::Envelope>().add_timers::<runtime::TaskWake>();
@@ -232,8 +233,8 @@ fn setup(mut rt: runtime::Rt) {
     rt.setup();
 }
 
-fn declare(prog: Res<runtime::Prog>, mut monitors: ResMut<Monitors>) {
-    monitors.declare(invariants::FINISHES, prog.0.options.finish_within);
+fn declare(prog: Res<runtime::Prog>, mut engine: ResMut<Engine>) {
+    engine.monitors.declare(invariants::FINISHES, prog.0.options.finish_within);
 }
 
 fn run(
@@ -248,8 +249,9 @@ fn run(
     rt.step_once(fired.into_iter(), inbound.into_iter(), acts.into_iter());
 }
 
-fn plan(sched: Res<runtime::Sched>, clock: Res<Clock>, mut horizon: ResMut<Horizon>) {
+fn plan(sched: Res<runtime::Sched>, mut engine: ResMut<Engine>) {
     if sched.busy() {
-        horizon.at(clock.now + 1);
+        let now = engine.clock.now;
+        engine.horizon.at(now + 1);
     }
 }
