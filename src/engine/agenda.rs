@@ -43,14 +43,23 @@ pub struct Due {
     pub fifo: bool,
 }
 
-/// Move every item of a source due at `now` into its hand-over slots, reporting each.
-pub type CollectFn = fn(&mut World, now: u64, source: u16, out: &mut Vec<Due>);
+/// Move every item of a source due at `now` into its hand-over slots, reporting each; return
+/// when the source is next due after that (read for a source with a slot on the engine's
+/// [`crate::engine::clock::DueBoard`]).
+pub type CollectFn = fn(&mut World, now: u64, source: u16, out: &mut Vec<Due>) -> Option<u64>;
 /// Hand the items in `slots` over to the model (write its messages), in that order.
 pub type HandOverFn = fn(&mut World, slots: &[u32]);
 
+#[derive(Clone, Copy)]
 struct Source {
     collect: CollectFn,
     hand_over: HandOverFn,
+    /// Its slot on the due board, if it keeps one.
+    board: Option<usize>,
+    /// The turnover slot of the message type its hand-over writes, if tracked.
+    writes: Option<usize>,
+    /// What its last collect returned.
+    next: Option<u64>,
 }
 
 /// The agenda of the current tick (a field of [`Engine`]).
@@ -73,9 +82,16 @@ pub struct Agenda {
 }
 
 impl Agenda {
-    /// Register a source; its index.
-    pub fn add_source(&mut self, collect: CollectFn, hand_over: HandOverFn) -> u16 {
-        self.sources.push(Source { collect, hand_over });
+    /// Register a source, with its slot on the due board if it keeps one and the turnover
+    /// slot of the message type its hand-over writes if that is tracked; its index.
+    pub fn add_source(
+        &mut self,
+        collect: CollectFn,
+        hand_over: HandOverFn,
+        board: Option<usize>,
+        writes: Option<usize>,
+    ) -> u16 {
+        self.sources.push(Source { collect, hand_over, board, writes, next: None });
         (self.sources.len() - 1) as u16
     }
 
@@ -124,13 +140,18 @@ pub fn deliver(world: &mut World) {
         agenda.step = 0;
         // The sources collect with the whole world: only the two vectors they need leave the
         // engine meanwhile (moving the whole agenda out and back cost a memcpy per step).
-        let (sources, mut due) = (std::mem::take(&mut agenda.sources), std::mem::take(&mut agenda.due));
+        let (mut sources, mut due) = (std::mem::take(&mut agenda.sources), std::mem::take(&mut agenda.due));
         due.clear();
-        for (i, source) in sources.iter().enumerate() {
-            (source.collect)(world, now, i as u16, &mut due);
+        for (i, source) in sources.iter_mut().enumerate() {
+            source.next = (source.collect)(world, now, i as u16, &mut due);
         }
         engine = world.resource_mut::<Engine>();
-        let Engine { agenda, plan, tape, .. } = &mut *engine;
+        let Engine { agenda, plan, tape, due: board, .. } = &mut *engine;
+        for s in &sources {
+            if let Some(slot) = s.board {
+                board.set(slot, s.next);
+            }
+        }
         (agenda.sources, agenda.due) = (sources, due);
         agenda.order(plan, tape, now);
     }
@@ -138,12 +159,16 @@ pub fn deliver(world: &mut World) {
     agenda.step += 1;
     let Some(&(source, start, end)) = agenda.batches.get(agenda.next_batch) else { return };
     agenda.next_batch += 1;
-    let hand_over = agenda.sources[source as usize].hand_over;
+    let Source { hand_over, writes, .. } = agenda.sources[source as usize];
     let mut slots = std::mem::take(&mut agenda.slots);
     slots.clear();
     slots.extend(agenda.sorted[start..end].iter().map(|d| d.slot));
     hand_over(world, &slots);
-    world.resource_mut::<Engine>().agenda.slots = slots;
+    let mut engine = world.resource_mut::<Engine>();
+    engine.agenda.slots = slots;
+    if let Some(slot) = writes {
+        engine.turnover.written(slot);
+    }
 }
 
 impl Agenda {

@@ -21,9 +21,7 @@
 
 use crate::engine::clock::{DueFn, DueSources};
 use crate::engine::ids::Id;
-use crate::engine::schedule::{
-    FinishSchedule, FinishStage, MessageUpdates, Resets, SetupSchedule, SetupStage, Stage, TickSchedule,
-};
+use crate::engine::schedule::{FinishSchedule, FinishStage, Resets, SetupSchedule, SetupStage, Stage, TickSchedule};
 use crate::engine::script::ScriptPlugin;
 use crate::engine::spec::At;
 use crate::engine::state::Engine;
@@ -31,7 +29,7 @@ use crate::engine::timers::TimerPlugin;
 use crate::engine::trace::Describe;
 use crate::engine::wire::{Payload, WirePlugin};
 use bevy_app::App;
-use bevy_ecs::message::{Message, Messages};
+use bevy_ecs::message::Message;
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::IntoScheduleConfigs;
 use bevy_ecs::system::ScheduleSystem;
@@ -82,14 +80,7 @@ struct Initial<R: Resource + Clone>(R);
 
 impl SimApp for App {
     fn add_sim_message<M: Message>(&mut self) -> &mut Self {
-        if !self.world().contains_resource::<Messages<M>>() {
-            self.add_message::<M>();
-            self.add_reset(|w| w.resource_mut::<Messages<M>>().clear());
-            self.world_mut()
-                .get_resource_or_init::<MessageUpdates>()
-                .0
-                .push(|w| w.resource_mut::<Messages<M>>().update());
-        }
+        crate::engine::turnover::register::<M>(self);
         self
     }
 

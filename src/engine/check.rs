@@ -247,9 +247,8 @@ pub fn judge_needed(mut violations: MessageReader<Violation>, engine: Res<Engine
 }
 
 /// The earliest deadline of a hot monitor that has not broken yet and is not overdue (an
-/// overdue one was judged on this step): the clock must visit it. A [`crate::engine::DueFn`].
-pub fn monitors_due(world: &World) -> Option<u64> {
-    let engine = world.resource::<Engine>();
+/// overdue one was judged on this step): the clock must visit it.
+pub fn monitors_due(engine: &Engine) -> Option<u64> {
     if !engine.monitors.any_hot() {
         return None;
     }
@@ -260,7 +259,9 @@ pub fn monitors_due(world: &World) -> Option<u64> {
 /// Judge: record this step's violations; an overdue monitor is a liveness break (the clock
 /// visits each deadline: [`monitors_due`]).
 pub fn judge(mut violations: MessageReader<Violation>, mut engine: ResMut<Engine>) {
-    let Engine { status, monitors, plan, clock, names, trace, .. } = &mut *engine;
+    let Engine { status, monitors, plan, clock, names, trace, turnover, .. } = &mut *engine;
+    // Violations were written (or a monitor is overdue): their buffers turn over.
+    turnover.written(turnover.violations);
     record_violations(violations.read(), status, clock.now, names, trace);
     for (&(monitor, key), &hot) in &monitors.hot {
         if status.has(monitor) {

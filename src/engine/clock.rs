@@ -16,6 +16,39 @@ pub struct Clock {
 /// runs on every step only to push to the [`Horizon`].
 pub type DueFn = fn(&World) -> Option<u64>;
 
+/// When each engine source that keeps its slot up to date (a wire's queue, the script) is
+/// next due: the source writes its slot whenever its queue changes, so the run loop reads
+/// one vector in the [`crate::engine::Engine`] instead of one resource per source. A source
+/// whose queue a model can change behind its back (timers, which models cancel) answers
+/// through a [`DueFn`] instead.
+#[derive(Debug, Default)]
+pub struct DueBoard {
+    slots: Vec<Option<u64>>,
+}
+
+impl DueBoard {
+    /// A new slot (while building the app), empty.
+    pub fn add(&mut self) -> usize {
+        self.slots.push(None);
+        self.slots.len() - 1
+    }
+
+    /// Slot `slot`'s source is next due at `due` (`None`: nothing pending).
+    pub fn set(&mut self, slot: usize, due: Option<u64>) {
+        self.slots[slot] = due;
+    }
+
+    /// The earliest tick any slot is due.
+    pub fn next(&self) -> Option<u64> {
+        self.slots.iter().flatten().min().copied()
+    }
+
+    /// Empty every slot (the start of a run).
+    pub fn clear(&mut self) {
+        self.slots.fill(None);
+    }
+}
+
 /// The registered [`DueFn`]s, in registration order.
 #[derive(Resource, Default)]
 pub struct DueSources(pub Vec<DueFn>);

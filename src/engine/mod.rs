@@ -22,6 +22,7 @@ pub mod stats;
 pub mod tape;
 pub mod timers;
 pub mod trace;
+pub mod turnover;
 pub mod wire;
 pub mod world;
 
@@ -62,15 +63,14 @@ pub struct EnginePlugin;
 
 impl Plugin for EnginePlugin {
     fn build(&self, app: &mut App) {
-        use app::SimApp;
         use schedule::*;
         init_schedules(app);
         app.init_resource::<Resets>();
-        app.init_resource::<MessageUpdates>();
+        app.init_resource::<turnover::MessageUpdates>();
         app.init_resource::<Engine>();
-        app.add_sim_message::<Violation>();
+        let violations = turnover::track::<Violation>(app);
+        app.world_mut().resource_mut::<Engine>().turnover.violations = violations;
         app.init_resource::<DueSources>();
-        app.add_due_source(check::monitors_due);
         // Message buffers turn over and the horizon is cleared by the run loop before each
         // step (`Sim::run`), not by systems: two fewer systems on every step.
         app.add_systems(TickSchedule, agenda::deliver.in_set(Stage::Deliver));

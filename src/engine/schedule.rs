@@ -63,10 +63,6 @@ pub enum FinishStage {
 #[derive(Resource, Default)]
 pub struct Resets(pub Vec<fn(&mut World)>);
 
-/// The message types whose buffers turn over before every step (the run loop calls these).
-#[derive(Resource, Default)]
-pub struct MessageUpdates(pub Vec<fn(&mut World)>);
-
 /// A system set ordering one generic plugin's systems after the previous one's in a stage,
 /// so that several wires or timers touching the same resources have a fixed order.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]

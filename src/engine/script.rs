@@ -1,6 +1,5 @@
 //! Scripted steps: the scenario's `[[step]]`s, due on a tick or in a window the tape picks.
 
-use crate::engine::app::SimApp;
 use crate::engine::schedule::{SetupSchedule, SetupStage, Stage, TickSchedule, slot};
 use crate::engine::spec::At;
 use crate::engine::state::Engine;
@@ -23,6 +22,10 @@ pub struct Script<A: Send + Sync + 'static> {
     steps: Vec<(At, A)>,
     due: Vec<(u64, usize)>,
     next: usize,
+    /// Its slot on the engine's due board.
+    board: usize,
+    /// The turnover slot of `Act<A>`.
+    acts: usize,
 }
 
 impl<A: Send + Sync + 'static> Script<A> {
@@ -51,18 +54,19 @@ impl<A> ScriptPlugin<A> {
 
 impl<A: Describe + Clone + Send + Sync + 'static> Plugin for ScriptPlugin<A> {
     fn build(&self, app: &mut App) {
-        app.insert_resource(Script { steps: self.steps.clone(), due: Vec::new(), next: 0 });
-        app.add_sim_message::<Act<A>>();
+        let board = app.world_mut().resource_mut::<Engine>().due.add();
+        let acts = crate::engine::turnover::track::<Act<A>>(app);
+        app.insert_resource(Script { steps: self.steps.clone(), due: Vec::new(), next: 0, board, acts });
         app.add_systems(SetupSchedule, resolve::<A>.in_set(SetupStage::Engine));
         let act_slot = slot(app, Stage::Act);
         app.add_systems(TickSchedule, act::<A>.run_if(step_due::<A>).in_set(act_slot));
-        app.add_due_source(|w| w.resource::<Script<A>>().next_due());
     }
 }
 
 /// Pick each windowed step's tick from the tape, in file order, and sort by (tick, index).
 fn resolve<A: Send + Sync + 'static>(mut script: ResMut<Script<A>>, mut engine: ResMut<Engine>) {
-    let (script, tape) = (&mut *script, &mut engine.tape);
+    let (script, engine) = (&mut *script, &mut *engine);
+    let tape = &mut engine.tape;
     script.due.clear();
     script.next = 0;
     for (i, (at, _)) in script.steps.iter().enumerate() {
@@ -73,6 +77,7 @@ fn resolve<A: Send + Sync + 'static>(mut script: ResMut<Script<A>>, mut engine: 
         script.due.push((tick, i));
     }
     script.due.sort_unstable();
+    engine.due.set(script.board, script.next_due());
 }
 
 /// Run condition of [`act`]: a step is due now.
@@ -85,7 +90,7 @@ fn act<A: Describe + Clone + Send + Sync + 'static>(
     mut engine: ResMut<Engine>,
     mut acts: MessageWriter<Act<A>>,
 ) {
-    let Engine { clock, names, trace, .. } = &mut *engine;
+    let Engine { clock, names, trace, due, turnover, .. } = &mut *engine;
     while let Some(&(tick, index)) = script.due.get(script.next) {
         if tick > clock.now {
             break;
@@ -99,5 +104,7 @@ fn act<A: Describe + Clone + Send + Sync + 'static>(
                 .args(action.args()),
         );
         acts.write(Act { index, action });
+        turnover.written(script.acts);
     }
+    due.set(script.board, script.next_due());
 }

@@ -8,12 +8,13 @@ use crate::engine::clock::{Clock, DueFn, DueSources};
 use crate::engine::faults::{Cuts, FaultPlan};
 use crate::engine::ids::Names;
 use crate::engine::model::Model;
-use crate::engine::schedule::{FinishSchedule, MessageUpdates, Resets, SetupSchedule, TickSchedule};
+use crate::engine::schedule::{FinishSchedule, Resets, SetupSchedule, TickSchedule};
 use crate::engine::spec::{Scenario, ScenarioError};
 use crate::engine::state::Engine;
 use crate::engine::stats::Stats;
 use crate::engine::tape::{Choice, ReplayMode, Tape};
 use crate::engine::trace::{Trace, TraceLevel};
+use crate::engine::turnover::{MessageUpdates, UpdateFn};
 use crate::engine::{EnginePlugin, Limits};
 use bevy_app::App;
 use bevy_ecs::prelude::*;
@@ -83,7 +84,9 @@ pub struct Sim {
     unreset: Vec<String>,
     /// The message buffers' turn-over functions and the due sources, copied out of their
     /// registries once: the run loop calls them on every step without a resource look-up.
-    updates: Vec<fn(&mut World)>,
+    updates: Vec<(UpdateFn, Option<usize>)>,
+    /// Which tracked message types turn over before the next step.
+    turn: Vec<bool>,
     due: Vec<DueFn>,
 }
 
@@ -152,7 +155,8 @@ impl Sim {
                 .map_err(BuildError::Schedule)?;
         }
         let base_names = app.world().resource::<Engine>().names.len();
-        let updates = app.world().resource::<MessageUpdates>().0.clone();
+        let updates = app.world().resource::<MessageUpdates>().list();
+        let turn = vec![false; app.world().resource::<Engine>().turnover.len()];
         let due = app.world().resource::<DueSources>().0.clone();
         Ok(Sim {
             app,
@@ -164,6 +168,7 @@ impl Sim {
             audit: false,
             unreset: Vec::new(),
             updates,
+            turn,
             due,
         })
     }
@@ -202,7 +207,8 @@ impl Sim {
         tape.set_recording(self.record);
         let audit = self.audit;
         let replaying = tape.is_replay();
-        let Sim { app, updates, due, .. } = self;
+        let Sim { app, updates, due, turn, .. } = self;
+        turn.fill(false);
         let world = app.world_mut();
         let run_start = world.increment_change_tick();
         // Resources live on entities too: despawn every entity that is not one.
@@ -232,6 +238,8 @@ impl Sim {
             e.trace.reset(self.level);
             e.clock = Clock::default();
             e.horizon.clear();
+            e.due.clear();
+            e.turnover.clear();
             e.status.reset();
             e.stats = Stats::default();
             e.metrics.0.clear();
@@ -252,16 +260,20 @@ impl Sim {
         // Take the tick schedule out once per run, not once per tick.
         let end = world.schedule_scope(TickSchedule, |world, tick| {
             loop {
-                // Every reader runs on every step, so a message written on one step is read
-                // on that step or the next and gone two steps later.
-                for update in updates.iter() {
-                    update(world);
+                // A message written on one step is read on that step or the next and gone two
+                // steps later (an engine type's buffers turn over only when it was written:
+                // see `turnover`).
+                for &(update, slot) in updates.iter() {
+                    if slot.is_none_or(|s| turn[s]) {
+                        update(world);
+                    }
                 }
                 tick.run(world);
                 let (now, asked) = {
                     let mut engine = world.resource_mut::<Engine>();
                     // What models asked for during this step; the next step starts with none.
                     let asked = std::mem::take(&mut engine.horizon).next();
+                    engine.turnover.plan(turn);
                     let last_step = engine.agenda.is_last_step();
                     if last_step {
                         visited += 1;
@@ -282,8 +294,10 @@ impl Sim {
                         // More batches are due on this tick: the next step hands over the next.
                         continue;
                     }
-                    (engine.clock.now, asked)
+                    let engine_due = [asked, engine.due.next(), crate::engine::check::monitors_due(&engine)];
+                    (engine.clock.now, engine_due.into_iter().flatten().min())
                 };
+                // Sources that are not on the due board (timers) are asked here.
                 let next = due.iter().filter_map(|f| f(world)).chain(asked).min();
                 match next {
                     None => {

@@ -13,12 +13,13 @@
 use crate::engine::Limits;
 use crate::engine::agenda::Agenda;
 use crate::engine::check::{Monitors, RunStatus};
-use crate::engine::clock::{Clock, Horizon};
+use crate::engine::clock::{Clock, DueBoard, Horizon};
 use crate::engine::faults::{Cuts, FaultPlan};
 use crate::engine::ids::{Id, IdIndex, Names};
 use crate::engine::stats::{Metrics, Stats};
 use crate::engine::tape::Tape;
 use crate::engine::trace::{Args, Event, EventKind, Trace};
+use crate::engine::turnover::Turnover;
 use bevy_ecs::prelude::*;
 
 /// The engine's state for the current run. [`crate::engine::Sim::run`] puts every field
@@ -30,6 +31,8 @@ pub struct Engine {
     pub clock: Clock,
     /// The earliest future tick a model asked for during this tick.
     pub horizon: Horizon,
+    /// When the wires and the script are next due.
+    pub due: DueBoard,
     /// The decision tape: every nondeterministic choice goes through it.
     pub tape: Tape,
     /// The run's trace.
@@ -54,6 +57,8 @@ pub struct Engine {
     pub limits: Limits,
     /// What is due on the current tick, and in which order it is handed over.
     pub agenda: Agenda,
+    /// Which of the engine's message types were written lately.
+    pub turnover: Turnover,
 }
 
 impl Default for Engine {
@@ -61,6 +66,7 @@ impl Default for Engine {
         Engine {
             clock: Clock::default(),
             horizon: Horizon::default(),
+            due: DueBoard::default(),
             tape: Tape::default(),
             trace: Trace::default(),
             names: Names::default(),
@@ -73,6 +79,7 @@ impl Default for Engine {
             cuts: Cuts::default(),
             limits: Limits::default(),
             agenda: Agenda::default(),
+            turnover: Turnover::default(),
         }
     }
 }

@@ -93,9 +93,11 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
         if app.world().contains_resource::<Timers<T>>() {
             return;
         }
-        app.world_mut().resource_mut::<Engine>().agenda.add_source(collect::<T>, hand_over::<T>);
+        // Not on the due board: a model may cancel timers (`retain`) without the engine seeing it,
+        // so their next due tick is read from the queue at the end of each tick instead.
+        let fired = crate::engine::turnover::track::<Fired<T>>(app);
+        app.world_mut().resource_mut::<Engine>().agenda.add_source(collect::<T>, hand_over::<T>, None, Some(fired));
         app.init_resource::<Timers<T>>();
-        app.add_sim_message::<Fired<T>>();
         app.add_reset(|w| {
             let mut t = w.resource_mut::<Timers<T>>();
             t.armed.clear();
@@ -117,7 +119,7 @@ fn file<T: Send + Sync + 'static>(mut timers: ResMut<Timers<T>>, mut engine: Res
     }
 }
 
-fn collect<T: Send + Sync + 'static>(world: &mut World, now: u64, source: u16, out: &mut Vec<Due>) {
+fn collect<T: Send + Sync + 'static>(world: &mut World, now: u64, source: u16, out: &mut Vec<Due>) -> Option<u64> {
     let mut timers = world.resource_mut::<Timers<T>>();
     let timers = &mut *timers;
     timers.ready.clear();
@@ -133,6 +135,7 @@ fn collect<T: Send + Sync + 'static>(world: &mut World, now: u64, source: u16, o
         });
         timers.ready.push(Some(payload));
     }
+    None
 }
 
 fn hand_over<T: Clone + Send + Sync + 'static>(world: &mut World, slots: &[u32]) {

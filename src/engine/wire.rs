@@ -16,6 +16,7 @@ use crate::engine::schedule::{Stage, TickSchedule, slot};
 use crate::engine::state::Engine;
 use crate::engine::tape::About;
 use crate::engine::trace::{Describe, Event, EventKind};
+use crate::engine::turnover;
 use bevy_app::{App, Plugin};
 use bevy_ecs::message::Messages;
 use bevy_ecs::prelude::*;
@@ -59,6 +60,10 @@ pub struct InFlight<M: Payload> {
     /// Links of lossless rules seen this run, sorted: they stay FIFO even when the plan's
     /// links do not.
     ordered: Vec<(Id, Id)>,
+    /// Its slot on the engine's due board.
+    board: usize,
+    /// The turnover slot of `Outbound<M>`.
+    outbound: usize,
 }
 
 impl<M: Payload> Default for InFlight<M> {
@@ -70,6 +75,8 @@ impl<M: Payload> Default for InFlight<M> {
             next_env: 1,
             link_due: HashMap::default(),
             ordered: Vec::new(),
+            board: 0,
+            outbound: 0,
         }
     }
 }
@@ -105,10 +112,15 @@ impl<M: Payload> Plugin for WirePlugin<M> {
         if app.world().contains_resource::<InFlight<M>>() {
             return;
         }
-        app.add_sim_message::<Outbound<M>>();
-        app.add_sim_message::<Inbound<M>>();
-        app.world_mut().resource_mut::<Engine>().agenda.add_source(collect::<M>, hand_over::<M>);
-        app.init_resource::<InFlight<M>>();
+        let outbound = turnover::track::<Outbound<M>>(app);
+        let inbound = turnover::track::<Inbound<M>>(app);
+        let board = {
+            let mut engine = app.world_mut().resource_mut::<Engine>();
+            let board = engine.due.add();
+            engine.agenda.add_source(collect::<M>, hand_over::<M>, Some(board), Some(inbound));
+            board
+        };
+        app.insert_resource(InFlight::<M> { board, outbound, ..InFlight::default() });
         app.world_mut().get_resource_or_init::<LinkRules>();
         app.add_reset(|w| {
             let mut q = w.resource_mut::<InFlight<M>>();
@@ -118,7 +130,6 @@ impl<M: Payload> Plugin for WirePlugin<M> {
             q.link_due.clear();
             q.ordered.clear();
         });
-        app.add_due_source(|w| w.resource::<InFlight<M>>().queue.next_due());
         let dispatch_slot = slot(app, Stage::Dispatch);
         // Most steps send nothing of a given type: then dispatch's parameters are not fetched.
         app.add_systems(TickSchedule, dispatch::<M>.run_if(on_message::<Outbound<M>>).in_set(dispatch_slot));
@@ -131,7 +142,9 @@ fn dispatch<M: Payload>(
     mut engine: ResMut<Engine>,
     rules: Res<LinkRules>,
 ) {
-    let Engine { agenda, tape, plan, cuts, clock, names, trace, stats, limits, status, .. } = &mut *engine;
+    let Engine { agenda, tape, plan, cuts, clock, names, trace, stats, limits, status, due: board, turnover, .. } =
+        &mut *engine;
+    turnover.written(flight.outbound);
     let flight = &mut *flight;
     let now = clock.now;
     let active = plan.active(now);
@@ -202,9 +215,10 @@ fn dispatch<M: Payload>(
             flight.queue.push(due, (agenda.stamp(), env, false, msg.clone()));
         }
     }
+    board.set(flight.board, flight.queue.next_due());
 }
 
-fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<Due>) {
+fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<Due>) -> Option<u64> {
     let fifo = world.resource::<Engine>().plan.fifo;
     let mut flight = world.resource_mut::<InFlight<M>>();
     let flight = &mut *flight;
@@ -216,6 +230,7 @@ fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<D
         out.push(Due { stamp, source, slot: flight.ready.len() as u32, from, to, thread: msg.thread(), fifo });
         flight.ready.push(Some((env, bounced, msg)));
     }
+    flight.queue.next_due()
 }
 
 fn hand_over<M: Payload>(world: &mut World, slots: &[u32]) {

@@ -416,6 +416,10 @@ struct Inbox {
     acts: Vec<Command>,
     wakes: Vec<Wake>,
     signals: Vec<Signal>,
+    /// Signals for the far side (servers, remote peers), and the Dart code's effects:
+    /// kept here for their capacity, so a step allocates neither.
+    far: Vec<Signal>,
+    out: Vec<Out>,
 }
 
 /// Spawn servers and remote peers; a fresh app.
@@ -479,27 +483,30 @@ fn process(world: &mut World, inputs: &mut Inputs, mut inbox: Local<Inbox>) {
             Wake::Ice(p) => webrtc::on_ice_candidate(&d, p),
         }
     }
-    let mut far = Vec::new();
-    for s in inbox.signals.drain(..) {
+    let Inbox { signals, far, out, .. } = &mut *inbox;
+    for s in signals.drain(..) {
         match d.with(|h| h.client_by_id(s.to)) {
             Some(c) => client::on_message(&d, c, s),
             None => far.push(s),
         }
     }
-    let (names, out) = d.with(|h| (h.names.take(), std::mem::take(&mut h.out)));
+    let names = d.with(|h| {
+        std::mem::swap(&mut h.out, out);
+        h.names.take()
+    });
     world.engine_mut().names = names;
     apply(world, out);
-    for s in far {
+    for s in far.drain(..) {
         relay::receive(world, s);
     }
     invariants::monitor(world);
 }
 
 /// Apply the Dart code's effects, in the order it made them.
-fn apply(world: &mut World, out: Vec<Out>) {
+fn apply(world: &mut World, out: &mut Vec<Out>) {
     let p = &world.resource::<Setting>().params;
     let (await_ticks, ice_count, ice_delay) = (p.await_ticks, p.ice_count, p.ice_delay);
-    for o in out {
+    for o in out.drain(..) {
         match o {
             Out::ArmIo(w) => {
                 let (lo, hi) = await_ticks;

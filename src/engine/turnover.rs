@@ -1,0 +1,104 @@
+//! Message turnover: before each step the run loop turns over the buffers of every message
+//! type a simulation registered ([`crate::engine::SimApp::add_sim_message`]), so a message
+//! written on one step is read on that step or the next and gone two steps later.
+//!
+//! Turning a buffer over costs a resource look-up, and most steps write few of the types.
+//! The types the engine itself writes or reads on the step they are written (a wire's
+//! `Outbound` and `Inbound`, a timer's `Fired`, the script's `Act`, `Violation`) are
+//! *tracked*: the engine marks a write, and the buffers turn over only on the two steps
+//! after one. Turning over buffers with nothing in them changes nothing, so a run is the
+//! same. A model's own message types are not tracked and turn over on every step.
+
+use bevy_app::App;
+use bevy_ecs::message::{Message, Messages};
+use bevy_ecs::prelude::*;
+use std::any::TypeId;
+
+/// Turns the buffers of one message type over.
+pub type UpdateFn = fn(&mut World);
+
+/// The registered message types, with each tracked one's slot (read once when a
+/// [`crate::engine::Sim`] is built).
+#[derive(Resource, Default)]
+pub struct MessageUpdates {
+    entries: Vec<(TypeId, UpdateFn, Option<usize>)>,
+}
+
+impl MessageUpdates {
+    /// Each type's update and its tracking slot, in registration order.
+    pub fn list(&self) -> Vec<(UpdateFn, Option<usize>)> {
+        self.entries.iter().map(|&(_, f, slot)| (f, slot)).collect()
+    }
+}
+
+/// Which tracked message types were written lately (a field of [`crate::engine::Engine`]).
+#[derive(Debug, Default)]
+pub struct Turnover {
+    /// Per slot: how many of the coming steps still turn its buffers over.
+    pending: Vec<u8>,
+    /// The slot of [`crate::engine::Violation`].
+    pub(crate) violations: usize,
+}
+
+impl Turnover {
+    /// Messages of slot `slot`'s type were written on this step.
+    pub fn written(&mut self, slot: usize) {
+        self.pending[slot] = 2;
+    }
+
+    /// Decide, for the next step, which tracked types turn over (`due[slot]`), counting
+    /// that step off.
+    pub(crate) fn plan(&mut self, due: &mut [bool]) {
+        for (d, p) in due.iter_mut().zip(&mut self.pending) {
+            *d = *p > 0;
+            *p = p.saturating_sub(1);
+        }
+    }
+
+    /// How many types are tracked.
+    pub(crate) fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Forget the previous run's writes (its buffers were cleared).
+    pub(crate) fn clear(&mut self) {
+        self.pending.fill(0);
+    }
+}
+
+/// Register `M` (once) so that its buffers are cleared at the start of every run and turned
+/// over before every step.
+pub(crate) fn register<M: Message>(app: &mut App) {
+    if app.world().contains_resource::<Messages<M>>() {
+        return;
+    }
+    app.add_message::<M>();
+    crate::engine::SimApp::add_reset(app, |w| w.resource_mut::<Messages<M>>().clear());
+    app.world_mut().get_resource_or_init::<MessageUpdates>().entries.push((
+        TypeId::of::<M>(),
+        |w| w.resource_mut::<Messages<M>>().update(),
+        None,
+    ));
+}
+
+/// Register `M` as a tracked type: the engine marks each write with [`Turnover::written`]
+/// on the step it happens. Its slot.
+pub(crate) fn track<M: Message>(app: &mut App) -> usize {
+    register::<M>(app);
+    let id = TypeId::of::<M>();
+    let known = app.world().resource::<MessageUpdates>().entries.iter().find(|e| e.0 == id).and_then(|e| e.2);
+    if let Some(slot) = known {
+        return slot;
+    }
+    let slot = {
+        let mut engine = app.world_mut().resource_mut::<crate::engine::Engine>();
+        engine.turnover.pending.push(0);
+        engine.turnover.pending.len() - 1
+    };
+    for e in &mut app.world_mut().resource_mut::<MessageUpdates>().entries {
+        if e.0 == id {
+            e.2 = Some(slot);
+        }
+    }
+    slot
+}
