@@ -60,6 +60,8 @@ struct Source {
     writes: Option<usize>,
     /// What its last collect returned.
     next: Option<u64>,
+    /// Whether this tick's collect asks it.
+    ask: bool,
 }
 
 /// The agenda of the current tick (a field of [`Engine`]).
@@ -77,7 +79,6 @@ pub struct Agenda {
     batches: Vec<(u16, usize, usize)>,
     next_batch: usize,
     collected_at: Option<u64>,
-    slots: Vec<u32>,
     step: u32,
 }
 
@@ -91,7 +92,7 @@ impl Agenda {
         board: Option<usize>,
         writes: Option<usize>,
     ) -> u16 {
-        self.sources.push(Source { collect, hand_over, board, writes, next: None });
+        self.sources.push(Source { collect, hand_over, board, writes, next: None, ask: false });
         (self.sources.len() - 1) as u16
     }
 
@@ -131,44 +132,53 @@ pub fn last_step(engine: Res<Engine>) -> bool {
 
 /// The Deliver stage: on a tick's first step collect and order what is due; on every step
 /// hand over the next batch.
-pub fn deliver(world: &mut World) {
+pub fn deliver(world: &mut World, mut slots: Local<Vec<u32>>) {
     let mut engine = world.resource_mut::<Engine>();
     let now = engine.clock.now;
     if engine.agenda.collected_at != Some(now) {
-        let agenda = &mut engine.agenda;
+        let Engine { agenda, due: board, .. } = &mut *engine;
         agenda.collected_at = Some(now);
         agenda.step = 0;
-        // The sources collect with the whole world: only the two vectors they need leave the
-        // engine meanwhile (moving the whole agenda out and back cost a memcpy per step).
-        let (mut sources, mut due) = (std::mem::take(&mut agenda.sources), std::mem::take(&mut agenda.due));
-        due.clear();
-        for (i, source) in sources.iter_mut().enumerate() {
-            source.next = (source.collect)(world, now, i as u16, &mut due);
+        agenda.due.clear();
+        // A source whose slot on the due board says nothing is due now is not asked (the
+        // board is exact when the step starts).
+        let mut asked = false;
+        for s in &mut agenda.sources {
+            s.ask = s.board.is_none_or(|slot| board.get(slot).is_some_and(|due| due <= now));
+            asked |= s.ask;
         }
-        engine = world.resource_mut::<Engine>();
-        let Engine { agenda, plan, tape, due: board, .. } = &mut *engine;
-        for s in &sources {
-            if let Some(slot) = s.board {
-                board.set(slot, s.next);
+        if asked {
+            // The sources collect with the whole world: only the two vectors they need leave
+            // the engine meanwhile (moving the whole agenda out and back cost a memcpy per step).
+            let (mut sources, mut due) = (std::mem::take(&mut agenda.sources), std::mem::take(&mut agenda.due));
+            for (i, source) in sources.iter_mut().enumerate().filter(|(_, s)| s.ask) {
+                let next = (source.collect)(world, now, i as u16, &mut due);
+                source.next = next;
             }
+            engine = world.resource_mut::<Engine>();
+            let Engine { agenda, due: board, .. } = &mut *engine;
+            for s in sources.iter().filter(|s| s.ask) {
+                if let Some(slot) = s.board {
+                    board.set(slot, s.next);
+                }
+            }
+            (agenda.sources, agenda.due) = (sources, due);
         }
-        (agenda.sources, agenda.due) = (sources, due);
+        let Engine { agenda, plan, tape, .. } = &mut *engine;
         agenda.order(plan, tape, now);
     }
-    let agenda = &mut engine.agenda;
+    let Engine { agenda, turnover, .. } = &mut *engine;
     agenda.step += 1;
     let Some(&(source, start, end)) = agenda.batches.get(agenda.next_batch) else { return };
     agenda.next_batch += 1;
     let Source { hand_over, writes, .. } = agenda.sources[source as usize];
-    let mut slots = std::mem::take(&mut agenda.slots);
+    // Marked now, before the hand-over writes them: the same step either way.
+    if let Some(slot) = writes {
+        turnover.written(slot);
+    }
     slots.clear();
     slots.extend(agenda.sorted[start..end].iter().map(|d| d.slot));
     hand_over(world, &slots);
-    let mut engine = world.resource_mut::<Engine>();
-    engine.agenda.slots = slots;
-    if let Some(slot) = writes {
-        engine.turnover.written(slot);
-    }
 }
 
 impl Agenda {

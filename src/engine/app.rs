@@ -90,7 +90,8 @@ impl SimApp for App {
     }
 
     fn add_due_source(&mut self, due: DueFn) -> &mut Self {
-        self.world_mut().get_resource_or_init::<DueSources>().0.push(due);
+        let slot = self.world_mut().resource_mut::<Engine>().due.add();
+        self.world_mut().get_resource_or_init::<DueSources>().0.push((due, slot));
         self
     }
 

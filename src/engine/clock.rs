@@ -43,15 +43,21 @@ impl DueBoard {
         self.slots.iter().flatten().min().copied()
     }
 
+    /// When slot `slot`'s source is next due.
+    pub fn get(&self, slot: usize) -> Option<u64> {
+        self.slots[slot]
+    }
+
     /// Empty every slot (the start of a run).
     pub fn clear(&mut self) {
         self.slots.fill(None);
     }
 }
 
-/// The registered [`DueFn`]s, in registration order.
+/// The registered [`DueFn`]s, in registration order, each with the slot on the
+/// [`DueBoard`] the run loop writes its answer to after every step.
 #[derive(Resource, Default)]
-pub struct DueSources(pub Vec<DueFn>);
+pub struct DueSources(pub Vec<(DueFn, usize)>);
 
 /// The earliest future tick with work, gathered anew during each tick.
 ///

@@ -3,7 +3,7 @@
 use crate::engine::schedule::{SetupSchedule, SetupStage, Stage, TickSchedule, slot};
 use crate::engine::spec::At;
 use crate::engine::state::Engine;
-use crate::engine::trace::{Describe, Event, EventKind};
+use crate::engine::trace::{Describe, EventKind};
 use bevy_app::{App, Plugin};
 use bevy_ecs::prelude::*;
 
@@ -59,7 +59,10 @@ impl<A: Describe + Clone + Send + Sync + 'static> Plugin for ScriptPlugin<A> {
         app.insert_resource(Script { steps: self.steps.clone(), due: Vec::new(), next: 0, board, acts });
         app.add_systems(SetupSchedule, resolve::<A>.in_set(SetupStage::Engine));
         let act_slot = slot(app, Stage::Act);
-        app.add_systems(TickSchedule, act::<A>.run_if(step_due::<A>).in_set(act_slot));
+        // The condition reads the script's slot on the due board: one look-up on a step
+        // without a scripted step, where reading the script too would take two.
+        let step_due = move |engine: Res<Engine>| engine.due.get(board).is_some_and(|t| t <= engine.clock.now);
+        app.add_systems(TickSchedule, act::<A>.run_if(step_due).in_set(act_slot));
     }
 }
 
@@ -80,11 +83,6 @@ fn resolve<A: Send + Sync + 'static>(mut script: ResMut<Script<A>>, mut engine: 
     engine.due.set(script.board, script.next_due());
 }
 
-/// Run condition of [`act`]: a step is due now.
-fn step_due<A: Send + Sync + 'static>(script: Res<Script<A>>, engine: Res<Engine>) -> bool {
-    script.next_due().is_some_and(|t| t <= engine.clock.now)
-}
-
 fn act<A: Describe + Clone + Send + Sync + 'static>(
     mut script: ResMut<Script<A>>,
     mut engine: ResMut<Engine>,
@@ -97,12 +95,7 @@ fn act<A: Describe + Clone + Send + Sync + 'static>(
         }
         script.next += 1;
         let action = script.steps[index].1.clone();
-        trace.push(
-            names,
-            Event::new(clock.now, EventKind::Act, action.actor(), action.label())
-                .other(action.target())
-                .args(action.args()),
-        );
+        trace.record(names, clock.now, EventKind::Act, action.actor(), action.label(), action.target(), action.args());
         acts.write(Act { index, action });
         turnover.written(script.acts);
     }

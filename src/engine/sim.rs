@@ -87,7 +87,9 @@ pub struct Sim {
     updates: Vec<(UpdateFn, Option<usize>)>,
     /// Which tracked message types turn over before the next step.
     turn: Vec<bool>,
-    due: Vec<DueFn>,
+    due: Vec<(DueFn, usize)>,
+    /// The due sources' answers after a step.
+    answers: Vec<Option<u64>>,
 }
 
 impl Sim {
@@ -169,6 +171,7 @@ impl Sim {
             unreset: Vec::new(),
             updates,
             turn,
+            answers: vec![None; due.len()],
             due,
         })
     }
@@ -207,7 +210,7 @@ impl Sim {
         tape.set_recording(self.record);
         let audit = self.audit;
         let replaying = tape.is_replay();
-        let Sim { app, updates, due, turn, .. } = self;
+        let Sim { app, updates, due, turn, answers, .. } = self;
         turn.fill(false);
         let world = app.world_mut();
         let run_start = world.increment_change_tick();
@@ -269,36 +272,41 @@ impl Sim {
                     }
                 }
                 tick.run(world);
-                let (now, asked) = {
-                    let mut engine = world.resource_mut::<Engine>();
-                    // What models asked for during this step; the next step starts with none.
-                    let asked = std::mem::take(&mut engine.horizon).next();
-                    engine.turnover.plan(turn);
-                    let last_step = engine.agenda.is_last_step();
-                    if last_step {
-                        visited += 1;
-                    }
-                    if replaying && let Some(d) = engine.tape.divergence() {
-                        break Verdict::Diverged { detail: d.to_string() };
-                    }
-                    if engine.trace.flooded() {
-                        engine.status.halt("max_events_per_tick");
-                    }
-                    if engine.status.stop() {
-                        break match engine.status.halt {
-                            Some(limit) => Verdict::Halted { limit: limit.into() },
-                            None => Verdict::Pass,
-                        };
-                    }
-                    if !last_step {
-                        // More batches are due on this tick: the next step hands over the next.
-                        continue;
-                    }
-                    let engine_due = [asked, engine.due.next(), crate::engine::check::monitors_due(&engine)];
-                    (engine.clock.now, engine_due.into_iter().flatten().min())
-                };
-                // Sources that are not on the due board (timers) are asked here.
-                let next = due.iter().filter_map(|f| f(world)).chain(asked).min();
+                // Sources a model can change behind the engine's back (timers) are read now;
+                // the rest keep their slots on the due board up to date themselves.
+                for (answer, (source, _)) in answers.iter_mut().zip(due.iter()) {
+                    *answer = source(world);
+                }
+                let mut engine = world.resource_mut::<Engine>();
+                for (answer, &(_, slot)) in answers.iter().zip(due.iter()) {
+                    engine.due.set(slot, *answer);
+                }
+                // What models asked for during this step; the next step starts with none.
+                let asked = std::mem::take(&mut engine.horizon).next();
+                engine.turnover.plan(turn);
+                let last_step = engine.agenda.is_last_step();
+                if last_step {
+                    visited += 1;
+                }
+                if replaying && let Some(d) = engine.tape.divergence() {
+                    break Verdict::Diverged { detail: d.to_string() };
+                }
+                if engine.trace.flooded() {
+                    engine.status.halt("max_events_per_tick");
+                }
+                if engine.status.stop() {
+                    break match engine.status.halt {
+                        Some(limit) => Verdict::Halted { limit: limit.into() },
+                        None => Verdict::Pass,
+                    };
+                }
+                if !last_step {
+                    // More batches are due on this tick: the next step hands over the next.
+                    continue;
+                }
+                let now = engine.clock.now;
+                let next =
+                    [asked, engine.due.next(), crate::engine::check::monitors_due(&engine)].into_iter().flatten().min();
                 match next {
                     None => {
                         world.run_schedule(FinishSchedule);
@@ -312,7 +320,7 @@ impl Sim {
                         if next > max_ticks {
                             break Verdict::Halted { limit: "max_ticks".into() };
                         }
-                        world.resource_mut::<Engine>().clock.now = next;
+                        engine.clock.now = next;
                     }
                 }
             }

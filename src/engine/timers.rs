@@ -6,6 +6,7 @@
 
 use crate::engine::agenda::Due;
 use crate::engine::app::SimApp;
+use crate::engine::clock::DueSources;
 use crate::engine::ids::Id;
 use crate::engine::queue::DueQueue;
 use crate::engine::schedule::{Stage, TickSchedule, slot};
@@ -93,10 +94,16 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
         if app.world().contains_resource::<Timers<T>>() {
             return;
         }
-        // Not on the due board: a model may cancel timers (`retain`) without the engine seeing it,
-        // so their next due tick is read from the queue at the end of each tick instead.
         let fired = crate::engine::turnover::track::<Fired<T>>(app);
-        app.world_mut().resource_mut::<Engine>().agenda.add_source(collect::<T>, hand_over::<T>, None, Some(fired));
+        // A model may cancel timers (`retain`) without the engine seeing it, so their slot on
+        // the due board is written from the queue after every step, by a due source.
+        let board = {
+            let mut engine = app.world_mut().resource_mut::<Engine>();
+            let board = engine.due.add();
+            engine.agenda.add_source(collect::<T>, hand_over::<T>, Some(board), Some(fired));
+            board
+        };
+        app.world_mut().get_resource_or_init::<DueSources>().0.push((|w| w.resource::<Timers<T>>().next_due(), board));
         app.init_resource::<Timers<T>>();
         app.add_reset(|w| {
             let mut t = w.resource_mut::<Timers<T>>();
@@ -108,7 +115,6 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
         // messages in wire order, then its timers in the order armed.
         let file_slot = slot(app, Stage::Dispatch);
         app.add_systems(TickSchedule, file::<T>.run_if(armed::<T>).in_set(file_slot));
-        app.add_due_source(|w| w.resource::<Timers<T>>().next_due());
     }
 }
 
@@ -135,7 +141,7 @@ fn collect<T: Send + Sync + 'static>(world: &mut World, now: u64, source: u16, o
         });
         timers.ready.push(Some(payload));
     }
-    None
+    timers.next_due()
 }
 
 fn hand_over<T: Clone + Send + Sync + 'static>(world: &mut World, slots: &[u32]) {

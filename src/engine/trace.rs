@@ -241,11 +241,39 @@ fn mix_bytes(mut h: u64, bytes: &[u8]) -> u64 {
     }
     let rest = words.remainder();
     if !rest.is_empty() {
-        let mut tail = [0u8; 8];
-        tail[..rest.len()].copy_from_slice(rest);
-        h = mix(h, u64::from_le_bytes(tail));
+        // The last bytes as a zero-padded little-endian word, built without a memcpy call.
+        let tail = rest.iter().rev().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+        h = mix(h, tail);
     }
     h
+}
+
+/// An event's head: tick, kind, actor, other, what, envelope, due.
+type Head = (u64, EventKind, Id, Id, &'static str, u64, u64);
+
+/// Fold one event into the hash `h`: every field, ids by name.
+fn hash_event(h: u64, names: &Names, head: Head, args: &Args, detail: Option<&str>) -> u64 {
+    let (tick, kind, actor, other, what, env, due) = head;
+    let mut h = mix(h, tick);
+    h = mix(h, u64::from(kind.code()));
+    h = mix_bytes(h, names.name(actor).as_bytes());
+    h = mix_bytes(h, names.name(other).as_bytes());
+    h = mix_bytes(h, what.as_bytes());
+    h = mix(mix(h, env), due);
+    for (k, v) in args.iter() {
+        h = mix_bytes(h, k.as_bytes());
+        h = match v {
+            Val::None => mix(h, 0),
+            Val::U(n) => mix(mix(h, 1), n),
+            Val::Id(id) => mix_bytes(mix(h, 2), names.name(id).as_bytes()),
+            Val::S(s) => mix_bytes(mix(h, 3), s.as_bytes()),
+            Val::B(b) => mix(mix(h, 4), u64::from(b)),
+        };
+    }
+    match detail {
+        Some(d) => mix_bytes(mix(h, 1), d.as_bytes()),
+        None => mix(h, 0),
+    }
 }
 
 impl Trace {
@@ -273,7 +301,8 @@ impl Trace {
     }
 
     /// Record that `actor` did `what` at `tick` (to `other`, with `args`): the one way a
-    /// model traces an event. Nothing is built when the trace is off.
+    /// model traces an event. Nothing is built when the trace is off, and no [`Event`] at
+    /// the `Hash` level.
     #[allow(clippy::too_many_arguments)]
     pub fn record(
         &mut self,
@@ -285,49 +314,63 @@ impl Trace {
         other: Id,
         args: Args,
     ) {
-        if self.on() {
-            self.push(names, Event::new(tick, kind, actor, what).other(other).args(args));
+        self.record_envelope(names, tick, kind, actor, what, other, &args, 0, 0);
+    }
+
+    /// [`Trace::record`] for a wire event: with the envelope number and, for a send, the
+    /// tick it is due.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_envelope(
+        &mut self,
+        names: &Names,
+        tick: u64,
+        kind: EventKind,
+        actor: Id,
+        what: &'static str,
+        other: Id,
+        args: &Args,
+        env: u64,
+        due: u64,
+    ) {
+        if !self.admit(tick) {
+            return;
+        }
+        self.hash = hash_event(self.hash, names, (tick, kind, actor, other, what, env, due), args, None);
+        if self.level == TraceLevel::Full {
+            let e = Event { tick, kind, actor, other, what, env, due, args: *args, detail: None };
+            self.events.push(e);
         }
     }
 
     /// Record `event`. The hash covers every field by name, never by index, so it is
     /// stable across runs and machines.
     pub fn push(&mut self, names: &Names, event: Event) {
-        if self.level == TraceLevel::Off {
+        if !self.admit(event.tick) {
             return;
         }
-        if event.tick != self.tick {
-            (self.tick, self.in_tick) = (event.tick, 0);
+        let e = &event;
+        let head = (e.tick, e.kind, e.actor, e.other, e.what, e.env, e.due);
+        self.hash = hash_event(self.hash, names, head, &e.args, e.detail.as_deref());
+        if self.level == TraceLevel::Full {
+            self.events.push(event);
+        }
+    }
+
+    /// Whether an event at `tick` is recorded: the trace is on and the tick is under the
+    /// cap (past it, the run is flagged as flooded).
+    fn admit(&mut self, tick: u64) -> bool {
+        if self.level == TraceLevel::Off {
+            return false;
+        }
+        if tick != self.tick {
+            (self.tick, self.in_tick) = (tick, 0);
         }
         self.in_tick += 1;
         if self.in_tick > MAX_EVENTS_PER_TICK {
             self.flooded = true;
-            return;
+            return false;
         }
-        let mut h = mix(self.hash, event.tick);
-        h = mix(h, u64::from(event.kind.code()));
-        h = mix_bytes(h, names.name(event.actor).as_bytes());
-        h = mix_bytes(h, names.name(event.other).as_bytes());
-        h = mix_bytes(h, event.what.as_bytes());
-        h = mix(mix(h, event.env), event.due);
-        for (k, v) in event.args.iter() {
-            h = mix_bytes(h, k.as_bytes());
-            h = match v {
-                Val::None => mix(h, 0),
-                Val::U(n) => mix(mix(h, 1), n),
-                Val::Id(id) => mix_bytes(mix(h, 2), names.name(id).as_bytes()),
-                Val::S(s) => mix_bytes(mix(h, 3), s.as_bytes()),
-                Val::B(b) => mix(mix(h, 4), u64::from(b)),
-            };
-        }
-        h = match &event.detail {
-            Some(d) => mix_bytes(mix(h, 1), d.as_bytes()),
-            None => mix(h, 0),
-        };
-        self.hash = h;
-        if self.level == TraceLevel::Full {
-            self.events.push(event);
-        }
+        true
     }
 
     /// The trace hash so far.

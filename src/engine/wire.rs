@@ -15,7 +15,7 @@ use crate::engine::queue::DueQueue;
 use crate::engine::schedule::{Stage, TickSchedule, slot};
 use crate::engine::state::Engine;
 use crate::engine::tape::About;
-use crate::engine::trace::{Describe, Event, EventKind};
+use crate::engine::trace::{Describe, EventKind};
 use crate::engine::turnover;
 use bevy_app::{App, Plugin};
 use bevy_ecs::message::Messages;
@@ -159,7 +159,7 @@ fn dispatch<M: Payload>(
         let env = flight.next_env;
         flight.next_env += 1;
         let (from, to, thread) = (msg.actor(), msg.target(), msg.thread());
-        let base = Event::new(now, EventKind::Send, from, msg.label()).other(to).args(msg.args());
+        let (label, args) = (msg.label(), msg.args());
         let rule = rules.find(from, to);
         if let Some(rule) = rule
             && active
@@ -169,14 +169,14 @@ fn dispatch<M: Payload>(
             stats.dropped += 1;
             let delay = tape.range_about("wire.delay", rule.delay.0, rule.delay.1, About::Sender(thread));
             let due = now + delay.max(1);
-            trace.push(names, Event { kind: EventKind::Drop, env, due, ..base });
+            trace.record_envelope(names, now, EventKind::Drop, from, label, to, &args, env, due);
             flight.queue.push(due, (agenda.stamp(), env, true, msg.clone()));
             continue;
         }
         let lossy = active && !rule.is_some_and(|r| r.lossless);
         if lossy && tape.chance("wire.drop", plan.drop) {
             stats.dropped += 1;
-            trace.push(names, Event { kind: EventKind::Drop, env, ..base });
+            trace.record_envelope(names, now, EventKind::Drop, from, label, to, &args, env, 0);
             continue;
         }
         let copies = if lossy && tape.chance("wire.duplicate", plan.duplicate) { 2 } else { 1 };
@@ -211,7 +211,7 @@ fn dispatch<M: Payload>(
                 due = due.max(*last);
                 *last = due;
             }
-            trace.push(names, Event { kind, env, due, ..base.clone() });
+            trace.record_envelope(names, now, kind, from, label, to, &args, env, due);
             flight.queue.push(due, (agenda.stamp(), env, false, msg.clone()));
         }
     }
@@ -250,10 +250,8 @@ fn hand_over<M: Payload>(world: &mut World, slots: &[u32]) {
             if !bounced {
                 stats.delivered += 1;
                 if trace.on() {
-                    let e = Event::new(now, EventKind::Deliver, msg.target(), msg.label())
-                        .other(msg.actor())
-                        .args(msg.args());
-                    trace.push(names, Event { env, ..e });
+                    let (to, label, from, args) = (msg.target(), msg.label(), msg.actor(), msg.args());
+                    trace.record_envelope(names, now, EventKind::Deliver, to, label, from, &args, env, 0);
                 }
             }
             batch.push((env, bounced, msg));

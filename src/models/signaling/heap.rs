@@ -294,6 +294,10 @@ pub struct Heap {
     /// The user's last word on each peer: `true` for connect, `false` for a disconnect
     /// that returned.
     pub wants: BTreeMap<Id, bool>,
+
+    // Not Dart state
+    /// What the liveness monitor was last told, per peer (see `invariants::monitor`).
+    pub settles_reported: Vec<(Id, bool)>,
 }
 
 impl Heap {
@@ -332,6 +336,7 @@ impl Heap {
             pc_counts: BTreeMap::new(),
             enables: 0,
             wants: BTreeMap::new(),
+            settles_reported: Vec::new(),
         }
     }
 

@@ -37,6 +37,7 @@
 
 use super::Runtime;
 use super::Variant;
+use super::dart::Dart;
 use super::heap::{PcState, PeerUi, Source};
 use crate::engine::Engine;
 use crate::engine::check::Violation;
@@ -82,15 +83,28 @@ pub const ALL: &[&str] = &[
 ];
 
 /// `connect_settles`: hot for each peer the UI shows as connecting, until dispose. Called
-/// at the end of every step that ran Dart code (only that changes the heap it reads).
-pub fn monitor(world: &mut World) {
-    let d = world.resource::<Runtime>().0.clone();
-    let mut engine = world.engine_mut();
-    d.with(|h| {
-        for &(peer, ui) in &h.peers {
-            engine.monitor(SETTLES, peer, ui == PeerUi::Connecting && !h.disposing);
+/// at the end of every step that ran Dart code (only that changes the heap it reads). A
+/// step that leaves every peer as it was reports nothing: telling the monitor again that a
+/// peer is hot (or cold) changes nothing.
+pub fn monitor(world: &mut World, d: &Dart) {
+    let report = d.with(|h| {
+        let disposing = h.disposing;
+        let hot = move |ui: PeerUi| ui == PeerUi::Connecting && !disposing;
+        let unchanged = h.settles_reported.len() == h.peers.len()
+            && h.peers.iter().zip(&h.settles_reported).all(|(&(peer, ui), &(p, was))| peer == p && hot(ui) == was);
+        if unchanged {
+            return None;
         }
+        let now: Vec<(Id, bool)> = h.peers.iter().map(|&(peer, ui)| (peer, hot(ui))).collect();
+        h.settles_reported.clone_from(&now);
+        Some(now)
     });
+    if let Some(report) = report {
+        let mut engine = world.engine_mut();
+        for (peer, hot) in report {
+            engine.monitor(SETTLES, peer, hot);
+        }
+    }
 }
 
 /// The checks at quiescence.

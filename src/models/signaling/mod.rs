@@ -499,7 +499,7 @@ fn process(world: &mut World, inputs: &mut Inputs, mut inbox: Local<Inbox>) {
     for s in far.drain(..) {
         relay::receive(world, s);
     }
-    invariants::monitor(world);
+    invariants::monitor(world, &d);
 }
 
 /// Apply the Dart code's effects, in the order it made them.

@@ -55,8 +55,9 @@ pub fn receive(world: &mut World, msg: Signal) {
 
 fn server(world: &mut World, e: Entity, msg: Signal) {
     let me = msg.to;
-    let Some(s) = world.get::<Server>(e).cloned() else { return };
-    let registered = |code: Id| s.clients.contains(&code);
+    // Read what the message needs, not a clone of the server (two vectors per message).
+    let Some(s) = world.get::<Server>(e) else { return };
+    let (registered, knows_peer) = (s.clients.contains(&msg.code), s.peers.contains(&msg.peer));
     let reply = |kind: SigKind| Signal { from: me, to: msg.from, kind, ..msg };
     match msg.kind {
         SigKind::Register => {
@@ -72,7 +73,7 @@ fn server(world: &mut World, e: Entity, msg: Signal) {
             }
         }
         SigKind::PairRequest | SigKind::Offer | SigKind::Candidate => {
-            if registered(msg.code) && s.peers.contains(&msg.peer) {
+            if registered && knows_peer {
                 world.send(Signal { from: me, to: msg.peer, ..msg });
             } else {
                 world.count("signaling.peer_not_found", 1);
@@ -81,7 +82,7 @@ fn server(world: &mut World, e: Entity, msg: Signal) {
             }
         }
         SigKind::PairResponse | SigKind::Answer | SigKind::RemoteCandidate => {
-            if registered(msg.code) {
+            if registered {
                 let kind = if msg.kind == SigKind::PairResponse { SigKind::PairMatched } else { msg.kind };
                 world.send(Signal { from: me, to: msg.code, kind, ..msg });
             } else {
@@ -102,7 +103,7 @@ fn server(world: &mut World, e: Entity, msg: Signal) {
 fn remote(world: &mut World, e: Entity, msg: Signal) {
     let me = msg.to;
     let server = msg.from;
-    let Some(r) = world.get::<Remote>(e).cloned() else { return };
+    let Some(&Remote { pc: r_pc, partner: r_partner, .. }) = world.get::<Remote>(e) else { return };
     let send = |world: &mut World, kind: SigKind, pc: Id, (code, server): (Id, Id)| {
         world.send(Signal { from: me, to: server, kind, peer: me, code, pc });
     };
@@ -125,9 +126,9 @@ fn remote(world: &mut World, e: Entity, msg: Signal) {
             }
         }
         SigKind::Candidate => {
-            if r.pc == Some(msg.pc) {
-                send(world, SigKind::RemoteCandidate, msg.pc, r.partner);
-            } else if !is_older(world, r.pc, msg.pc) {
+            if r_pc == Some(msg.pc) {
+                send(world, SigKind::RemoteCandidate, msg.pc, r_partner);
+            } else if !is_older(world, r_pc, msg.pc) {
                 // Its offer is still on the way: hold the candidate until it arrives.
                 if let Some(mut r) = world.get_mut::<Remote>(e) {
                     r.early.push((msg.pc, server));
