@@ -5,9 +5,12 @@
 //! Turning a buffer over costs a resource look-up, and most steps write few of the types.
 //! The types the engine itself writes or reads on the step they are written (a wire's
 //! `Outbound` and `Inbound`, a timer's `Fired`, the script's `Act`, `Violation`) are
-//! *tracked*: the engine marks a write, and the buffers turn over only on the two steps
-//! after one. Turning over buffers with nothing in them changes nothing, so a run is the
-//! same. A model's own message types are not tracked and turn over on every step.
+//! *tracked*: the engine marks a write, and the buffers turn over only before the step
+//! after one. That turn-over moves the step's messages to the older buffer, where they stay
+//! until the next turn-over, which comes before a later step: so a message is still read
+//! on the step it is written or the next, and is dropped no sooner than before (a reader
+//! that skips steps may see it for longer). A model's own message types are not tracked and
+//! turn over on every step.
 
 use bevy_app::App;
 use bevy_ecs::message::{Message, Messages};
@@ -34,7 +37,7 @@ impl MessageUpdates {
 /// Which tracked message types were written lately (a field of [`crate::engine::Engine`]).
 #[derive(Debug, Default)]
 pub struct Turnover {
-    /// Per slot: how many of the coming steps still turn its buffers over.
+    /// Per slot: whether the next step turns its buffers over.
     pending: Vec<u8>,
     /// The slot of [`crate::engine::Violation`].
     pub(crate) violations: usize,
@@ -43,7 +46,7 @@ pub struct Turnover {
 impl Turnover {
     /// Messages of slot `slot`'s type were written on this step.
     pub fn written(&mut self, slot: usize) {
-        self.pending[slot] = 2;
+        self.pending[slot] = 1;
     }
 
     /// Decide, for the next step, which tracked types turn over (`due[slot]`), counting

@@ -97,8 +97,8 @@ use crate::engine::schedule::{FinishSchedule, FinishStage, SetupSchedule, SetupS
 use crate::engine::script::Act;
 use crate::engine::timers::{Fired, Timers};
 use crate::engine::trace::{Args, Describe, EventKind};
-use crate::engine::wire::Inbound;
-use crate::engine::{Id, Names, SimWorld};
+use crate::engine::wire::{Inbound, Outbound};
+use crate::engine::{Id, Names, SimWorld, Violation};
 use crate::scenario::{Scenario, ScenarioError};
 use actions::{Action, Command};
 use bevy_app::App;
@@ -106,7 +106,7 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemState;
 use client::Thrown;
 use dart::Dart;
-use heap::{Heap, Out};
+use heap::{Heap, Out, P};
 use relay::{Remote, Server};
 use signal::{Signal, Wake};
 use std::future::Future;
@@ -420,6 +420,26 @@ struct Inbox {
     /// kept here for their capacity, so a step allocates neither.
     far: Vec<Signal>,
     out: Vec<Out>,
+    /// The step's timer operations, sends and violations, in order (see [`apply`]).
+    timer_ops: Vec<TimerOp>,
+    sends: Vec<Signal>,
+    violations: Vec<Violation>,
+    /// The timing parameters (fixed for a simulation), read on the first step.
+    timing: Option<Timing>,
+}
+
+/// The tape's windows for an awaited call, the number of ICE candidates and their delays.
+#[derive(Clone, Copy)]
+struct Timing {
+    await_ticks: (u64, u64),
+    ice_count: (u64, u64),
+    ice_delay: (u64, u64),
+}
+
+/// A change to the pending timers, applied in the order the Dart code asked for it.
+enum TimerOp {
+    Arm(u64, Wake),
+    CancelIce(P),
 }
 
 /// Spawn servers and remote peers; a fresh app.
@@ -483,7 +503,11 @@ fn process(world: &mut World, inputs: &mut Inputs, mut inbox: Local<Inbox>) {
             Wake::Ice(p) => webrtc::on_ice_candidate(&d, p),
         }
     }
-    let Inbox { signals, far, out, .. } = &mut *inbox;
+    let timing = *inbox.timing.get_or_insert_with(|| {
+        let p = &world.resource::<Setting>().params;
+        Timing { await_ticks: p.await_ticks, ice_count: p.ice_count, ice_delay: p.ice_delay }
+    });
+    let Inbox { signals, far, out, timer_ops, sends, violations, .. } = &mut *inbox;
     for s in signals.drain(..) {
         match d.with(|h| h.client_by_id(s.to)) {
             Some(c) => client::on_message(&d, c, s),
@@ -494,8 +518,7 @@ fn process(world: &mut World, inputs: &mut Inputs, mut inbox: Local<Inbox>) {
         std::mem::swap(&mut h.out, out);
         h.names.take()
     });
-    world.engine_mut().names = names;
-    apply(world, out);
+    apply(world, names, out, (timer_ops, sends, violations), timing);
     for s in far.drain(..) {
         relay::receive(world, s);
     }
@@ -503,33 +526,67 @@ fn process(world: &mut World, inputs: &mut Inputs, mut inbox: Local<Inbox>) {
 }
 
 /// Apply the Dart code's effects, in the order it made them.
-fn apply(world: &mut World, out: &mut Vec<Out>) {
-    let p = &world.resource::<Setting>().params;
-    let (await_ticks, ice_count, ice_delay) = (p.await_ticks, p.ice_count, p.ice_delay);
-    for o in out.drain(..) {
-        match o {
-            Out::ArmIo(w) => {
-                let (lo, hi) = await_ticks;
-                let t = world.tape().range("await", lo, hi);
-                world.arm(t, w);
-            }
-            Out::Arm(t, w) => world.arm(t, w),
-            Out::Gather(p, id) => {
-                let (lo, hi) = ice_count;
-                let n = world.tape().range("ice.count", lo, hi);
-                let (dlo, dhi) = ice_delay;
-                for _ in 0..n {
-                    let t = world.tape().range("ice.delay", dlo, dhi);
-                    world.arm(t, Wake::Ice(p));
+/// Apply the step's effects in the order the Dart code produced them. Those on the engine
+/// (tape draws, trace events, counts) share one look-up; timer operations, sends and
+/// violations are kept in order and applied after it, one look-up per kind: each kind has a
+/// buffer of its own, so only the order within a kind matters.
+fn apply(
+    world: &mut World,
+    names: Names,
+    out: &mut Vec<Out>,
+    (timer_ops, sends, violations): (&mut Vec<TimerOp>, &mut Vec<Signal>, &mut Vec<Violation>),
+    timing: Timing,
+) {
+    let now = {
+        let mut engine = world.engine_mut();
+        let e = &mut *engine;
+        e.names = names;
+        let tracing = e.tracing();
+        for o in out.drain(..) {
+            match o {
+                Out::ArmIo(w) => {
+                    let (lo, hi) = timing.await_ticks;
+                    timer_ops.push(TimerOp::Arm(e.tape.range("await", lo, hi), w));
                 }
-                world.trace_event(EventKind::Note, id, "gathering", Id::NONE, Args::EMPTY.u("candidates", n));
+                Out::Arm(t, w) => timer_ops.push(TimerOp::Arm(t, w)),
+                Out::Gather(p, id) => {
+                    let (lo, hi) = timing.ice_count;
+                    let n = e.tape.range("ice.count", lo, hi);
+                    let (dlo, dhi) = timing.ice_delay;
+                    for _ in 0..n {
+                        timer_ops.push(TimerOp::Arm(e.tape.range("ice.delay", dlo, dhi), Wake::Ice(p)));
+                    }
+                    if tracing {
+                        e.trace_event(EventKind::Note, id, "gathering", Id::NONE, Args::EMPTY.u("candidates", n));
+                    }
+                }
+                Out::CancelIce(p) => timer_ops.push(TimerOp::CancelIce(p)),
+                Out::Send(s) => sends.push(s),
+                Out::Trace(kind, actor, what, other, args) => {
+                    if tracing {
+                        e.trace_event(kind, actor, what, other, args);
+                    }
+                }
+                Out::Count(name) => e.count(name, 1),
+                Out::Violate(invariant, detail, ids) => violations.push(Violation { invariant, detail, ids }),
             }
-            Out::CancelIce(p) => world.resource_mut::<Timers<Wake>>().retain(|w| *w != Wake::Ice(p)),
-            Out::Send(s) => world.send(s),
-            Out::Trace(kind, actor, what, other, args) => world.trace_event(kind, actor, what, other, args),
-            Out::Count(name) => world.count(name, 1),
-            Out::Violate(invariant, detail, ids) => world.violate(invariant, detail, ids),
         }
+        e.clock.now
+    };
+    if !timer_ops.is_empty() {
+        let mut timers = world.resource_mut::<Timers<Wake>>();
+        for op in timer_ops.drain(..) {
+            match op {
+                TimerOp::Arm(delay, w) => timers.after(now, delay, w),
+                TimerOp::CancelIce(p) => timers.retain(|w| *w != Wake::Ice(p)),
+            }
+        }
+    }
+    if !sends.is_empty() {
+        world.write_message_batch(sends.drain(..).map(Outbound));
+    }
+    if !violations.is_empty() {
+        world.write_message_batch(violations.drain(..));
     }
 }
 
