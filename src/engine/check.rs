@@ -142,6 +142,8 @@ impl RunStatus {
 #[derive(Debug, Clone, Copy)]
 struct Hot {
     since: u64,
+    /// Its monitor's deadline, kept here so that judging every step looks nothing up.
+    deadline: u64,
 }
 
 /// Liveness monitors: declare each with its deadline, then report hot/cold every tick.
@@ -157,12 +159,18 @@ impl Monitors {
     /// Declare `monitor` with a deadline in ticks (counted from max(hot since, heal_at)).
     pub fn declare(&mut self, monitor: &'static str, deadline: u64) {
         self.deadlines.insert(monitor, deadline);
+        for (_, hot) in self.hot.iter_mut().filter(|((m, _), _)| *m == monitor) {
+            hot.deadline = deadline;
+        }
     }
 
     /// Report whether `monitor` is hot for `key` at `now`.
     pub fn set(&mut self, monitor: &'static str, key: Id, hot: bool, now: u64) {
         if hot {
-            self.hot.entry((monitor, key)).or_insert(Hot { since: now });
+            if let std::collections::btree_map::Entry::Vacant(e) = self.hot.entry((monitor, key)) {
+                let deadline = self.deadlines.get(monitor).copied().unwrap_or(UNDECLARED);
+                e.insert(Hot { since: now, deadline });
+            }
         } else {
             self.hot.remove(&(monitor, key));
         }
@@ -176,7 +184,7 @@ impl Monitors {
 
     /// Each hot condition's monitor and the tick it is due by.
     fn dues(&self, heal_at: u64) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        self.hot.iter().map(move |(&(m, _), hot)| (m, hot.since.max(heal_at).saturating_add(self.deadline(m))))
+        self.hot.iter().map(move |(&(m, _), hot)| (m, hot.since.max(heal_at).saturating_add(hot.deadline)))
     }
 
     /// Whether anything is hot.
@@ -184,11 +192,10 @@ impl Monitors {
         !self.hot.is_empty()
     }
 
-    /// The deadline of `monitor` (an undeclared one: never, in practice).
-    fn deadline(&self, monitor: &str) -> u64 {
-        self.deadlines.get(monitor).copied().unwrap_or(u64::MAX / 4)
-    }
 }
+
+/// The deadline of a monitor never declared: never, in practice.
+const UNDECLARED: u64 = u64::MAX / 4;
 
 /// Record the first break of each distinct invariant among `violations`, and trace it.
 fn record_violations<'a>(
@@ -267,7 +274,7 @@ pub fn judge(mut violations: MessageReader<Violation>, mut engine: ResMut<Engine
         if status.has(monitor) {
             continue;
         }
-        let deadline = monitors.deadline(monitor);
+        let deadline = hot.deadline;
         let due = hot.since.max(plan.heal_at).saturating_add(deadline);
         if clock.now >= due {
             let detail = format!("hot since tick {}, deadline {deadline} ticks after heal", hot.since);

@@ -64,6 +64,9 @@ pub struct InFlight<M: Payload> {
     board: usize,
     /// The turnover slot of `Outbound<M>`.
     outbound: usize,
+    /// The plan's `fifo`, copied by dispatch (it is the same in every run) so that collecting
+    /// looks up nothing else.
+    fifo: bool,
 }
 
 impl<M: Payload> Default for InFlight<M> {
@@ -77,6 +80,7 @@ impl<M: Payload> Default for InFlight<M> {
             ordered: Vec::new(),
             board: 0,
             outbound: 0,
+            fifo: true,
         }
     }
 }
@@ -146,6 +150,7 @@ fn dispatch<M: Payload>(
         &mut *engine;
     turnover.written(flight.outbound);
     let flight = &mut *flight;
+    flight.fifo = plan.fifo;
     let now = clock.now;
     let active = plan.active(now);
     for Outbound(msg) in outbound.read() {
@@ -219,9 +224,9 @@ fn dispatch<M: Payload>(
 }
 
 fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<Due>) -> Option<u64> {
-    let fifo = world.resource::<Engine>().plan.fifo;
     let mut flight = world.resource_mut::<InFlight<M>>();
     let flight = &mut *flight;
+    let fifo = flight.fifo;
     flight.ready.clear();
     while let Some((_, _, (stamp, env, bounced, msg))) = flight.queue.pop_due(now) {
         let (from, to) = (msg.actor(), msg.target());
