@@ -102,6 +102,13 @@ impl Agenda {
         self.stamp
     }
 
+    /// `n` consecutive stamps; the first.
+    pub fn stamps(&mut self, n: u64) -> u64 {
+        let first = self.stamp + 1;
+        self.stamp += n;
+        first
+    }
+
     /// Whether the step that just ran handed over the tick's last batch (or there was none).
     pub fn is_last_step(&self) -> bool {
         self.next_batch >= self.batches.len()

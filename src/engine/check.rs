@@ -191,7 +191,6 @@ impl Monitors {
     pub fn any_hot(&self) -> bool {
         !self.hot.is_empty()
     }
-
 }
 
 /// The deadline of a monitor never declared: never, in practice.

@@ -10,11 +10,12 @@ pub struct Clock {
     pub now: u64,
 }
 
-/// When an engine-side source of work (a wire, timers, the script, liveness deadlines) next
-/// needs the clock, read from the world once at the end of each visited tick. A source that
-/// registers one (see [`crate::engine::app::SimApp::add_due_source`]) needs no system that
-/// runs on every step only to push to the [`Horizon`].
-pub type DueFn = fn(&World) -> Option<u64>;
+/// Run by the run loop after every step: settle what the step left (timers file what was
+/// armed) and say when the source next needs the clock; the answer goes to the source's slot
+/// on the [`DueBoard`]. A source that registers one (see
+/// [`crate::engine::app::SimApp::add_due_source`]) needs no system that runs on every step
+/// only to push to the [`Horizon`].
+pub type DueFn = fn(&mut World) -> Option<u64>;
 
 /// When each engine source that keeps its slot up to date (a wire's queue, the script) is
 /// next due: the source writes its slot whenever its queue changes, so the run loop reads

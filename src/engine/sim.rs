@@ -272,7 +272,7 @@ impl Sim {
                     }
                 }
                 tick.run(world);
-                // Sources a model can change behind the engine's back (timers) are read now;
+                // Sources a model can change behind the engine's back (timers) settle and answer now;
                 // the rest keep their slots on the due board up to date themselves.
                 for (answer, (source, _)) in answers.iter_mut().zip(due.iter()) {
                     *answer = source(world);

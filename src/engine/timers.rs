@@ -9,7 +9,6 @@ use crate::engine::app::SimApp;
 use crate::engine::clock::DueSources;
 use crate::engine::ids::Id;
 use crate::engine::queue::DueQueue;
-use crate::engine::schedule::{Stage, TickSchedule, slot};
 use crate::engine::state::Engine;
 use bevy_app::{App, Plugin};
 use bevy_ecs::message::Messages;
@@ -96,14 +95,17 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
         }
         let fired = crate::engine::turnover::track::<Fired<T>>(app);
         // A model may cancel timers (`retain`) without the engine seeing it, so their slot on
-        // the due board is written from the queue after every step, by a due source.
+        // the due board is written from the queue after every step, by a due source, which
+        // first files the timers armed during the step: after every wire's envelopes of the
+        // step (the calm order of a step is its messages in wire order, then its timers in the
+        // order armed).
         let board = {
             let mut engine = app.world_mut().resource_mut::<Engine>();
             let board = engine.due.add();
             engine.agenda.add_source(collect::<T>, hand_over::<T>, Some(board), Some(fired));
             board
         };
-        app.world_mut().get_resource_or_init::<DueSources>().0.push((|w| w.resource::<Timers<T>>().next_due(), board));
+        app.world_mut().get_resource_or_init::<DueSources>().0.push((file::<T>, board));
         app.init_resource::<Timers<T>>();
         app.add_reset(|w| {
             let mut t = w.resource_mut::<Timers<T>>();
@@ -111,18 +113,26 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
             t.queue.clear();
             t.ready.clear();
         });
-        // Filed with the wires' envelopes, after them: the calm order of one step is its
-        // messages in wire order, then its timers in the order armed.
-        let file_slot = slot(app, Stage::Dispatch);
-        app.add_systems(TickSchedule, file::<T>.run_if(armed::<T>).in_set(file_slot));
     }
 }
 
-fn file<T: Send + Sync + 'static>(mut timers: ResMut<Timers<T>>, mut engine: ResMut<Engine>) {
-    let (timers, agenda) = (&mut *timers, &mut engine.agenda);
-    for (due, payload) in timers.armed.drain(..) {
-        timers.queue.push(due, (agenda.stamp(), payload));
+/// After a step: stamp and queue the timers armed during it; when the next is due. A step
+/// that armed nothing costs one look-up (this was a system with a run condition, which cost
+/// the look-up and a condition's evaluation on every step).
+fn file<T: Send + Sync + 'static>(world: &mut World) -> Option<u64> {
+    let mut timers = world.resource_mut::<Timers<T>>();
+    if timers.armed.is_empty() {
+        return timers.next_due();
     }
+    let mut armed = std::mem::take(&mut timers.armed);
+    let first = world.resource_mut::<Engine>().agenda.stamps(armed.len() as u64);
+    let mut timers = world.resource_mut::<Timers<T>>();
+    for (stamp, (due, payload)) in (first..).zip(armed.drain(..)) {
+        timers.queue.push(due, (stamp, payload));
+    }
+    // The emptied vector goes back for its capacity.
+    timers.armed = armed;
+    timers.next_due()
 }
 
 fn collect<T: Send + Sync + 'static>(world: &mut World, now: u64, source: u16, out: &mut Vec<Due>) -> Option<u64> {
@@ -153,9 +163,4 @@ fn hand_over<T: Clone + Send + Sync + 'static>(world: &mut World, slots: &[u32])
         }
     }
     world.resource_mut::<Timers<T>>().ready = ready;
-}
-
-/// Run condition of [`file`]: a timer was armed since the last step.
-fn armed<T: Send + Sync + 'static>(timers: Res<Timers<T>>) -> bool {
-    !timers.armed.is_empty()
 }
