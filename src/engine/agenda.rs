@@ -137,9 +137,11 @@ pub fn last_step(engine: Res<Engine>) -> bool {
     engine.agenda.is_last_step()
 }
 
-/// The Deliver stage: on a tick's first step collect and order what is due; on every step
-/// hand over the next batch.
-pub fn deliver(world: &mut World, mut slots: Local<Vec<u32>>) {
+/// At the start of every step, after the scripts acted and before the tick schedule (the run
+/// loop calls it: a system would cost the executor's bookkeeping on every step): on a tick's
+/// first step collect and order what is due; on every step hand over the next batch.
+/// `slots` is scratch kept by the caller.
+pub fn deliver(world: &mut World, slots: &mut Vec<u32>) {
     let mut engine = world.resource_mut::<Engine>();
     let now = engine.clock.now;
     if engine.agenda.collected_at != Some(now) {
@@ -185,7 +187,7 @@ pub fn deliver(world: &mut World, mut slots: Local<Vec<u32>>) {
     }
     slots.clear();
     slots.extend(agenda.sorted[start..end].iter().map(|d| d.slot));
-    hand_over(world, &slots);
+    hand_over(world, slots);
 }
 
 impl Agenda {

@@ -71,9 +71,9 @@ impl Plugin for EnginePlugin {
         let violations = turnover::track::<Violation>(app);
         app.world_mut().resource_mut::<Engine>().turnover.violations = violations;
         app.init_resource::<DueSources>();
-        // Message buffers turn over and the horizon is cleared by the run loop before each
-        // step (`Sim::run`), not by systems: two fewer systems on every step.
-        app.add_systems(TickSchedule, agenda::deliver.in_set(Stage::Deliver));
+        app.init_resource::<StepStarts>();
+        // Message buffers turn over, scripts act and the agenda hands over by the run loop
+        // before each step's schedule (`Sim::run`), not by systems.
         app.add_systems(TickSchedule, check::judge.run_if(check::judge_needed).in_set(Stage::Judge));
         app.add_systems(FinishSchedule, check::judge_final.in_set(FinishStage::Judge));
     }

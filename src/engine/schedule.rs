@@ -22,9 +22,11 @@ pub enum Stage {
     /// The first stage (empty in the engine: the run loop turns message buffers over and
     /// clears the horizon before each step, without a system).
     Begin,
-    /// Scripted steps due now become action messages.
+    /// After scripted steps due now became action messages. The run loop does that before
+    /// the tick schedule runs ([`StepStarts`]); a system here runs after it.
     Act,
-    /// Due envelopes and timers are handed over.
+    /// After the step's batch of due envelopes and timers was handed over, which the run loop
+    /// also does before the tick schedule runs ([`crate::engine::agenda::deliver`]).
     Deliver,
     /// Model systems react and write outgoing messages.
     Model,
@@ -58,6 +60,16 @@ pub enum FinishStage {
     /// The engine turns violations into a verdict.
     Judge,
 }
+
+/// Engine work at the start of a step, before the agenda's hand-over and the tick schedule:
+/// a script turning its steps due at `now` into action messages. The run loop calls these in
+/// registration order; they are functions, not systems, because they run on every step and a
+/// system costs the executor's bookkeeping and a run condition besides its look-ups.
+pub type StepFn = fn(&mut World, now: u64);
+
+/// The registered [`StepFn`]s, in registration order.
+#[derive(Resource, Default)]
+pub struct StepStarts(pub Vec<StepFn>);
 
 /// Functions that put a resource back to its start-of-run state; plugins register theirs.
 #[derive(Resource, Default)]

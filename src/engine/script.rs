@@ -1,6 +1,6 @@
 //! Scripted steps: the scenario's `[[step]]`s, due on a tick or in a window the tape picks.
 
-use crate::engine::schedule::{SetupSchedule, SetupStage, Stage, TickSchedule, slot};
+use crate::engine::schedule::{SetupSchedule, SetupStage, StepStarts};
 use crate::engine::spec::At;
 use crate::engine::state::Engine;
 use crate::engine::trace::{Describe, EventKind};
@@ -58,11 +58,7 @@ impl<A: Describe + Clone + Send + Sync + 'static> Plugin for ScriptPlugin<A> {
         let acts = crate::engine::turnover::track::<Act<A>>(app);
         app.insert_resource(Script { steps: self.steps.clone(), due: Vec::new(), next: 0, board, acts });
         app.add_systems(SetupSchedule, resolve::<A>.in_set(SetupStage::Engine));
-        let act_slot = slot(app, Stage::Act);
-        // The condition reads the script's slot on the due board: one look-up on a step
-        // without a scripted step, where reading the script too would take two.
-        let step_due = move |engine: Res<Engine>| engine.due.get(board).is_some_and(|t| t <= engine.clock.now);
-        app.add_systems(TickSchedule, act::<A>.run_if(step_due).in_set(act_slot));
+        app.world_mut().get_resource_or_init::<StepStarts>().0.push(act::<A>);
     }
 }
 
@@ -83,21 +79,28 @@ fn resolve<A: Send + Sync + 'static>(mut script: ResMut<Script<A>>, mut engine: 
     engine.due.set(script.board, script.next_due());
 }
 
-fn act<A: Describe + Clone + Send + Sync + 'static>(
-    mut script: ResMut<Script<A>>,
-    mut engine: ResMut<Engine>,
-    mut acts: MessageWriter<Act<A>>,
-) {
-    let Engine { clock, names, trace, due, turnover, .. } = &mut *engine;
+/// At the start of a step: the steps due at `now` become action messages, in order, each
+/// traced. A step without one costs one look-up.
+fn act<A: Describe + Clone + Send + Sync + 'static>(world: &mut World, now: u64) {
+    let mut script = world.resource_mut::<Script<A>>();
+    if script.next_due().is_none_or(|t| t > now) {
+        return;
+    }
+    let mut acts = Vec::new();
     while let Some(&(tick, index)) = script.due.get(script.next) {
-        if tick > clock.now {
+        if tick > now {
             break;
         }
         script.next += 1;
-        let action = script.steps[index].1.clone();
-        trace.record(names, clock.now, EventKind::Act, action.actor(), action.label(), action.target(), action.args());
-        acts.write(Act { index, action });
-        turnover.written(script.acts);
+        acts.push(Act { index, action: script.steps[index].1.clone() });
     }
-    due.set(script.board, script.next_due());
+    let (board, slot, next) = (script.board, script.acts, script.next_due());
+    let mut engine = world.resource_mut::<Engine>();
+    let Engine { names, trace, due, turnover, .. } = &mut *engine;
+    for Act { action, .. } in &acts {
+        trace.record(names, now, EventKind::Act, action.actor(), action.label(), action.target(), action.args());
+    }
+    due.set(board, next);
+    turnover.written(slot);
+    world.write_message_batch(acts);
 }

@@ -8,7 +8,7 @@ use crate::engine::clock::{Clock, DueFn, DueSources};
 use crate::engine::faults::{Cuts, FaultPlan};
 use crate::engine::ids::Names;
 use crate::engine::model::Model;
-use crate::engine::schedule::{FinishSchedule, Resets, SetupSchedule, TickSchedule};
+use crate::engine::schedule::{FinishSchedule, Resets, SetupSchedule, StepFn, StepStarts, TickSchedule};
 use crate::engine::spec::{Scenario, ScenarioError};
 use crate::engine::state::Engine;
 use crate::engine::stats::Stats;
@@ -90,6 +90,10 @@ pub struct Sim {
     due: Vec<(DueFn, usize)>,
     /// The due sources' answers after a step.
     answers: Vec<Option<u64>>,
+    /// What starts every step (scripts acting), copied out of its registry once.
+    starts: Vec<StepFn>,
+    /// Scratch for the agenda's hand-over.
+    slots: Vec<u32>,
 }
 
 impl Sim {
@@ -160,6 +164,7 @@ impl Sim {
         let updates = app.world().resource::<MessageUpdates>().list();
         let turn = vec![false; app.world().resource::<Engine>().turnover.len()];
         let due = app.world().resource::<DueSources>().0.clone();
+        let starts = app.world().resource::<StepStarts>().0.clone();
         Ok(Sim {
             app,
             scenario: name.to_owned(),
@@ -172,6 +177,8 @@ impl Sim {
             updates,
             turn,
             answers: vec![None; due.len()],
+            starts,
+            slots: Vec::new(),
             due,
         })
     }
@@ -210,7 +217,7 @@ impl Sim {
         tape.set_recording(self.record);
         let audit = self.audit;
         let replaying = tape.is_replay();
-        let Sim { app, updates, due, turn, answers, .. } = self;
+        let Sim { app, updates, due, turn, answers, starts, slots, .. } = self;
         turn.fill(false);
         let world = app.world_mut();
         let run_start = world.increment_change_tick();
@@ -260,6 +267,7 @@ impl Sim {
             engine.limits.max_ticks
         };
         let mut visited = 0u64;
+        let mut now = 0;
         // Take the tick schedule out once per run, not once per tick.
         let end = world.schedule_scope(TickSchedule, |world, tick| {
             loop {
@@ -271,6 +279,11 @@ impl Sim {
                         update(world);
                     }
                 }
+                // The Act and Deliver stages' engine work, without the executor.
+                for start in starts.iter() {
+                    start(world, now);
+                }
+                crate::engine::agenda::deliver(world, slots);
                 tick.run(world);
                 // Sources a model can change behind the engine's back (timers) settle and answer now;
                 // the rest keep their slots on the due board up to date themselves.
@@ -304,7 +317,6 @@ impl Sim {
                     // More batches are due on this tick: the next step hands over the next.
                     continue;
                 }
-                let now = engine.clock.now;
                 let next =
                     [asked, engine.due.next(), crate::engine::check::monitors_due(&engine)].into_iter().flatten().min();
                 match next {
@@ -321,6 +333,7 @@ impl Sim {
                             break Verdict::Halted { limit: "max_ticks".into() };
                         }
                         engine.clock.now = next;
+                        now = next;
                     }
                 }
             }
