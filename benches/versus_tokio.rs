@@ -362,6 +362,12 @@ fn bench(c: &mut Criterion) {
         trace_off * 1e6,
         trace_off / base
     );
+    eprintln!(
+        "dispose_during_ice/flag_callback runs/s: tokio {:.0}, racelab (trace hash) {:.0}, racelab (trace off) {:.0}",
+        1.0 / base,
+        1.0 / with_hash,
+        1.0 / trace_off
+    );
 }
 
 criterion_group! {
