@@ -19,7 +19,7 @@
 //! app.add_wire::<Ping>().add_timers::<Retry>();
 //! ```
 
-use crate::engine::clock::{DueFn, DueSources};
+use crate::engine::clock::DueFn;
 use crate::engine::ids::Id;
 use crate::engine::schedule::{FinishSchedule, FinishStage, Resets, SetupSchedule, SetupStage, Stage, TickSchedule};
 use crate::engine::script::ScriptPlugin;
@@ -90,8 +90,7 @@ impl SimApp for App {
     }
 
     fn add_due_source(&mut self, due: DueFn) -> &mut Self {
-        let slot = self.world_mut().resource_mut::<Engine>().due.add();
-        self.world_mut().get_resource_or_init::<DueSources>().0.push((due, slot));
+        crate::engine::clock::add_due_source(self.world_mut(), due);
         self
     }
 

@@ -17,11 +17,11 @@ pub struct Clock {
 /// only to push to the [`Horizon`].
 pub type DueFn = fn(&mut World) -> Option<u64>;
 
-/// When each engine source that keeps its slot up to date (a wire's queue, the script) is
-/// next due: the source writes its slot whenever its queue changes, so the run loop reads
-/// one vector in the [`crate::engine::Engine`] instead of one resource per source. A source
-/// whose queue a model can change behind its back (timers, which models cancel) answers
-/// through a [`DueFn`] instead.
+/// When each engine source is next due, one slot per source, so the run loop reads one
+/// vector in the [`crate::engine::Engine`] instead of one resource per source. A wire or a
+/// script writes its slot whenever its queue changes; a source whose queue a model can change
+/// behind its back (timers, which models cancel) has its slot written after every step by
+/// its [`DueFn`].
 #[derive(Debug, Default)]
 pub struct DueBoard {
     slots: Vec<Option<u64>>,
@@ -60,11 +60,18 @@ impl DueBoard {
 #[derive(Resource, Default)]
 pub struct DueSources(pub Vec<(DueFn, usize)>);
 
+/// Register `due` with a new slot on the due board; the slot.
+pub(crate) fn add_due_source(world: &mut World, due: DueFn) -> usize {
+    let slot = world.resource_mut::<crate::engine::Engine>().due.add();
+    world.get_resource_or_init::<DueSources>().0.push((due, slot));
+    slot
+}
+
 /// The earliest future tick with work, gathered anew during each tick.
 ///
 /// A model that will need the clock later (a job queued, a deadline of its own) calls
-/// [`Horizon::at`] every step while it is pending; the engine's wires, timers, script and
-/// liveness deadlines answer through [`DueSources`] instead. When nobody asks, the run is
+/// [`Horizon::at`] every step while it is pending; the engine's wires, timers and script
+/// answer through the [`DueBoard`] and liveness deadlines through the monitors instead. When nobody asks, the run is
 /// quiescent.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Horizon {

@@ -24,7 +24,6 @@
 //! ```
 
 use crate::engine::check::Violation;
-use crate::engine::faults::FaultPlan;
 use crate::engine::ids::Id;
 use crate::engine::state::Engine;
 use crate::engine::trace::{Args, EventKind};
@@ -35,8 +34,9 @@ use std::ops::{Deref, DerefMut};
 
 /// The engine's state ([`Engine`]: clock, fault plan, tape, trace, id names and index,
 /// metrics, liveness monitors) and the violation writer: everything of the engine a model
-/// system uses, in two fetches. It dereferences to [`Engine`], so `cx.tape`, `cx.names`,
-/// `cx.metrics` and the rest are its fields.
+/// system uses, in two fetches. It dereferences to [`Engine`], so `cx.tape`, `cx.names`
+/// and the rest are its fields and `cx.now()`, `cx.count(..)`, `cx.monitor(..)` and the rest
+/// its methods.
 #[derive(SystemParam)]
 pub struct SimCtx<'w> {
     engine: ResMut<'w, Engine>,
@@ -57,64 +57,13 @@ impl DerefMut for SimCtx<'_> {
 }
 
 impl SimCtx<'_> {
-    /// The current tick.
-    pub fn now(&self) -> u64 {
-        self.engine.clock.now
-    }
-
-    /// Whether faults apply now (before the heal point).
-    pub fn faulty(&self) -> bool {
-        self.engine.faulty()
-    }
-
-    /// The fault plan.
-    pub fn plan(&self) -> &FaultPlan {
-        &self.engine.plan
-    }
-
-    /// Whether the trace records events (formatting can be skipped when it does not).
-    pub fn tracing(&self) -> bool {
-        self.engine.trace.on()
-    }
-
     /// Record that `actor` did `what` (to `other`, with `args`) now.
     pub fn trace(&mut self, kind: EventKind, actor: Id, what: &'static str, other: Id, args: Args) {
         self.engine.trace_event(kind, actor, what, other, args);
     }
 
-    /// Add `n` to the counter `name`.
-    pub fn count(&mut self, name: &'static str, n: u64) {
-        self.engine.metrics.add(name, n);
-    }
-
-    /// The entity that carries `id`, if one does.
-    pub fn entity(&self, id: Id) -> Option<Entity> {
-        self.engine.index.get(id)
-    }
-
-    /// The name of `id`.
-    pub fn name(&self, id: Id) -> &str {
-        self.engine.names.name(id)
-    }
-
-    /// The id named `name`, interned on first use.
-    pub fn intern(&mut self, name: &str) -> Id {
-        self.engine.names.intern(name)
-    }
-
     /// Report that `invariant` broke now, with a detail and the ids involved.
     pub fn violate(&mut self, invariant: &'static str, detail: impl Into<String>, ids: Vec<Id>) {
         self.violations.write(Violation { invariant, detail: detail.into(), ids });
-    }
-
-    /// End the run after this step with `Halted { limit }`: a bound on the model's own work
-    /// (steps, live tasks, value sizes) was reached. A deterministic verdict, never an abort.
-    pub fn halt(&mut self, limit: &'static str) {
-        self.engine.status.halt(limit);
-    }
-
-    /// Tell the liveness monitor `monitor` whether it is hot for `key`.
-    pub fn monitor(&mut self, monitor: &'static str, key: Id, hot: bool) {
-        self.engine.monitor(monitor, key, hot);
     }
 }

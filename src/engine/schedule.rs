@@ -19,8 +19,8 @@ pub struct FinishSchedule;
 /// The stages of a tick, in order.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stage {
-    /// The first stage (empty in the engine: the run loop turns message buffers over and
-    /// clears the horizon before each step, without a system).
+    /// The first stage (empty in the engine: the run loop turns message buffers over before
+    /// each step, without a system).
     Begin,
     /// After scripted steps due now became action messages. The run loop does that before
     /// the tick schedule runs ([`StepStarts`]); a system here runs after it.
@@ -39,7 +39,7 @@ pub enum Stage {
     /// Models record state changes into the trace.
     Record,
     /// Model work still pending tells the horizon when it needs the clock next (the engine's
-    /// own sources answer through [`crate::engine::DueSources`]).
+    /// own sources answer through the [`crate::engine::clock::DueBoard`]).
     Plan,
 }
 

@@ -82,8 +82,9 @@ pub struct Sim {
     /// Whether to look for resources a run changed that nothing reset (see [`Sim::audit_resets`]).
     audit: bool,
     unreset: Vec<String>,
-    /// The message buffers' turn-over functions and the due sources, copied out of their
-    /// registries once: the run loop calls them on every step without a resource look-up.
+    /// The message buffers' turn-over functions (with each tracked type's slot) and the due
+    /// sources, copied out of their registries once: the run loop calls them on every step
+    /// without a resource look-up.
     updates: Vec<(UpdateFn, Option<usize>)>,
     /// Which tracked message types turn over before the next step.
     turn: Vec<bool>,
@@ -271,9 +272,9 @@ impl Sim {
         // Take the tick schedule out once per run, not once per tick.
         let end = world.schedule_scope(TickSchedule, |world, tick| {
             loop {
-                // A message written on one step is read on that step or the next and gone two
-                // steps later (an engine type's buffers turn over only when it was written:
-                // see `turnover`).
+                // A message written on one step is read on that step or the next (a model's
+                // type turns over on every step, an engine type only after a write: see
+                // `turnover`).
                 for &(update, slot) in updates.iter() {
                     if slot.is_none_or(|s| turn[s]) {
                         update(world);

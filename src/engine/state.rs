@@ -95,6 +95,32 @@ impl Engine {
         self.plan.active(self.clock.now)
     }
 
+    /// The fault plan.
+    pub fn plan(&self) -> &FaultPlan {
+        &self.plan
+    }
+
+    /// The entity that carries `id`, if one does.
+    pub fn entity(&self, id: Id) -> Option<Entity> {
+        self.index.get(id)
+    }
+
+    /// The name of `id`.
+    pub fn name(&self, id: Id) -> &str {
+        self.names.name(id)
+    }
+
+    /// The id named `name`, interned on first use.
+    pub fn intern(&mut self, name: &str) -> Id {
+        self.names.intern(name)
+    }
+
+    /// End the run after this step with `Halted { limit }`: a bound on the model's own work
+    /// (steps, live tasks, value sizes) was reached. A deterministic verdict, never an abort.
+    pub fn halt(&mut self, limit: &'static str) {
+        self.status.halt(limit);
+    }
+
     /// Whether the trace records events (formatting can be skipped when it does not).
     pub fn tracing(&self) -> bool {
         self.trace.on()

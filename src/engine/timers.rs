@@ -6,7 +6,7 @@
 
 use crate::engine::agenda::Due;
 use crate::engine::app::SimApp;
-use crate::engine::clock::DueSources;
+use crate::engine::clock::add_due_source;
 use crate::engine::ids::Id;
 use crate::engine::queue::DueQueue;
 use crate::engine::state::Engine;
@@ -99,13 +99,13 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
         // first files the timers armed during the step: after every wire's envelopes of the
         // step (the calm order of a step is its messages in wire order, then its timers in the
         // order armed).
-        let board = {
-            let mut engine = app.world_mut().resource_mut::<Engine>();
-            let board = engine.due.add();
-            engine.agenda.add_source(collect::<T>, hand_over::<T>, Some(board), Some(fired));
-            board
-        };
-        app.world_mut().get_resource_or_init::<DueSources>().0.push((file::<T>, board));
+        let board = add_due_source(app.world_mut(), file::<T>);
+        app.world_mut().resource_mut::<Engine>().agenda.add_source(
+            collect::<T>,
+            hand_over::<T>,
+            Some(board),
+            Some(fired),
+        );
         app.init_resource::<Timers<T>>();
         app.add_reset(|w| {
             let mut t = w.resource_mut::<Timers<T>>();

@@ -56,7 +56,7 @@ impl SimWorld for World {
     }
 
     fn now(&self) -> u64 {
-        self.engine().clock.now
+        self.engine().now()
     }
 
     fn faulty(&self) -> bool {
@@ -64,7 +64,7 @@ impl SimWorld for World {
     }
 
     fn entity_of(&self, id: Id) -> Option<Entity> {
-        self.engine().index.get(id)
+        self.engine().entity(id)
     }
 
     fn by_id<C: Component<Mutability = bevy_ecs::component::Mutable>>(&mut self, id: Id) -> Option<Mut<'_, C>> {
@@ -77,22 +77,20 @@ impl SimWorld for World {
     }
 
     fn trace_event(&mut self, kind: EventKind, actor: Id, what: &'static str, other: Id, args: Args) {
-        let mut engine = self.engine_mut();
-        if engine.tracing() {
-            engine.trace_event(kind, actor, what, other, args);
-        }
+        // Nothing is recorded when the trace is off (`Trace::record` checks).
+        self.engine_mut().trace_event(kind, actor, what, other, args);
     }
 
     fn tracing(&self) -> bool {
-        self.engine().trace.on()
+        self.engine().tracing()
     }
 
     fn count(&mut self, name: &'static str, n: u64) {
-        self.engine_mut().metrics.add(name, n);
+        self.engine_mut().count(name, n);
     }
 
     fn intern(&mut self, name: &str) -> Id {
-        self.engine_mut().names.intern(name)
+        self.engine_mut().intern(name)
     }
 
     fn violate(&mut self, invariant: &'static str, detail: String, ids: Vec<Id>) {
@@ -100,7 +98,7 @@ impl SimWorld for World {
     }
 
     fn halt(&mut self, limit: &'static str) {
-        self.engine_mut().status.halt(limit);
+        self.engine_mut().halt(limit);
     }
 
     fn send<M: Payload>(&mut self, msg: M) {
