@@ -75,11 +75,13 @@ impl Id {
 pub struct Names {
     list: Vec<String>,
     index: HashMap<String, Id>,
+    /// Each name folded into one word, for the trace hash.
+    words: Vec<u64>,
 }
 
 impl Default for Names {
     fn default() -> Self {
-        let mut names = Names { list: Vec::new(), index: HashMap::default() };
+        let mut names = Names { list: Vec::new(), index: HashMap::default(), words: Vec::new() };
         names.intern("");
         names
     }
@@ -90,7 +92,7 @@ impl Names {
     /// [`Names::default`], which interns the empty name). The placeholder is for putting the
     /// table back: it must not be used to name anything meanwhile.
     pub fn take(&mut self) -> Names {
-        std::mem::replace(self, Names { list: Vec::new(), index: HashMap::default() })
+        std::mem::replace(self, Names { list: Vec::new(), index: HashMap::default(), words: Vec::new() })
     }
 
     /// The id of `name`, creating it on first use.
@@ -101,6 +103,7 @@ impl Names {
         let id = Id(self.list.len() as u32);
         self.list.push(name.to_owned());
         self.index.insert(name.to_owned(), id);
+        self.words.push(crate::engine::hash::name_word(name));
         id
     }
 
@@ -118,9 +121,11 @@ impl Names {
     /// exactly as a fresh world would (ids order `BTreeMap`s, so they must not depend on
     /// which runs came before).
     pub fn truncate(&mut self, len: usize) {
-        for name in self.list.drain(len.max(1).min(self.list.len())..) {
+        let keep = len.max(1).min(self.list.len());
+        for name in self.list.drain(keep..) {
             self.index.remove(&name);
         }
+        self.words.truncate(keep);
     }
 
     /// The id of `name` if it was interned.
@@ -131,5 +136,11 @@ impl Names {
     /// The name of `id` ("" for [`Id::NONE`] or an unknown id).
     pub fn name(&self, id: Id) -> &str {
         self.list.get(id.0 as usize).map(String::as_str).unwrap_or("")
+    }
+
+    /// The name of `id` folded into one word for the trace hash (the empty name's for an
+    /// unknown id, as [`Names::name`] gives the empty name).
+    pub(crate) fn word(&self, id: Id) -> u64 {
+        self.words.get(id.0 as usize).copied().unwrap_or(crate::engine::hash::EMPTY_NAME_WORD)
     }
 }

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod ctx;
 pub mod determinism;
 pub mod faults;
+pub(crate) mod hash;
 pub mod ids;
 pub mod model;
 pub mod order;

@@ -4,6 +4,7 @@
 //! keep a trace hash at almost no cost; the full list is kept only when asked, and a
 //! failure found in a sweep is simply run again with the full trace on.
 
+use crate::engine::hash::{SEED, mix, mix_bytes};
 use crate::engine::ids::{Id, Names};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -218,46 +219,17 @@ pub struct Trace {
 /// the cap are not recorded.
 pub const MAX_EVENTS_PER_TICK: u64 = 100_000;
 
-// The trace hash folds in one little-endian 8-byte word at a time with a folded 128-bit
-// multiply (the mixing step of wyhash and foldhash). It replaced byte-by-byte FNV-1a, which
-// was 9% of a run's instructions. Fixed constants and word order: the same value on every
-// machine; changing this function changes every trace hash in the snapshots and docs.
-const HASH_SEED: u64 = 0x243f_6a88_85a3_08d3;
-const HASH_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
-
-#[inline]
-fn mix(h: u64, word: u64) -> u64 {
-    let m = u128::from(h ^ word) * u128::from(HASH_MUL);
-    (m as u64) ^ ((m >> 64) as u64)
-}
-
-/// Fold in `bytes`, length first (so that consecutive strings cannot run into each other).
-#[inline]
-fn mix_bytes(mut h: u64, bytes: &[u8]) -> u64 {
-    h = mix(h, bytes.len() as u64);
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        h = mix(h, u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]));
-    }
-    let rest = words.remainder();
-    if !rest.is_empty() {
-        // The last bytes as a zero-padded little-endian word, built without a memcpy call.
-        let tail = rest.iter().rev().fold(0u64, |w, &b| (w << 8) | u64::from(b));
-        h = mix(h, tail);
-    }
-    h
-}
-
 /// An event's head: tick, kind, actor, other, what, envelope, due.
 type Head = (u64, EventKind, Id, Id, &'static str, u64, u64);
 
-/// Fold one event into the hash `h`: every field, ids by name.
+/// Fold one event into the hash `h`: every field, ids by their name's word (see
+/// [`crate::engine::hash`]).
 fn hash_event(h: u64, names: &Names, head: Head, args: &Args, detail: Option<&str>) -> u64 {
     let (tick, kind, actor, other, what, env, due) = head;
     let mut h = mix(h, tick);
     h = mix(h, u64::from(kind.code()));
-    h = mix_bytes(h, names.name(actor).as_bytes());
-    h = mix_bytes(h, names.name(other).as_bytes());
+    h = mix(h, names.word(actor));
+    h = mix(h, names.word(other));
     h = mix_bytes(h, what.as_bytes());
     h = mix(mix(h, env), due);
     for (k, v) in args.iter() {
@@ -265,9 +237,9 @@ fn hash_event(h: u64, names: &Names, head: Head, args: &Args, detail: Option<&st
         h = match v {
             Val::None => mix(h, 0),
             Val::U(n) => mix(mix(h, 1), n),
-            Val::Id(id) => mix_bytes(mix(h, 2), names.name(id).as_bytes()),
+            Val::Id(id) => mix(mix(h, 2), names.word(id)),
             Val::S(s) => mix_bytes(mix(h, 3), s.as_bytes()),
-            Val::B(b) => mix(mix(h, 4), u64::from(b)),
+            Val::B(b) => mix(h, 4 | u64::from(b) << 8),
         };
     }
     match detail {
@@ -280,7 +252,7 @@ impl Trace {
     /// Start a new run's trace at `level`.
     pub fn reset(&mut self, level: TraceLevel) {
         self.level = level;
-        self.hash = HASH_SEED;
+        self.hash = SEED;
         self.events.clear();
         (self.tick, self.in_tick, self.flooded) = (0, 0, false);
     }
