@@ -90,7 +90,7 @@ impl SimApp for App {
     }
 
     fn add_due_source(&mut self, due: DueFn) -> &mut Self {
-        crate::engine::clock::add_due_source(self.world_mut(), due);
+        crate::engine::clock::add_due_source(self.world_mut(), due, None);
         self
     }
 

@@ -2,6 +2,8 @@
 //! the earliest tick any part of the simulation asked for through [`Horizon`].
 
 use bevy_ecs::prelude::*;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// The current virtual tick.
 #[derive(Debug, Default, Clone, Copy)]
@@ -20,8 +22,8 @@ pub type DueFn = fn(&mut World) -> Option<u64>;
 /// When each engine source is next due, one slot per source, so the run loop reads one
 /// vector in the [`crate::engine::Engine`] instead of one resource per source. A wire or a
 /// script writes its slot whenever its queue changes; a source whose queue a model can change
-/// behind its back (timers, which models cancel) has its slot written after every step by
-/// its [`DueFn`].
+/// behind its back (timers, which models arm and cancel on their resource) has its slot
+/// written by its [`DueFn`] after each step that touched it.
 #[derive(Debug, Default)]
 pub struct DueBoard {
     slots: Vec<Option<u64>>,
@@ -56,14 +58,19 @@ impl DueBoard {
 }
 
 /// The registered [`DueFn`]s, in registration order, each with the slot on the
-/// [`DueBoard`] the run loop writes its answer to after every step.
+/// [`DueBoard`] the run loop writes its answer to, and the flag its source sets when a step
+/// may have changed its answer (`None`: asked after every step; timers have one).
 #[derive(Resource, Default)]
-pub struct DueSources(pub Vec<(DueFn, usize)>);
+pub struct DueSources(pub Vec<DueSource>);
 
-/// Register `due` with a new slot on the due board; the slot.
-pub(crate) fn add_due_source(world: &mut World, due: DueFn) -> usize {
+/// One registered [`DueFn`]: the function, its slot on the [`DueBoard`], and its flag.
+pub type DueSource = (DueFn, usize, Option<Arc<AtomicBool>>);
+
+/// Register `due` with a new slot on the due board (and, if given, the flag after whose
+/// setting alone it is asked); the slot.
+pub(crate) fn add_due_source(world: &mut World, due: DueFn, touched: Option<Arc<AtomicBool>>) -> usize {
     let slot = world.resource_mut::<crate::engine::Engine>().due.add();
-    world.get_resource_or_init::<DueSources>().0.push((due, slot));
+    world.get_resource_or_init::<DueSources>().0.push((due, slot, touched));
     slot
 }
 

@@ -67,9 +67,11 @@ pub enum FinishStage {
 /// system costs the executor's bookkeeping and a run condition besides its look-ups.
 pub type StepFn = fn(&mut World, now: u64);
 
-/// The registered [`StepFn`]s, in registration order.
+/// The registered [`StepFn`]s, in registration order, each with the slot on the
+/// [`crate::engine::clock::DueBoard`] that says when it has work: the run loop calls it only
+/// on steps at or after that tick (`None`: on every step).
 #[derive(Resource, Default)]
-pub struct StepStarts(pub Vec<StepFn>);
+pub struct StepStarts(pub Vec<(StepFn, Option<usize>)>);
 
 /// Functions that put a resource back to its start-of-run state; plugins register theirs.
 #[derive(Resource, Default)]

@@ -5,6 +5,7 @@ use crate::engine::spec::At;
 use crate::engine::state::Engine;
 use crate::engine::trace::{Describe, EventKind};
 use bevy_app::{App, Plugin};
+use bevy_ecs::message::Messages;
 use bevy_ecs::prelude::*;
 
 /// A step that is due now, handed to the model in the Act stage.
@@ -55,10 +56,10 @@ impl<A> ScriptPlugin<A> {
 impl<A: Describe + Clone + Send + Sync + 'static> Plugin for ScriptPlugin<A> {
     fn build(&self, app: &mut App) {
         let board = app.world_mut().resource_mut::<Engine>().due.add();
-        let acts = crate::engine::turnover::track::<Act<A>>(app);
+        let acts = crate::engine::turnover::track_input::<Act<A>>(app);
         app.insert_resource(Script { steps: self.steps.clone(), due: Vec::new(), next: 0, board, acts });
         app.add_systems(SetupSchedule, resolve::<A>.in_set(SetupStage::Engine));
-        app.world_mut().get_resource_or_init::<StepStarts>().0.push(act::<A>);
+        app.world_mut().get_resource_or_init::<StepStarts>().0.push((act::<A>, Some(board)));
     }
 }
 
@@ -102,5 +103,8 @@ fn act<A: Describe + Clone + Send + Sync + 'static>(world: &mut World, now: u64)
     }
     due.set(board, next);
     turnover.written(slot);
-    world.write_message_batch(acts);
+    // An input type turns over as it is written (see `turnover::track_input`).
+    let mut messages = world.resource_mut::<Messages<Act<A>>>();
+    messages.update();
+    messages.write_batch(acts);
 }

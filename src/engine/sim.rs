@@ -4,7 +4,7 @@
 //! resources put back), which is what makes sweeping many seeds cheap.
 
 use crate::engine::check::Verdict;
-use crate::engine::clock::{Clock, DueFn, DueSources};
+use crate::engine::clock::{Clock, DueSource, DueSources};
 use crate::engine::faults::{Cuts, FaultPlan};
 use crate::engine::ids::Names;
 use crate::engine::model::Model;
@@ -22,6 +22,7 @@ use bevy_ecs::resource::IsResource;
 use bevy_ecs::schedule::ScheduleLabel;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 /// The result of one run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,11 +89,14 @@ pub struct Sim {
     updates: Vec<(UpdateFn, Option<usize>)>,
     /// Which tracked message types turn over before the next step.
     turn: Vec<bool>,
-    due: Vec<(DueFn, usize)>,
-    /// The due sources' answers after a step.
-    answers: Vec<Option<u64>>,
-    /// What starts every step (scripts acting), copied out of its registry once.
-    starts: Vec<StepFn>,
+    due: Vec<DueSource>,
+    /// The due sources' answers after a step (`None`: not asked).
+    answers: Vec<Option<Option<u64>>>,
+    /// What starts a step (scripts acting), copied out of its registry once, with each one's
+    /// slot on the due board.
+    starts: Vec<(StepFn, Option<usize>)>,
+    /// Which of `starts` has work on the next step (read off the due board after a step).
+    starts_due: Vec<bool>,
     /// Scratch for the agenda's hand-over.
     slots: Vec<u32>,
 }
@@ -178,6 +182,7 @@ impl Sim {
             updates,
             turn,
             answers: vec![None; due.len()],
+            starts_due: vec![true; starts.len()],
             starts,
             slots: Vec::new(),
             due,
@@ -218,7 +223,7 @@ impl Sim {
         tape.set_recording(self.record);
         let audit = self.audit;
         let replaying = tape.is_replay();
-        let Sim { app, updates, due, turn, answers, starts, slots, .. } = self;
+        let Sim { app, updates, due, turn, answers, starts, starts_due, slots, .. } = self;
         turn.fill(false);
         let world = app.world_mut();
         let run_start = world.increment_change_tick();
@@ -265,6 +270,7 @@ impl Sim {
             // What setup asked of the horizon is not a tick's: each step starts with none.
             let mut engine = world.resource_mut::<Engine>();
             engine.horizon.clear();
+            starts_due_at(&engine, 0, starts, starts_due);
             engine.limits.max_ticks
         };
         let mut visited = 0u64;
@@ -281,19 +287,25 @@ impl Sim {
                     }
                 }
                 // The Act and Deliver stages' engine work, without the executor.
-                for start in starts.iter() {
-                    start(world, now);
+                for (&(start, _), &due) in starts.iter().zip(starts_due.iter()) {
+                    if due {
+                        start(world, now);
+                    }
                 }
                 crate::engine::agenda::deliver(world, slots);
                 tick.run(world);
-                // Sources a model can change behind the engine's back (timers) settle and answer now;
-                // the rest keep their slots on the due board up to date themselves.
-                for (answer, (source, _)) in answers.iter_mut().zip(due.iter()) {
-                    *answer = source(world);
+                // Sources a model can change behind the engine's back (timers) settle and answer now,
+                // if the step touched them; the rest keep their slots on the due board up to date
+                // themselves.
+                for (answer, (source, _, touched)) in answers.iter_mut().zip(due.iter()) {
+                    let ask = touched.as_ref().is_none_or(|t| t.swap(false, Ordering::Relaxed));
+                    *answer = ask.then(|| source(world));
                 }
                 let mut engine = world.resource_mut::<Engine>();
-                for (answer, &(_, slot)) in answers.iter().zip(due.iter()) {
-                    engine.due.set(slot, *answer);
+                for (answer, &(_, slot, _)) in answers.iter().zip(due.iter()) {
+                    if let Some(answer) = *answer {
+                        engine.due.set(slot, answer);
+                    }
                 }
                 // What models asked for during this step; the next step starts with none.
                 let asked = std::mem::take(&mut engine.horizon).next();
@@ -316,6 +328,7 @@ impl Sim {
                 }
                 if !last_step {
                     // More batches are due on this tick: the next step hands over the next.
+                    starts_due_at(&engine, now, starts, starts_due);
                     continue;
                 }
                 let next =
@@ -335,6 +348,7 @@ impl Sim {
                         }
                         engine.clock.now = next;
                         now = next;
+                        starts_due_at(&engine, now, starts, starts_due);
                     }
                 }
             }
@@ -462,4 +476,12 @@ fn resources_changed_since(
     ids.into_iter()
         .filter(|(id, _)| world.get_resource_change_ticks_by_id(*id).is_some_and(|t| t.is_changed(since, now)))
         .collect()
+}
+
+/// Which step starts have work at `now`, by their slots on the due board (a start's slot
+/// changes only when it runs, so the board read after a step holds for the next).
+fn starts_due_at(engine: &Engine, now: u64, starts: &[(StepFn, Option<usize>)], due: &mut [bool]) {
+    for (&(_, slot), d) in starts.iter().zip(due.iter_mut()) {
+        *d = slot.is_none_or(|s| engine.due.get(s).is_some_and(|t| t <= now));
+    }
 }

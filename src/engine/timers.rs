@@ -14,6 +14,8 @@ use bevy_app::{App, Plugin};
 use bevy_ecs::message::Messages;
 use bevy_ecs::prelude::*;
 use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Pending timers carrying payloads of type `T`.
 #[derive(Resource)]
@@ -24,11 +26,16 @@ pub struct Timers<T: Send + Sync + 'static> {
     queue: DueQueue<(u64, T)>,
     /// This tick's due timers, until the agenda hands them over (`None`: cancelled).
     ready: Vec<Option<T>>,
+    /// Set when the model arms or cancels; the run loop files and asks for the next due tick
+    /// only after a step that set it (shared with the run loop's list of due sources, so that
+    /// a step that touched no timer costs no look-up).
+    touched: Arc<AtomicBool>,
 }
 
-impl<T: Send + Sync + 'static> Default for Timers<T> {
-    fn default() -> Self {
-        Timers { armed: Vec::new(), queue: DueQueue::default(), ready: Vec::new() }
+impl<T: Send + Sync + 'static> Timers<T> {
+    /// Only [`TimerPlugin`] makes one: the run loop holds its `touched` flag.
+    fn new(touched: Arc<AtomicBool>) -> Self {
+        Timers { armed: Vec::new(), queue: DueQueue::default(), ready: Vec::new(), touched }
     }
 }
 
@@ -36,11 +43,13 @@ impl<T: Send + Sync + 'static> Timers<T> {
     /// Fire `payload` `delay` ticks after `now` (at least one tick later).
     pub fn after(&mut self, now: u64, delay: u64, payload: T) {
         self.armed.push((now + delay.max(1), payload));
+        self.touched.store(true, Ordering::Relaxed);
     }
 
     /// Cancel every timer for which `keep` is false, including one due this tick that has
     /// not been handed over yet.
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        self.touched.store(true, Ordering::Relaxed);
         self.armed.retain(|(_, t)| keep(t));
         self.queue.retain(|(_, t)| keep(t));
         for r in &mut self.ready {
@@ -93,20 +102,21 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
         if app.world().contains_resource::<Timers<T>>() {
             return;
         }
-        let fired = crate::engine::turnover::track::<Fired<T>>(app);
-        // A model may cancel timers (`retain`) without the engine seeing it, so their slot on
-        // the due board is written from the queue after every step, by a due source, which
-        // first files the timers armed during the step: after every wire's envelopes of the
-        // step (the calm order of a step is its messages in wire order, then its timers in the
-        // order armed).
-        let board = add_due_source(app.world_mut(), file::<T>);
+        let fired = crate::engine::turnover::track_input::<Fired<T>>(app);
+        // A model arms and cancels timers (`after`, `retain`) on the resource, behind the
+        // engine's back, so their slot on the due board is written from the queue by a due
+        // source after each step that touched them (the `touched` flag), which first files
+        // the timers armed during the step: after every wire's envelopes of the step (the calm
+        // order of a step is its messages in wire order, then its timers in the order armed).
+        let touched = Arc::new(AtomicBool::new(false));
+        let board = add_due_source(app.world_mut(), file::<T>, Some(touched.clone()));
         app.world_mut().resource_mut::<Engine>().agenda.add_source(
             collect::<T>,
             hand_over::<T>,
             Some(board),
             Some(fired),
         );
-        app.init_resource::<Timers<T>>();
+        app.insert_resource(Timers::<T>::new(touched));
         app.add_reset(|w| {
             let mut t = w.resource_mut::<Timers<T>>();
             t.armed.clear();
@@ -116,9 +126,9 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
     }
 }
 
-/// After a step: stamp and queue the timers armed during it; when the next is due. A step
-/// that armed nothing costs one look-up (this was a system with a run condition, which cost
-/// the look-up and a condition's evaluation on every step).
+/// After a step that armed or cancelled a timer: stamp and queue the timers armed during it;
+/// when the next is due. (This was a system with a run condition, which cost a look-up and
+/// a condition's evaluation on every step.)
 fn file<T: Send + Sync + 'static>(world: &mut World) -> Option<u64> {
     let mut timers = world.resource_mut::<Timers<T>>();
     if timers.armed.is_empty() {
@@ -157,6 +167,8 @@ fn collect<T: Send + Sync + 'static>(world: &mut World, now: u64, source: u16, o
 fn hand_over<T: Clone + Send + Sync + 'static>(world: &mut World, slots: &[u32]) {
     let mut ready = std::mem::take(&mut world.resource_mut::<Timers<T>>().ready);
     let mut fired = world.resource_mut::<Messages<Fired<T>>>();
+    // An input type turns over as it is written (see `turnover::track_input`).
+    fired.update();
     for &slot in slots {
         if let Some(payload) = ready[slot as usize].take() {
             fired.write(Fired(payload));

@@ -10,7 +10,9 @@
 //! until the next turn-over, which comes before a later step: so a message is still read
 //! on the step it is written or the next, and is dropped no sooner than before (a reader
 //! that skips steps may see it for longer). A model's own message types are not tracked and
-//! turn over on every step.
+//! turn over on every step. Of the tracked types, those written only at a step's start
+//! (`Inbound`, `Fired`, `Act`: [`track_input`]) turn over as they are written, in the writer's
+//! own look-up, and the run loop leaves them alone.
 
 use bevy_app::App;
 use bevy_ecs::message::{Message, Messages};
@@ -25,12 +27,24 @@ pub type UpdateFn = fn(&mut World);
 #[derive(Resource, Default)]
 pub struct MessageUpdates {
     entries: Vec<(TypeId, UpdateFn, Option<usize>)>,
+    /// The tracked types the engine writes only at the start of a step, before the tick
+    /// schedule (a wire's `Inbound`, a timer's `Fired`, the script's `Act`), with their slots:
+    /// what a [`crate::engine::StepInput`] can skip on a step that wrote none.
+    inputs: Vec<(TypeId, usize)>,
 }
 
 impl MessageUpdates {
-    /// Each type's update and its tracking slot, in registration order.
+    /// Each type's update and its tracking slot, in registration order, except the input
+    /// types: their writer turns their buffers over just before it writes (see
+    /// [`track_input`]), so the run loop never needs to.
     pub fn list(&self) -> Vec<(UpdateFn, Option<usize>)> {
-        self.entries.iter().map(|&(_, f, slot)| (f, slot)).collect()
+        let input = |id: TypeId| self.inputs.iter().any(|&(i, _)| i == id);
+        self.entries.iter().filter(|e| !input(e.0)).map(|&(_, f, slot)| (f, slot)).collect()
+    }
+
+    /// The slot of `M` if the engine writes it only at the start of a step.
+    pub(crate) fn input_slot<M: Message>(&self) -> Option<usize> {
+        self.inputs.iter().find(|(id, _)| *id == TypeId::of::<M>()).map(|&(_, slot)| slot)
     }
 }
 
@@ -56,6 +70,11 @@ impl Turnover {
             *d = *p > 0;
             *p = p.saturating_sub(1);
         }
+    }
+
+    /// Whether messages of slot `slot`'s type were written on this step so far.
+    pub(crate) fn fresh(&self, slot: usize) -> bool {
+        self.pending[slot] > 0
     }
 
     /// How many types are tracked.
@@ -102,6 +121,21 @@ pub(crate) fn track<M: Message>(app: &mut App) -> usize {
         if e.0 == id {
             e.2 = Some(slot);
         }
+    }
+    slot
+}
+
+/// Register `M` as a tracked type that the engine writes only at the start of a step, before
+/// the tick schedule runs (so a reader in the schedule sees each write on the step it
+/// happens). Its slot. The engine turns such a type's buffers over itself, in the same
+/// look-up, just before each write: a message is read on the step it is written, kept one
+/// more write, and dropped no sooner than the turn-over after a write would drop it.
+/// The run loop does not turn these over ([`MessageUpdates::list`]).
+pub(crate) fn track_input<M: Message>(app: &mut App) -> usize {
+    let slot = track::<M>(app);
+    let mut updates = app.world_mut().resource_mut::<MessageUpdates>();
+    if updates.input_slot::<M>().is_none() {
+        updates.inputs.push((TypeId::of::<M>(), slot));
     }
     slot
 }

@@ -52,8 +52,6 @@ pub struct InFlight<M: Payload> {
     queue: DueQueue<(u64, u64, bool, M)>,
     /// This tick's due envelopes, until the agenda hands them over.
     ready: Vec<Option<(u64, bool, M)>>,
-    /// Scratch for one hand-over (kept for its capacity).
-    batch: Vec<(u64, bool, M)>,
     next_env: u64,
     /// Latest due tick per link, to keep links FIFO (looked up, never iterated).
     link_due: HashMap<(Id, Id), u64>,
@@ -74,7 +72,6 @@ impl<M: Payload> Default for InFlight<M> {
         InFlight {
             queue: DueQueue::default(),
             ready: Vec::new(),
-            batch: Vec::new(),
             next_env: 1,
             link_due: HashMap::default(),
             ordered: Vec::new(),
@@ -117,7 +114,7 @@ impl<M: Payload> Plugin for WirePlugin<M> {
             return;
         }
         let outbound = turnover::track::<Outbound<M>>(app);
-        let inbound = turnover::track::<Inbound<M>>(app);
+        let inbound = turnover::track_input::<Inbound<M>>(app);
         let board = {
             let mut engine = app.world_mut().resource_mut::<Engine>();
             let board = engine.due.add();
@@ -239,34 +236,29 @@ fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<D
 }
 
 fn hand_over<M: Payload>(world: &mut World, slots: &[u32]) {
-    // The two vectors taken out and put back rather than the queue `resource_scope`d:
-    // cheaper, and the engine's trace and names are borrowed beside them.
-    let (mut ready, mut batch) = {
-        let mut flight = world.resource_mut::<InFlight<M>>();
-        (std::mem::take(&mut flight.ready), std::mem::take(&mut flight.batch))
-    };
+    // The due envelopes taken out and put back rather than the queue `resource_scope`d:
+    // cheaper, and the engine's trace and names are borrowed beside them. Traced by
+    // reference first, then each message moved once, into the buffer.
+    let mut ready = std::mem::take(&mut world.resource_mut::<InFlight<M>>().ready);
     {
         let mut engine = world.resource_mut::<Engine>();
         let Engine { clock, names, trace, stats, .. } = &mut *engine;
         let now = clock.now;
-        batch.clear();
         for &slot in slots {
-            let Some((env, bounced, msg)) = ready[slot as usize].take() else { continue };
+            let Some((env, bounced, msg)) = &ready[slot as usize] else { continue };
             if !bounced {
                 stats.delivered += 1;
                 if trace.on() {
                     let (to, label, from, args) = (msg.target(), msg.label(), msg.actor(), msg.args());
-                    trace.record_envelope(names, now, EventKind::Deliver, to, label, from, &args, env, 0);
+                    trace.record_envelope(names, now, EventKind::Deliver, to, label, from, &args, *env, 0);
                 }
             }
-            batch.push((env, bounced, msg));
         }
     }
-    world.resource_mut::<Messages<Inbound<M>>>().write_batch(batch.drain(..).map(|(env, bounced, msg)| Inbound {
-        msg,
-        env,
-        bounced,
-    }));
-    let mut flight = world.resource_mut::<InFlight<M>>();
-    (flight.ready, flight.batch) = (ready, batch);
+    let mut inbound = world.resource_mut::<Messages<Inbound<M>>>();
+    // An input type turns over as it is written (see `turnover::track_input`).
+    inbound.update();
+    let due = slots.iter().filter_map(|&slot| ready[slot as usize].take());
+    inbound.write_batch(due.map(|(env, bounced, msg)| Inbound { msg, env, bounced }));
+    world.resource_mut::<InFlight<M>>().ready = ready;
 }

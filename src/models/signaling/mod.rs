@@ -98,12 +98,11 @@ use crate::engine::script::Act;
 use crate::engine::timers::{Fired, Timers};
 use crate::engine::trace::{Args, Describe, EventKind};
 use crate::engine::wire::{Inbound, Outbound};
-use crate::engine::{Id, Names, SimWorld, Violation};
+use crate::engine::{Id, Names, SimWorld, StepInput, Violation};
 use crate::scenario::{Scenario, ScenarioError};
 use actions::{Action, Command};
 use bevy_app::App;
 use bevy_ecs::prelude::*;
-use bevy_ecs::system::SystemState;
 use client::Thrown;
 use dart::Dart;
 use heap::{Heap, Out, P};
@@ -459,22 +458,25 @@ fn setup(world: &mut World) {
 }
 
 /// The step's inputs: scripted steps, timers and signals the agenda handed over.
-type Inputs = SystemState<(
-    MessageReader<'static, 'static, Act<Command>>,
-    MessageReader<'static, 'static, Fired<Wake>>,
-    MessageReader<'static, 'static, Inbound<Signal>>,
-)>;
+/// The step's inputs: read through the engine, which knows which of them it wrote on the
+/// step (a step hands over one batch of one source), so only those buffers are fetched.
+#[derive(FromWorld)]
+struct Inputs {
+    acts: StepInput<Act<Command>>,
+    fired: StepInput<Fired<Wake>>,
+    inbound: StepInput<Inbound<Signal>>,
+}
 
 /// Run the Dart code for this step's inputs (scripted steps first, then what the agenda
 /// handed over), then apply its effects; messages to servers and remote peers go to the
 /// far side. Then update the liveness monitor from the heap.
-fn process(world: &mut World, inputs: &mut Inputs, mut inbox: Local<Inbox>) {
+fn process(world: &mut World, mut inputs: Local<Inputs>, mut inbox: Local<Inbox>) {
     {
-        // Readers of registered message types: their validation cannot fail.
-        let (mut acts, mut fired, mut inbound) = inputs.get_mut(world).expect("install registers these messages");
-        inbox.acts.extend(acts.read().map(|a| a.action.clone()));
-        inbox.wakes.extend(fired.read().map(|f| f.0));
-        inbox.signals.extend(inbound.read().map(|i| i.msg));
+        let engine = world.resource::<Engine>();
+        let (inputs, inbox) = (&mut *inputs, &mut *inbox);
+        inbox.acts.extend(inputs.acts.read(world, engine).map(|a| a.action.clone()));
+        inbox.wakes.extend(inputs.fired.read(world, engine).map(|f| f.0));
+        inbox.signals.extend(inputs.inbound.read(world, engine).map(|i| i.msg));
     }
     if inbox.acts.is_empty() && inbox.wakes.is_empty() && inbox.signals.is_empty() {
         return;
