@@ -6,7 +6,7 @@
 //! generality costs: the ECS world, the schedule, the interpreter, the tape.
 
 mod support;
-use support::per_run;
+use support::interleaved;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use racelab::prelude::*;
@@ -122,17 +122,20 @@ fn bench(c: &mut Criterion) {
     }
     g.finish();
 
-    // The ratio, measured back to back in this run.
+    // The ratio, measured in alternating slices in this run.
     let mut strikes = sim("strikes_lost_increment", "locked");
-    let budget = Duration::from_millis(1500);
-    let base = per_run(|s| assert_eq!(black_box(handwritten(s)), 3), budget);
-    let model = per_run(|s| assert!(strikes.seed(s).verdict.is_pass()), budget);
+    let sides = interleaved(
+        &mut [&mut |s| assert_eq!(black_box(handwritten(s)), 3), &mut |s| assert!(strikes.seed(s).verdict.is_pass())],
+        Duration::from_secs(3),
+    );
+    let (base, model) = (sides.per_run[0], sides.per_run[1]);
     eprintln!(
-        "strikes_lost_increment/locked: racelab {:.1} us/run, hand-written {:.2} us/run, ratio {:.0}x ({:.0} runs/s)",
+        "strikes_lost_increment/locked: racelab {:.1} us/run, hand-written {:.2} us/run, ratio {:.0}x ({:.0} runs/s, {} alternating rounds)",
         model * 1e6,
         base * 1e6,
-        model / base,
-        1.0 / model
+        sides.ratio[1],
+        1.0 / model,
+        sides.rounds
     );
 }
 

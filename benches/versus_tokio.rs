@@ -25,7 +25,7 @@
 //! measured back to back in the same run.
 
 mod support;
-use support::per_run;
+use support::interleaved;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use racelab::prelude::*;
@@ -334,39 +334,36 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    // The ratios, measured back to back in this run.
-    let budget = Duration::from_millis(2000);
-    let base = per_run(
-        |s| {
-            black_box(tokio_run(s));
-        },
-        budget,
+    // The ratios, measured in alternating slices in this run.
+    let sides = interleaved(
+        &mut [
+            &mut |s| {
+                black_box(tokio_run(s));
+            },
+            &mut |s| {
+                black_box(hashed.seed(s).ticks);
+            },
+            &mut |s| {
+                black_box(off.seed(s).ticks);
+            },
+        ],
+        Duration::from_secs(6),
     );
-    let with_hash = per_run(
-        |s| {
-            black_box(hashed.seed(s).ticks);
-        },
-        budget,
-    );
-    let trace_off = per_run(
-        |s| {
-            black_box(off.seed(s).ticks);
-        },
-        budget,
-    );
+    let (t, r) = (&sides.per_run, &sides.ratio);
     eprintln!(
-        "dispose_during_ice/flag_callback per run: tokio {:.1} us, racelab (trace hash) {:.1} us = {:.2}x, racelab (trace off) {:.1} us = {:.2}x",
-        base * 1e6,
-        with_hash * 1e6,
-        with_hash / base,
-        trace_off * 1e6,
-        trace_off / base
+        "dispose_during_ice/flag_callback per run ({} alternating rounds): tokio {:.1} us, racelab (trace hash) {:.1} us = {:.2}x, racelab (trace off) {:.1} us = {:.2}x",
+        sides.rounds,
+        t[0] * 1e6,
+        t[1] * 1e6,
+        r[1],
+        t[2] * 1e6,
+        r[2]
     );
     eprintln!(
         "dispose_during_ice/flag_callback runs/s: tokio {:.0}, racelab (trace hash) {:.0}, racelab (trace off) {:.0}",
-        1.0 / base,
-        1.0 / with_hash,
-        1.0 / trace_off
+        1.0 / t[0],
+        1.0 / t[1],
+        1.0 / t[2]
     );
 }
 
