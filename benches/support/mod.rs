@@ -29,7 +29,7 @@ pub struct Sides {
 /// Seconds per run of each side, measured in alternating slices over about `budget`: every
 /// round runs each side on the same seeds, one side after another, so load that drifts
 /// during the measurement (another process, a noisy neighbour on a VM) falls on every side
-/// alike instead of on whichever ran last. A slice is about 10 ms of the first side.
+/// alike instead of on whichever ran last. A slice is about 10 ms of the slowest side.
 #[allow(dead_code)]
 pub fn interleaved(sides: &mut [&mut dyn FnMut(u64)], budget: Duration) -> Sides {
     // Warm every side up, and size a slice from the first.
@@ -38,11 +38,16 @@ pub fn interleaved(sides: &mut [&mut dyn FnMut(u64)], budget: Duration) -> Sides
             side(s);
         }
     }
-    let start = Instant::now();
-    let mut batch = 0u64;
-    while start.elapsed() < Duration::from_millis(10) {
-        sides[0](batch);
-        batch += 1;
+    // A slice is as many runs as the slowest side does in about 10 ms.
+    let mut batch = u64::MAX;
+    for side in sides.iter_mut() {
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < Duration::from_millis(10) {
+            side(n);
+            n += 1;
+        }
+        batch = batch.min(n);
     }
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); sides.len()];
     let start = Instant::now();
