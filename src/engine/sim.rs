@@ -298,7 +298,12 @@ impl Sim {
                 // if the step touched them; the rest keep their slots on the due board up to date
                 // themselves.
                 for (answer, (source, _, touched)) in answers.iter_mut().zip(due.iter()) {
-                    let ask = touched.as_ref().is_none_or(|t| t.swap(false, Ordering::Relaxed));
+                    // A load and a store, not a swap: the flag never leaves this thread, and a
+                    // swap is a locked instruction on every step.
+                    let ask = touched.as_ref().is_none_or(|t| t.load(Ordering::Relaxed));
+                    if let Some(t) = touched.as_ref().filter(|_| ask) {
+                        t.store(false, Ordering::Relaxed);
+                    }
                     *answer = ask.then(|| source(world));
                 }
                 let mut engine = world.resource_mut::<Engine>();

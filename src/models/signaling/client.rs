@@ -180,7 +180,7 @@ pub fn on_message(d: &Dart, c: C, msg: Signal) {
     for _ in 0..listeners {
         // `_handleSignalingMessage` is `async void`: nobody awaits it, and what it throws
         // is an unhandled error (reported, not fatal).
-        let d2 = d.clone();
+        let d2 = *d;
         d.spawn(async move {
             if let Err(e) = manager::handle_signaling_message(&d2, c, msg).await {
                 d2.with(|h| {

@@ -42,12 +42,32 @@
 //! Tasks are polled with a no-op waker: a task is polled when it starts and then only when
 //! the one timer its pending await armed fires, so a leaf future knows that its second poll
 //! means "done".
+//!
+//! The heap lives in the model's `Runtime` resource between steps and is lent to the Dart
+//! code for a step ([`lend`]): [`Dart`] is a handle that reaches it through a thread-local.
+//! It was an `Arc<Mutex<Heap>>`, which cost two atomic operations on every [`Dart::with`]
+//! (about 140 a run) and two on every handle cloned into a task or an await.
 
 use super::heap::Heap;
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
+
+thread_local! {
+    /// The heap lent to the Dart code of the step running on this thread (see [`lend`]).
+    static HEAP: RefCell<Option<Box<Heap>>> = const { RefCell::new(None) };
+}
+
+/// Run `f` with `heap` lent to the Dart code: every [`Dart::with`] inside `f` works on it.
+/// Gives the heap back with `f`'s result. The heap lent before, if any, is lent again after.
+/// Boxed, so that lending it moves a pointer, not the heap.
+pub fn lend<R>(heap: Box<Heap>, f: impl FnOnce() -> R) -> (Box<Heap>, R) {
+    let before = HEAP.replace(Some(heap));
+    let r = f();
+    let heap = HEAP.replace(before).expect("the heap lent above is still lent");
+    (heap, r)
+}
 
 /// A task: a started Dart async call, suspended at an await.
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -71,19 +91,15 @@ pub enum Wait {
 /// A handle on the app's heap: the ConnectionManager, the WebRTCService, the signaling
 /// clients and the peer connections. Every task holds one; code touches the heap only
 /// between awaits, through [`Dart::with`], as Dart code runs between two awaits atomically.
-#[derive(Clone)]
-pub struct Dart(Arc<Mutex<Heap>>);
+/// The heap is the one [`lend`] lent for the step.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Dart;
 
 impl Dart {
-    /// A runtime over `heap`.
-    pub fn new(heap: Heap) -> Self {
-        Dart(Arc::new(Mutex::new(heap)))
-    }
-
-    /// Run synchronous code on the heap.
+    /// Run synchronous code on the heap. Not from inside another `with` (as the lock it
+    /// replaces would have deadlocked, the heap's `RefCell` panics).
     pub fn with<R>(&self, f: impl FnOnce(&mut Heap) -> R) -> R {
-        let mut heap = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut heap)
+        HEAP.with_borrow_mut(|heap| f(heap.as_mut().expect("Dart code runs while a heap is lent (dart::lend)")))
     }
 
     /// Call an async method without awaiting it: it runs now up to its first await, then
@@ -114,13 +130,6 @@ impl Dart {
             }
         });
     }
-
-    /// Drop every suspended task (their futures hold this handle: dropping them breaks the
-    /// reference cycle between the heap and its tasks).
-    pub fn clear_tasks(&self) {
-        let tasks = self.with(|h| std::mem::take(&mut h.tasks));
-        drop(tasks);
-    }
 }
 
 /// The leaf of every await: parks the current task on its first poll, completes on the second.
@@ -145,23 +154,23 @@ impl Future for Park {
 
 /// `await` an I/O future: resumes on a later tick, after a window the tape picks.
 pub async fn io(d: &Dart) {
-    Park { dart: d.clone(), wait: Some(Wait::Io) }.await;
+    Park { dart: *d, wait: Some(Wait::Io) }.await;
 }
 
 /// `await` a platform call on connection `pc`: completes after the connection's earlier
 /// calls, a window later.
 pub async fn platform(d: &Dart, pc: u16) {
-    Park { dart: d.clone(), wait: Some(Wait::Platform(pc)) }.await;
+    Park { dart: *d, wait: Some(Wait::Platform(pc)) }.await;
 }
 
 /// `await` an already-complete future: a microtask (see the module docs).
 pub async fn micro(d: &Dart) {
     if d.with(|h| h.params.microtask_ticks) {
-        Park { dart: d.clone(), wait: Some(Wait::Ticks(1)) }.await;
+        Park { dart: *d, wait: Some(Wait::Ticks(1)) }.await;
     }
 }
 
 /// Wait until the state machine hands this operation its turn (`state_machine` only).
 pub async fn turn(d: &Dart) {
-    Park { dart: d.clone(), wait: Some(Wait::Turn) }.await;
+    Park { dart: *d, wait: Some(Wait::Turn) }.await;
 }

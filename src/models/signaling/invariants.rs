@@ -109,7 +109,7 @@ pub fn monitor(world: &mut World, d: &Dart) {
 
 /// The checks at quiescence.
 pub fn check_end(rt: Res<Runtime>, mut out: MessageWriter<Violation>, engine: Res<Engine>) {
-    rt.0.with(|h| {
+    rt.inspect(|h| {
         let n = |id: Id| engine.names.name(id).to_owned();
         let open: Vec<Id> = h.connections.iter().filter(|(_, p)| h.pc(*p).open()).map(|(q, _)| *q).collect();
         let keyed: Option<(Vec<Id>, &str)> = match h.v {

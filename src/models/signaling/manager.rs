@@ -337,7 +337,7 @@ async fn dispose_seed(d: &Dart) -> Result<(), Thrown> {
     // :215 `await _webrtcService.dispose();`
     if d.with(|h| h.v == Variant::DisposeUnawaited) {
         // Seed 004, Scenario 2 step 4 reads it as "called asynchronously": started, not awaited.
-        let d2 = d.clone();
+        let d2 = *d;
         d.spawn(async move { webrtc::dispose(&d2).await });
     } else {
         webrtc::dispose(d).await;

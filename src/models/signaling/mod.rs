@@ -109,6 +109,7 @@ use heap::{Heap, Out, P};
 use relay::{Remote, Server};
 use signal::{Signal, Wake};
 use std::future::Future;
+use std::sync::{Mutex, PoisonError};
 
 /// The variants: the seed's code, its three solutions, the fix that shipped, the patterns
 /// its research recommends, and one counterfactual.
@@ -378,7 +379,7 @@ impl Model for Signaling {
         app.world_mut().resource_mut::<Engine>().names = names;
         app.insert_resource(Setting { variant: v, params });
         app.insert_resource(cast);
-        app.insert_resource(Runtime(Dart::new(Heap::new(v, Params::default(), Id::NONE))));
+        app.insert_resource(Runtime::new(Heap::new(v, Params::default(), Id::NONE)));
         app.add_script(steps).add_wire::<Signal>().add_timers::<Wake>();
         app.add_systems(SetupSchedule, setup.in_set(SetupStage::Model));
         // One system per step, not three: the Dart code is one event loop over one heap, so
@@ -397,14 +398,31 @@ struct Setting {
     params: Params,
 }
 
-/// The app's Dart heap and its tasks (a fresh one every run).
+/// The app's Dart heap and its tasks (a fresh one every run), lent to the Dart code for each
+/// step ([`dart::lend`]). The mutex only makes the resource `Sync` (the tasks are `Send`, not
+/// `Sync`): the model reaches the heap through `get_mut`, which takes no lock.
 #[derive(Resource)]
-pub struct Runtime(pub Dart);
+pub struct Runtime(Mutex<Option<Box<Heap>>>);
 
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        // The tasks hold handles on the heap that holds them: drop them first.
-        self.0.clear_tasks();
+impl Runtime {
+    fn new(heap: Heap) -> Self {
+        Runtime(Mutex::new(Some(Box::new(heap))))
+    }
+
+    /// Take the heap out to lend it for a step.
+    fn take(&mut self) -> Box<Heap> {
+        self.0.get_mut().unwrap_or_else(PoisonError::into_inner).take().expect("the heap is back between steps")
+    }
+
+    /// Put the heap back after a step.
+    fn put(&mut self, heap: Box<Heap>) {
+        *self.0.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(heap);
+    }
+
+    /// Read the heap between steps (end-of-run checks).
+    pub fn inspect<R>(&self, f: impl FnOnce(&Heap) -> R) -> R {
+        let heap = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        f(heap.as_ref().expect("the heap is back between steps"))
     }
 }
 
@@ -453,11 +471,10 @@ fn setup(world: &mut World) {
     for &id in &cast.peers {
         world.spawn((id, Remote { id, pc: None, partner: (Id::NONE, Id::NONE), early: Vec::new() }));
     }
-    world.insert_resource(Runtime(Dart::new(Heap::new(variant, params, cast.app))));
+    world.insert_resource(Runtime::new(Heap::new(variant, params, cast.app)));
     world.engine_mut().monitors.declare(invariants::SETTLES, deadline);
 }
 
-/// The step's inputs: scripted steps, timers and signals the agenda handed over.
 /// The step's inputs: read through the engine, which knows which of them it wrote on the
 /// step (a step hands over one batch of one source), so only those buffers are fetched.
 #[derive(FromWorld)]
@@ -481,7 +498,14 @@ fn process(world: &mut World, mut inputs: Local<Inputs>, mut inbox: Local<Inbox>
     if inbox.acts.is_empty() && inbox.wakes.is_empty() && inbox.signals.is_empty() {
         return;
     }
-    let d = world.resource::<Runtime>().0.clone();
+    let heap = world.resource_mut::<Runtime>().take();
+    let (heap, ()) = dart::lend(heap, || step(world, &mut inbox, Dart));
+    world.resource_mut::<Runtime>().put(heap);
+}
+
+/// One step of the Dart code, on the heap lent for it: the inputs in `inbox`, then their
+/// effects on the world, the far side and the liveness monitor.
+fn step(world: &mut World, inbox: &mut Inbox, d: Dart) {
     // The Dart code names new objects ("client#2", "pc:P1#3") as it makes them.
     let (names, tracing) = {
         let mut engine = world.engine_mut();
@@ -509,7 +533,7 @@ fn process(world: &mut World, mut inputs: Local<Inputs>, mut inbox: Local<Inbox>
         let p = &world.resource::<Setting>().params;
         Timing { await_ticks: p.await_ticks, ice_count: p.ice_count, ice_delay: p.ice_delay }
     });
-    let Inbox { signals, far, out, timer_ops, sends, violations, .. } = &mut *inbox;
+    let Inbox { signals, far, out, timer_ops, sends, violations, .. } = inbox;
     for s in signals.drain(..) {
         match d.with(|h| h.client_by_id(s.to)) {
             Some(c) => client::on_message(&d, c, s),
@@ -527,7 +551,6 @@ fn process(world: &mut World, mut inputs: Local<Inputs>, mut inbox: Local<Inbox>
     invariants::monitor(world, &d);
 }
 
-/// Apply the Dart code's effects, in the order it made them.
 /// Apply the step's effects in the order the Dart code produced them. Those on the engine
 /// (tape draws, trace events, counts) share one look-up; timer operations, sends and
 /// violations are kept in order and applied after it, one look-up per kind: each kind has a
@@ -596,7 +619,7 @@ fn apply(
 /// as quick taps do), or the platform reports an event.
 fn act(d: &Dart, action: Action) {
     let label = action.label();
-    let d2 = d.clone();
+    let d2 = *d;
     match action {
         Action::EnableExternal(s) => call(d, label, async move { manager::enable_external_connections(&d2, s).await }),
         Action::DisableExternal => call(d, label, async move { manager::disable_external_connections(&d2).await }),
@@ -623,7 +646,7 @@ fn act(d: &Dart, action: Action) {
 
 /// Start a method call as a task; what it throws reaches the UI (traced, counted).
 fn call(d: &Dart, what: &'static str, fut: impl Future<Output = Result<(), Thrown>> + Send + 'static) {
-    let d2 = d.clone();
+    let d2 = *d;
     d.spawn(async move {
         if let Err(e) = fut.await {
             d2.with(|h| {
