@@ -21,6 +21,7 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::resource::IsResource;
 use bevy_ecs::schedule::ScheduleLabel;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
@@ -50,8 +51,9 @@ pub struct Outcome {
     pub messages: u64,
     /// Hash of the trace, as 16 hex digits.
     pub trace_hash: String,
-    /// Engine and model counters.
-    pub metrics: BTreeMap<String, u64>,
+    /// Engine and model counters. A run's are named by `&'static str`s, borrowed rather than
+    /// copied: an outcome read back from JSON owns its names.
+    pub metrics: BTreeMap<Cow<'static, str>, u64>,
 }
 
 impl Outcome {
@@ -99,6 +101,10 @@ pub struct Sim {
     starts_due: Vec<bool>,
     /// Scratch for the agenda's hand-over.
     slots: Vec<u32>,
+    /// Every entity that is not a resource: kept, so that a run does not build the query
+    /// (and match every archetype) again; with scratch for the ones a run's reset despawns.
+    entities: QueryState<Entity, Without<IsResource>>,
+    doomed: Vec<Entity>,
 }
 
 impl Sim {
@@ -170,6 +176,7 @@ impl Sim {
         let turn = vec![false; app.world().resource::<Engine>().turnover.len()];
         let due = app.world().resource::<DueSources>().0.clone();
         let starts = app.world().resource::<StepStarts>().0.clone();
+        let entities = app.world_mut().query_filtered::<Entity, Without<IsResource>>();
         Ok(Sim {
             app,
             scenario: name.to_owned(),
@@ -186,6 +193,8 @@ impl Sim {
             starts,
             slots: Vec::new(),
             due,
+            entities,
+            doomed: Vec::new(),
         })
     }
 
@@ -223,14 +232,14 @@ impl Sim {
         tape.set_recording(self.record);
         let audit = self.audit;
         let replaying = tape.is_replay();
-        let Sim { app, updates, due, turn, answers, starts, starts_due, slots, .. } = self;
+        let Sim { app, updates, due, turn, answers, starts, starts_due, slots, entities, doomed, .. } = self;
         turn.fill(false);
         let world = app.world_mut();
         let run_start = world.increment_change_tick();
         // Resources live on entities too: despawn every entity that is not one.
-        let mut query = world.query_filtered::<Entity, Without<IsResource>>();
-        let doomed: Vec<Entity> = query.iter(world).collect();
-        for e in doomed {
+        doomed.clear();
+        doomed.extend(entities.iter(world));
+        for e in doomed.drain(..) {
             world.despawn(e);
         }
         {
@@ -392,17 +401,18 @@ impl Sim {
         }
         let engine = world.resource::<Engine>();
         let stats = engine.stats;
-        let mut metrics: BTreeMap<String, u64> = engine.metrics.0.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        let mut metrics: BTreeMap<Cow<'static, str>, u64> =
+            engine.metrics.0.iter().map(|(&k, &v)| (Cow::Borrowed(k), v)).collect();
         for (k, v) in [
             ("wire.delivered", stats.delivered),
             ("wire.dropped", stats.dropped),
             ("wire.duplicated", stats.duplicated),
             ("wire.held", stats.held),
         ] {
-            metrics.insert(k.to_owned(), v);
+            metrics.insert(Cow::Borrowed(k), v);
         }
-        metrics.insert("tape.choices".to_owned(), engine.tape.len() as u64);
-        metrics.insert("sim.ticks_visited".to_owned(), visited);
+        metrics.insert(Cow::Borrowed("tape.choices"), engine.tape.len() as u64);
+        metrics.insert(Cow::Borrowed("sim.ticks_visited"), visited);
         Outcome {
             scenario: self.scenario.clone(),
             variant: self.variant.clone(),
