@@ -92,7 +92,21 @@ impl Names {
     /// [`Names::default`], which interns the empty name). The placeholder is for putting the
     /// table back: it must not be used to name anything meanwhile.
     pub fn take(&mut self) -> Names {
-        std::mem::replace(self, Names { list: Vec::new(), index: HashMap::default(), words: Vec::new() })
+        std::mem::replace(self, Names::placeholder())
+    }
+
+    /// The empty table [`Names::take`] leaves, for a place that holds a lent table only at
+    /// times: it allocates nothing, and must not be used to name anything.
+    pub fn placeholder() -> Names {
+        Names { list: Vec::new(), index: HashMap::default(), words: Vec::new() }
+    }
+
+    /// Put `names` in the place of a [`Names::placeholder`] (what [`Names::take`] left). The placeholder is
+    /// forgotten rather than dropped: it allocated nothing, and its drop glue cost a call per
+    /// hand-back (a model that lends its names out on every step pays it on every step).
+    pub fn put_back(&mut self, names: Names) {
+        debug_assert!(self.list.is_empty(), "put_back replaces the placeholder take left, not a table");
+        std::mem::forget(std::mem::replace(self, names));
     }
 
     /// The id of `name`, creating it on first use.

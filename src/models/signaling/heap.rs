@@ -307,7 +307,7 @@ impl Heap {
             v,
             params,
             app,
-            names: Names::default(),
+            names: Names::placeholder(),
             tracing: false,
             out: Vec::new(),
             tasks: Vec::new(),

@@ -512,7 +512,7 @@ fn step(world: &mut World, inbox: &mut Inbox, d: Dart) {
         (engine.names.take(), engine.tracing())
     };
     d.with(|h| {
-        h.names = names;
+        h.names.put_back(names);
         h.tracing = tracing;
     });
     for cmd in inbox.acts.drain(..) {
@@ -565,7 +565,7 @@ fn apply(
     let now = {
         let mut engine = world.engine_mut();
         let e = &mut *engine;
-        e.names = names;
+        e.names.put_back(names);
         let tracing = e.tracing();
         for o in out.drain(..) {
             match o {
