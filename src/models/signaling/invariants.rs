@@ -40,8 +40,8 @@ use super::Variant;
 use super::dart::Dart;
 use super::heap::{PcState, PeerUi, Source};
 use crate::engine::Engine;
+use crate::engine::Id;
 use crate::engine::check::Violation;
-use crate::engine::{Id, SimWorld};
 use bevy_ecs::prelude::*;
 
 /// `no_send_on_disposed_client`.
@@ -82,12 +82,13 @@ pub const ALL: &[&str] = &[
     SETTLES,
 ];
 
-/// `connect_settles`: hot for each peer the UI shows as connecting, until dispose. Called
-/// at the end of every step that ran Dart code (only that changes the heap it reads). A
-/// step that leaves every peer as it was reports nothing: telling the monitor again that a
-/// peer is hot (or cold) changes nothing.
-pub fn monitor(world: &mut World, d: &Dart) {
-    let report = d.with(|h| {
+/// `connect_settles`: hot for each peer the UI shows as connecting, until dispose. Asked at
+/// the end of every step that ran Dart code (only that changes the heap it reads), on the
+/// heap; the step applies the answer to the engine's monitors with its other effects. A step
+/// that leaves every peer as it was reports nothing (`None`): telling the monitor again that
+/// a peer is hot (or cold) changes nothing.
+pub fn settles(d: &Dart) -> Option<Vec<(Id, bool)>> {
+    d.with(|h| {
         let disposing = h.disposing;
         let hot = move |ui: PeerUi| ui == PeerUi::Connecting && !disposing;
         let unchanged = h.settles_reported.len() == h.peers.len()
@@ -98,13 +99,7 @@ pub fn monitor(world: &mut World, d: &Dart) {
         let now: Vec<(Id, bool)> = h.peers.iter().map(|&(peer, ui)| (peer, hot(ui))).collect();
         h.settles_reported.clone_from(&now);
         Some(now)
-    });
-    if let Some(report) = report {
-        let mut engine = world.engine_mut();
-        for (peer, hot) in report {
-            engine.monitor(SETTLES, peer, hot);
-        }
-    }
+    })
 }
 
 /// The checks at quiescence.

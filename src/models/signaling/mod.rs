@@ -409,6 +409,14 @@ impl Runtime {
         Runtime(Mutex::new(Some(Box::new(heap))))
     }
 
+    /// Run Dart code on the heap, lent to it for the call ([`dart::lend`]).
+    fn run<R>(&mut self, f: impl FnOnce(Dart) -> R) -> R {
+        let heap = self.take();
+        let (heap, r) = dart::lend(heap, || f(Dart));
+        self.put(heap);
+        r
+    }
+
     /// Take the heap out to lend it for a step.
     fn take(&mut self) -> Box<Heap> {
         self.0.get_mut().unwrap_or_else(PoisonError::into_inner).take().expect("the heap is back between steps")
@@ -486,7 +494,7 @@ struct Inputs {
 
 /// Run the Dart code for this step's inputs (scripted steps first, then what the agenda
 /// handed over), then apply its effects; messages to servers and remote peers go to the
-/// far side. Then update the liveness monitor from the heap.
+/// far side, and the liveness monitor hears what changed on the heap.
 fn process(world: &mut World, mut inputs: Local<Inputs>, mut inbox: Local<Inbox>) {
     {
         let engine = world.resource::<Engine>();
@@ -498,19 +506,29 @@ fn process(world: &mut World, mut inputs: Local<Inputs>, mut inbox: Local<Inbox>
     if inbox.acts.is_empty() && inbox.wakes.is_empty() && inbox.signals.is_empty() {
         return;
     }
-    let heap = world.resource_mut::<Runtime>().take();
-    let (heap, ()) = dart::lend(heap, || step(world, &mut inbox, Dart));
-    world.resource_mut::<Runtime>().put(heap);
-}
-
-/// One step of the Dart code, on the heap lent for it: the inputs in `inbox`, then their
-/// effects on the world, the far side and the liveness monitor.
-fn step(world: &mut World, inbox: &mut Inbox, d: Dart) {
     // The Dart code names new objects ("client#2", "pc:P1#3") as it makes them.
     let (names, tracing) = {
         let mut engine = world.engine_mut();
         (engine.names.take(), engine.tracing())
     };
+    let timing = *inbox.timing.get_or_insert_with(|| {
+        let p = &world.resource::<Setting>().params;
+        Timing { await_ticks: p.await_ticks, ice_count: p.ice_count, ice_delay: p.ice_delay }
+    });
+    // The Dart code touches nothing but the heap, so it runs inside one look-up of the
+    // runtime; its effects on the world are applied after.
+    let (names, settles) = world.resource_mut::<Runtime>().run(|d| dart_step(d, &mut inbox, names, tracing));
+    let Inbox { far, out, timer_ops, sends, violations, .. } = &mut *inbox;
+    apply(world, names, out, (timer_ops, sends, violations), timing, settles);
+    for s in far.drain(..) {
+        relay::receive(world, s);
+    }
+}
+
+/// One step of the Dart code on the heap lent for it, with the engine's `names`: the inputs
+/// in `inbox`; signals for the far side are left in `inbox.far` and the step's effects in
+/// `inbox.out`. Gives back the names, and what the liveness monitor must hear.
+fn dart_step(d: Dart, inbox: &mut Inbox, names: Names, tracing: bool) -> (Names, Option<Vec<(Id, bool)>>) {
     d.with(|h| {
         h.names.put_back(names);
         h.tracing = tracing;
@@ -529,11 +547,7 @@ fn step(world: &mut World, inbox: &mut Inbox, d: Dart) {
             Wake::Ice(p) => webrtc::on_ice_candidate(&d, p),
         }
     }
-    let timing = *inbox.timing.get_or_insert_with(|| {
-        let p = &world.resource::<Setting>().params;
-        Timing { await_ticks: p.await_ticks, ice_count: p.ice_count, ice_delay: p.ice_delay }
-    });
-    let Inbox { signals, far, out, timer_ops, sends, violations, .. } = inbox;
+    let Inbox { signals, far, out, .. } = inbox;
     for s in signals.drain(..) {
         match d.with(|h| h.client_by_id(s.to)) {
             Some(c) => client::on_message(&d, c, s),
@@ -544,11 +558,7 @@ fn step(world: &mut World, inbox: &mut Inbox, d: Dart) {
         std::mem::swap(&mut h.out, out);
         h.names.take()
     });
-    apply(world, names, out, (timer_ops, sends, violations), timing);
-    for s in far.drain(..) {
-        relay::receive(world, s);
-    }
-    invariants::monitor(world, &d);
+    (names, invariants::settles(&d))
 }
 
 /// Apply the step's effects in the order the Dart code produced them. Those on the engine
@@ -561,6 +571,7 @@ fn apply(
     out: &mut Vec<Out>,
     (timer_ops, sends, violations): (&mut Vec<TimerOp>, &mut Vec<Signal>, &mut Vec<Violation>),
     timing: Timing,
+    settles: Option<Vec<(Id, bool)>>,
 ) {
     let now = {
         let mut engine = world.engine_mut();
@@ -595,6 +606,9 @@ fn apply(
                 Out::Count(name) => e.count(name, 1),
                 Out::Violate(invariant, detail, ids) => violations.push(Violation { invariant, detail, ids }),
             }
+        }
+        for (peer, hot) in settles.into_iter().flatten() {
+            e.monitor(invariants::SETTLES, peer, hot);
         }
         e.clock.now
     };
