@@ -13,6 +13,8 @@ use crate::engine::trace::{Event, EventKind, Trace};
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A broken invariant, written by a model's check system.
 #[derive(Message, Clone, Debug)]
@@ -153,6 +155,13 @@ pub struct Monitors {
     hot: BTreeMap<(&'static str, Id), Hot>,
     /// Monitors judged broken this run (a monitor breaks once): they need no more judging.
     broken: Vec<&'static str>,
+    /// Whether a hot condition not broken yet may be overdue on the current step: shared
+    /// with judge's run condition ([`judge_needed`]), which reads it on every step without a
+    /// look-up of the engine. The run loop sets it before each step
+    /// ([`refresh_overdue`]); a condition that turns hot with no deadline, or a deadline
+    /// declared during a run, sets it during the step. It may say yes when nothing is
+    /// overdue (judge then finds nothing), never no when something is.
+    overdue: Arc<AtomicBool>,
 }
 
 impl Monitors {
@@ -161,6 +170,7 @@ impl Monitors {
         self.deadlines.insert(monitor, deadline);
         for (_, hot) in self.hot.iter_mut().filter(|((m, _), _)| *m == monitor) {
             hot.deadline = deadline;
+            self.overdue.store(true, Ordering::Relaxed);
         }
     }
 
@@ -170,6 +180,10 @@ impl Monitors {
             if let std::collections::btree_map::Entry::Vacant(e) = self.hot.entry((monitor, key)) {
                 let deadline = self.deadlines.get(monitor).copied().unwrap_or(UNDECLARED);
                 e.insert(Hot { since: now, deadline });
+                // Due now at the latest only with no deadline (after the heal point).
+                if deadline == 0 {
+                    self.overdue.store(true, Ordering::Relaxed);
+                }
             }
         } else {
             self.hot.remove(&(monitor, key));
@@ -180,6 +194,7 @@ impl Monitors {
     pub fn reset(&mut self) {
         self.hot.clear();
         self.broken.clear();
+        self.overdue.store(false, Ordering::Relaxed);
     }
 
     /// Each hot condition's monitor and the tick it is due by.
@@ -241,15 +256,26 @@ fn record_liveness(
     trace.push(names, e);
 }
 
-/// Run condition of [`judge`]: a violation was written, or a hot monitor is overdue. Most
-/// steps have neither, and then judge is not run.
-pub fn judge_needed(mut violations: MessageReader<Violation>, engine: Res<Engine>) -> bool {
-    // This reader only watches for new ones (judge reads them with its own).
-    let new = !violations.is_empty();
-    violations.clear();
+/// Run condition of [`judge`] for `engine`'s monitors: a violation was written, or a hot
+/// monitor may be overdue (see [`refresh_overdue`]). Most steps have neither, and then judge
+/// is not run.
+pub fn judge_needed(engine: &Engine) -> impl FnMut(MessageReader<Violation>) -> bool + Send + Sync + 'static {
+    let overdue = Arc::clone(&engine.monitors.overdue);
+    move |mut violations: MessageReader<Violation>| {
+        // This reader only watches for new ones (judge reads them with its own).
+        let new = !violations.is_empty();
+        violations.clear();
+        new || overdue.load(Ordering::Relaxed)
+    }
+}
+
+/// Before a step: tell judge's run condition whether a hot monitor not broken yet is overdue
+/// at the step's tick (a monitor judged broken is skipped by judge too: a break is recorded
+/// once).
+pub fn refresh_overdue(engine: &Engine) {
     let (monitors, now) = (&engine.monitors, engine.clock.now);
-    // A monitor judged broken is skipped by judge too (a break is recorded once).
-    new || monitors.dues(engine.plan.heal_at).any(|(m, due)| due <= now && !monitors.broken.contains(&m))
+    let overdue = monitors.dues(engine.plan.heal_at).any(|(m, due)| due <= now && !monitors.broken.contains(&m));
+    monitors.overdue.store(overdue, Ordering::Relaxed);
 }
 
 /// The earliest deadline of a hot monitor that has not broken yet and is not overdue (an

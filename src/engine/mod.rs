@@ -77,7 +77,8 @@ impl Plugin for EnginePlugin {
         app.init_resource::<StepStarts>();
         // Message buffers turn over, scripts act and the agenda hands over by the run loop
         // before each step's schedule (`Sim::run`), not by systems.
-        app.add_systems(TickSchedule, check::judge.run_if(check::judge_needed).in_set(Stage::Judge));
+        let judge_needed = check::judge_needed(app.world().resource::<Engine>());
+        app.add_systems(TickSchedule, check::judge.run_if(judge_needed).in_set(Stage::Judge));
         app.add_systems(FinishSchedule, check::judge_final.in_set(FinishStage::Judge));
     }
 }

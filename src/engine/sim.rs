@@ -280,6 +280,7 @@ impl Sim {
             let mut engine = world.resource_mut::<Engine>();
             engine.horizon.clear();
             starts_due_at(&engine, 0, starts, starts_due);
+            crate::engine::check::refresh_overdue(&engine);
             engine.limits.max_ticks
         };
         let mut visited = 0u64;
@@ -343,6 +344,7 @@ impl Sim {
                 if !last_step {
                     // More batches are due on this tick: the next step hands over the next.
                     starts_due_at(&engine, now, starts, starts_due);
+                    crate::engine::check::refresh_overdue(&engine);
                     continue;
                 }
                 let next =
@@ -363,6 +365,7 @@ impl Sim {
                         engine.clock.now = next;
                         now = next;
                         starts_due_at(&engine, now, starts, starts_due);
+                        crate::engine::check::refresh_overdue(&engine);
                     }
                 }
             }
