@@ -21,6 +21,7 @@ use crate::engine::order::Picker;
 use crate::engine::state::Engine;
 use crate::engine::tape::{About, Tape};
 use bevy_ecs::prelude::*;
+use std::any::Any;
 
 /// One item due now: which source holds it, where, and on which link.
 #[derive(Clone, Copy, Debug)]
@@ -43,17 +44,33 @@ pub struct Due {
     pub fifo: bool,
 }
 
-/// Move every item of a source due at `now` into its hand-over slots, reporting each; return
-/// when the source is next due after that (read for a source with a slot on the engine's
-/// [`crate::engine::clock::DueBoard`]).
-pub type CollectFn = fn(&mut World, now: u64, source: u16, out: &mut Vec<Due>) -> Option<u64>;
+/// Where a source keeps this tick's due items between collecting and handing them over, if it
+/// keeps them outside its own resource: the run loop owns it ([`HandOver`]), so handing over
+/// looks up neither that resource nor, for recording, the engine a second time.
+pub type Ready = Box<dyn Any + Send + Sync>;
+/// Move every item of a source due at `now` into its hand-over slots (in its own resource or
+/// in `ready`), reporting each; return when the source is next due after that (read for a
+/// source with a slot on the engine's [`crate::engine::clock::DueBoard`]).
+pub type CollectFn = fn(&mut World, now: u64, source: u16, out: &mut Vec<Due>, ready: &mut dyn Any) -> Option<u64>;
+/// Record in the engine (counts, trace) that the items in `slots` of `ready` are handed over,
+/// just before they are.
+pub type RecordFn = fn(&mut Engine, ready: &dyn Any, slots: &[u32]);
 /// Hand the items in `slots` over to the model (write its messages), in that order.
-pub type HandOverFn = fn(&mut World, slots: &[u32]);
+pub type HandOverFn = fn(&mut World, ready: &mut dyn Any, slots: &[u32]);
+
+/// The run loop's scratch for handing over: each source's [`Ready`] and the batch's slots.
+pub struct HandOver {
+    ready: Vec<Ready>,
+    slots: Vec<u32>,
+}
 
 #[derive(Clone, Copy)]
 struct Source {
     collect: CollectFn,
+    record: Option<RecordFn>,
     hand_over: HandOverFn,
+    /// Makes its [`Ready`].
+    new_ready: fn() -> Ready,
     /// Its slot on the due board, if it keeps one.
     board: Option<usize>,
     /// The turnover slot of the message type its hand-over writes, if tracked.
@@ -85,15 +102,25 @@ pub struct Agenda {
 impl Agenda {
     /// Register a source, with its slot on the due board if it keeps one and the turnover
     /// slot of the message type its hand-over writes if that is tracked; its index.
+    /// `record`, if given, runs just before each hand-over with the engine; `new_ready` makes
+    /// the source's [`Ready`] (see [`Agenda::hand_over_scratch`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn add_source(
         &mut self,
         collect: CollectFn,
+        record: Option<RecordFn>,
         hand_over: HandOverFn,
+        new_ready: fn() -> Ready,
         board: Option<usize>,
         writes: Option<usize>,
     ) -> u16 {
-        self.sources.push(Source { collect, hand_over, board, writes, next: None, ask: false });
+        self.sources.push(Source { collect, record, hand_over, new_ready, board, writes, next: None, ask: false });
         (self.sources.len() - 1) as u16
+    }
+
+    /// The run loop's scratch for [`deliver`], with a [`Ready`] for every source added.
+    pub fn hand_over_scratch(&self) -> HandOver {
+        HandOver { ready: self.sources.iter().map(|s| (s.new_ready)()).collect(), slots: Vec::new() }
     }
 
     /// The next send/arm stamp.
@@ -140,8 +167,8 @@ pub fn last_step(engine: Res<Engine>) -> bool {
 /// At the start of every step, after the scripts acted and before the tick schedule (the run
 /// loop calls it: a system would cost the executor's bookkeeping on every step): on a tick's
 /// first step collect and order what is due; on every step hand over the next batch.
-/// `slots` is scratch kept by the caller.
-pub fn deliver(world: &mut World, slots: &mut Vec<u32>) {
+/// `scratch` is the caller's, from [`Agenda::hand_over_scratch`].
+pub fn deliver(world: &mut World, scratch: &mut HandOver) {
     let mut engine = world.resource_mut::<Engine>();
     let now = engine.clock.now;
     if engine.agenda.collected_at != Some(now) {
@@ -161,7 +188,7 @@ pub fn deliver(world: &mut World, slots: &mut Vec<u32>) {
             // the engine meanwhile (moving the whole agenda out and back cost a memcpy per step).
             let (mut sources, mut due) = (std::mem::take(&mut agenda.sources), std::mem::take(&mut agenda.due));
             for (i, source) in sources.iter_mut().enumerate().filter(|(_, s)| s.ask) {
-                let next = (source.collect)(world, now, i as u16, &mut due);
+                let next = (source.collect)(world, now, i as u16, &mut due, &mut *scratch.ready[i]);
                 source.next = next;
             }
             engine = world.resource_mut::<Engine>();
@@ -180,14 +207,19 @@ pub fn deliver(world: &mut World, slots: &mut Vec<u32>) {
     agenda.step += 1;
     let Some(&(source, start, end)) = agenda.batches.get(agenda.next_batch) else { return };
     agenda.next_batch += 1;
-    let Source { hand_over, writes, .. } = agenda.sources[source as usize];
+    let Source { record, hand_over, writes, .. } = agenda.sources[source as usize];
     // Marked now, before the hand-over writes them: the same step either way.
     if let Some(slot) = writes {
         turnover.written(slot);
     }
+    let HandOver { ready, slots } = scratch;
     slots.clear();
     slots.extend(agenda.sorted[start..end].iter().map(|d| d.slot));
-    hand_over(world, slots);
+    let ready = &mut *ready[source as usize];
+    if let Some(record) = record {
+        record(&mut engine, ready, slots);
+    }
+    hand_over(world, ready, slots);
 }
 
 impl Agenda {

@@ -3,6 +3,7 @@
 //! The schedules are built once and the world is reset between runs (entities cleared,
 //! resources put back), which is what makes sweeping many seeds cheap.
 
+use crate::engine::agenda::HandOver;
 use crate::engine::check::Verdict;
 use crate::engine::clock::{Clock, DueSource, DueSources};
 use crate::engine::faults::{Cuts, FaultPlan};
@@ -99,8 +100,8 @@ pub struct Sim {
     starts: Vec<(StepFn, Option<usize>)>,
     /// Which of `starts` has work on the next step (read off the due board after a step).
     starts_due: Vec<bool>,
-    /// Scratch for the agenda's hand-over.
-    slots: Vec<u32>,
+    /// The agenda's scratch for handing over (each source's ready list, the batch's slots).
+    hand_over: HandOver,
     /// Every entity that is not a resource: kept, so that a run does not build the query
     /// (and match every archetype) again; with scratch for the ones a run's reset despawns.
     entities: QueryState<Entity, Without<IsResource>>,
@@ -177,6 +178,7 @@ impl Sim {
         let due = app.world().resource::<DueSources>().0.clone();
         let starts = app.world().resource::<StepStarts>().0.clone();
         let entities = app.world_mut().query_filtered::<Entity, Without<IsResource>>();
+        let hand_over = app.world().resource::<Engine>().agenda.hand_over_scratch();
         Ok(Sim {
             app,
             scenario: name.to_owned(),
@@ -191,7 +193,7 @@ impl Sim {
             answers: vec![None; due.len()],
             starts_due: vec![true; starts.len()],
             starts,
-            slots: Vec::new(),
+            hand_over,
             due,
             entities,
             doomed: Vec::new(),
@@ -232,7 +234,7 @@ impl Sim {
         tape.set_recording(self.record);
         let audit = self.audit;
         let replaying = tape.is_replay();
-        let Sim { app, updates, due, turn, answers, starts, starts_due, slots, entities, doomed, .. } = self;
+        let Sim { app, updates, due, turn, answers, starts, starts_due, hand_over, entities, doomed, .. } = self;
         turn.fill(false);
         let world = app.world_mut();
         let run_start = world.increment_change_tick();
@@ -302,7 +304,7 @@ impl Sim {
                         start(world, now);
                     }
                 }
-                crate::engine::agenda::deliver(world, slots);
+                crate::engine::agenda::deliver(world, hand_over);
                 tick.run(world);
                 // Sources a model can change behind the engine's back (timers) settle and answer now,
                 // if the step touched them; the rest keep their slots on the due board up to date

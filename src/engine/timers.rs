@@ -13,6 +13,7 @@ use crate::engine::state::Engine;
 use bevy_app::{App, Plugin};
 use bevy_ecs::message::Messages;
 use bevy_ecs::prelude::*;
+use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,9 +111,13 @@ impl<T: Clone + Send + Sync + 'static> Plugin for TimerPlugin<T> {
         // order of a step is its messages in wire order, then its timers in the order armed).
         let touched = Arc::new(AtomicBool::new(false));
         let board = add_due_source(app.world_mut(), file::<T>, Some(touched.clone()));
+        // A timer's due payloads stay in the resource (a model may cancel one until it is
+        // handed over), so the agenda's ready list is unused and nothing is recorded.
         app.world_mut().resource_mut::<Engine>().agenda.add_source(
             collect::<T>,
+            None,
             hand_over::<T>,
+            || Box::new(()),
             Some(board),
             Some(fired),
         );
@@ -145,7 +150,13 @@ fn file<T: Send + Sync + 'static>(world: &mut World) -> Option<u64> {
     timers.next_due()
 }
 
-fn collect<T: Send + Sync + 'static>(world: &mut World, now: u64, source: u16, out: &mut Vec<Due>) -> Option<u64> {
+fn collect<T: Send + Sync + 'static>(
+    world: &mut World,
+    now: u64,
+    source: u16,
+    out: &mut Vec<Due>,
+    _: &mut dyn Any,
+) -> Option<u64> {
     let mut timers = world.resource_mut::<Timers<T>>();
     let timers = &mut *timers;
     timers.ready.clear();
@@ -164,7 +175,7 @@ fn collect<T: Send + Sync + 'static>(world: &mut World, now: u64, source: u16, o
     timers.next_due()
 }
 
-fn hand_over<T: Clone + Send + Sync + 'static>(world: &mut World, slots: &[u32]) {
+fn hand_over<T: Clone + Send + Sync + 'static>(world: &mut World, _: &mut dyn Any, slots: &[u32]) {
     let mut ready = std::mem::take(&mut world.resource_mut::<Timers<T>>().ready);
     let mut fired = world.resource_mut::<Messages<Fired<T>>>();
     // An input type turns over as it is written (see `turnover::track_input`).

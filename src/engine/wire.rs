@@ -22,6 +22,7 @@ use bevy_ecs::message::Messages;
 use bevy_ecs::prelude::*;
 // Looked up, never iterated.
 use bevy_platform::collections::HashMap;
+use std::any::Any;
 use std::marker::PhantomData;
 
 /// What a message type needs to travel the wire.
@@ -50,8 +51,6 @@ pub struct Inbound<M: Payload> {
 pub struct InFlight<M: Payload> {
     /// `(stamp, envelope, bounced, message)` by due tick.
     queue: DueQueue<(u64, u64, bool, M)>,
-    /// This tick's due envelopes, until the agenda hands them over.
-    ready: Vec<Option<(u64, bool, M)>>,
     next_env: u64,
     /// Latest due tick per link, to keep links FIFO (looked up, never iterated).
     link_due: HashMap<(Id, Id), u64>,
@@ -71,7 +70,6 @@ impl<M: Payload> Default for InFlight<M> {
     fn default() -> Self {
         InFlight {
             queue: DueQueue::default(),
-            ready: Vec::new(),
             next_env: 1,
             link_due: HashMap::default(),
             ordered: Vec::new(),
@@ -118,7 +116,14 @@ impl<M: Payload> Plugin for WirePlugin<M> {
         let board = {
             let mut engine = app.world_mut().resource_mut::<Engine>();
             let board = engine.due.add();
-            engine.agenda.add_source(collect::<M>, hand_over::<M>, Some(board), Some(inbound));
+            engine.agenda.add_source(
+                collect::<M>,
+                Some(record::<M>),
+                hand_over::<M>,
+                || Box::new(Ready::<M>(Vec::new())),
+                Some(board),
+                Some(inbound),
+            );
             board
         };
         app.insert_resource(InFlight::<M> { board, outbound, ..InFlight::default() });
@@ -126,7 +131,6 @@ impl<M: Payload> Plugin for WirePlugin<M> {
         app.add_reset(|w| {
             let mut q = w.resource_mut::<InFlight<M>>();
             q.queue.clear();
-            q.ready.clear();
             q.next_env = 1;
             q.link_due.clear();
             q.ordered.clear();
@@ -220,45 +224,62 @@ fn dispatch<M: Payload>(
     board.set(flight.board, flight.queue.next_due());
 }
 
-fn collect<M: Payload>(world: &mut World, now: u64, source: u16, out: &mut Vec<Due>) -> Option<u64> {
+/// This tick's due envelopes of one message type, `(envelope, bounced, message)`, from
+/// collecting until the agenda hands them over (kept by the run loop: see
+/// [`crate::engine::agenda::Ready`]).
+struct Ready<M>(Vec<Option<(u64, bool, M)>>);
+
+/// The wire's own type of [`crate::engine::agenda::Ready`].
+fn ready<M: Payload>(ready: &mut dyn Any) -> &mut Vec<Option<(u64, bool, M)>> {
+    &mut ready.downcast_mut::<Ready<M>>().expect("the agenda hands a wire its own ready list").0
+}
+
+fn collect<M: Payload>(
+    world: &mut World,
+    now: u64,
+    source: u16,
+    out: &mut Vec<Due>,
+    ready: &mut dyn Any,
+) -> Option<u64> {
+    let ready = self::ready::<M>(ready);
     let mut flight = world.resource_mut::<InFlight<M>>();
     let flight = &mut *flight;
     let fifo = flight.fifo;
-    flight.ready.clear();
+    ready.clear();
     while let Some((_, _, (stamp, env, bounced, msg))) = flight.queue.pop_due(now) {
         let (from, to) = (msg.actor(), msg.target());
         // An in-process channel keeps its order whatever the plan says about network links.
         let fifo = fifo || flight.ordered.binary_search(&(from, to)).is_ok();
-        out.push(Due { stamp, source, slot: flight.ready.len() as u32, from, to, thread: msg.thread(), fifo });
-        flight.ready.push(Some((env, bounced, msg)));
+        out.push(Due { stamp, source, slot: ready.len() as u32, from, to, thread: msg.thread(), fifo });
+        ready.push(Some((env, bounced, msg)));
     }
     flight.queue.next_due()
 }
 
-fn hand_over<M: Payload>(world: &mut World, slots: &[u32]) {
-    // The due envelopes taken out and put back rather than the queue `resource_scope`d:
-    // cheaper, and the engine's trace and names are borrowed beside them. Traced by
-    // reference first, then each message moved once, into the buffer.
-    let mut ready = std::mem::take(&mut world.resource_mut::<InFlight<M>>().ready);
-    {
-        let mut engine = world.resource_mut::<Engine>();
-        let Engine { clock, names, trace, stats, .. } = &mut *engine;
-        let now = clock.now;
-        for &slot in slots {
-            let Some((env, bounced, msg)) = &ready[slot as usize] else { continue };
-            if !bounced {
-                stats.delivered += 1;
-                if trace.on() {
-                    let (to, label, from, args) = (msg.target(), msg.label(), msg.actor(), msg.args());
-                    trace.record_envelope(names, now, EventKind::Deliver, to, label, from, &args, *env, 0);
-                }
+/// Count and trace the deliveries of a hand-over (a bounced envelope goes back to its sender
+/// and is neither), in the engine look-up the agenda already holds.
+fn record<M: Payload>(engine: &mut Engine, ready: &dyn Any, slots: &[u32]) {
+    let ready = &ready.downcast_ref::<Ready<M>>().expect("the agenda hands a wire its own ready list").0;
+    let Engine { clock, names, trace, stats, .. } = engine;
+    let now = clock.now;
+    for &slot in slots {
+        let Some((env, bounced, msg)) = &ready[slot as usize] else { continue };
+        if !bounced {
+            stats.delivered += 1;
+            if trace.on() {
+                let (to, label, from, args) = (msg.target(), msg.label(), msg.actor(), msg.args());
+                trace.record_envelope(names, now, EventKind::Deliver, to, label, from, &args, *env, 0);
             }
         }
     }
+}
+
+/// Write the envelopes in `slots` as `Inbound` messages, each moved once.
+fn hand_over<M: Payload>(world: &mut World, ready: &mut dyn Any, slots: &[u32]) {
+    let ready = self::ready::<M>(ready);
     let mut inbound = world.resource_mut::<Messages<Inbound<M>>>();
     // An input type turns over as it is written (see `turnover::track_input`).
     inbound.update();
     let due = slots.iter().filter_map(|&slot| ready[slot as usize].take());
     inbound.write_batch(due.map(|(env, bounced, msg)| Inbound { msg, env, bounced }));
-    world.resource_mut::<InFlight<M>>().ready = ready;
 }
