@@ -64,6 +64,9 @@ pub struct InFlight<M: Payload> {
     /// The plan's `fifo`, copied by dispatch (it is the same in every run) so that collecting
     /// looks up nothing else.
     fifo: bool,
+    /// The [`LinkRules`], copied at each run's reset (they are the same in every run) so that
+    /// dispatching looks up nothing else.
+    rules: LinkRules,
 }
 
 impl<M: Payload> Default for InFlight<M> {
@@ -76,6 +79,7 @@ impl<M: Payload> Default for InFlight<M> {
             board: 0,
             outbound: 0,
             fifo: true,
+            rules: LinkRules::default(),
         }
     }
 }
@@ -129,7 +133,9 @@ impl<M: Payload> Plugin for WirePlugin<M> {
         app.insert_resource(InFlight::<M> { board, outbound, ..InFlight::default() });
         app.world_mut().get_resource_or_init::<LinkRules>();
         app.add_reset(|w| {
+            let rules = w.resource::<LinkRules>().clone();
             let mut q = w.resource_mut::<InFlight<M>>();
+            q.rules = rules;
             q.queue.clear();
             q.next_env = 1;
             q.link_due.clear();
@@ -145,7 +151,6 @@ fn dispatch<M: Payload>(
     mut outbound: MessageReader<Outbound<M>>,
     mut flight: ResMut<InFlight<M>>,
     mut engine: ResMut<Engine>,
-    rules: Res<LinkRules>,
 ) {
     let Engine { agenda, tape, plan, cuts, clock, names, trace, stats, limits, status, due: board, turnover, .. } =
         &mut *engine;
@@ -166,7 +171,7 @@ fn dispatch<M: Payload>(
         flight.next_env += 1;
         let (from, to, thread) = (msg.actor(), msg.target(), msg.thread());
         let (label, args) = (msg.label(), msg.args());
-        let rule = rules.find(from, to);
+        let rule = flight.rules.find(from, to);
         if let Some(rule) = rule
             && active
             && tape.chance("wire.fail", rule.fail)
