@@ -409,22 +409,14 @@ impl Runtime {
         Runtime(Mutex::new(Some(Box::new(heap))))
     }
 
-    /// Run Dart code on the heap, lent to it for the call ([`dart::lend`]).
+    /// Run Dart code on the heap, lent to it for the call ([`dart::lend`]) and back in place
+    /// after.
     fn run<R>(&mut self, f: impl FnOnce(Dart) -> R) -> R {
-        let heap = self.take();
+        let slot = self.0.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let heap = slot.take().expect("the heap is back between steps");
         let (heap, r) = dart::lend(heap, || f(Dart));
-        self.put(heap);
+        *slot = Some(heap);
         r
-    }
-
-    /// Take the heap out to lend it for a step.
-    fn take(&mut self) -> Box<Heap> {
-        self.0.get_mut().unwrap_or_else(PoisonError::into_inner).take().expect("the heap is back between steps")
-    }
-
-    /// Put the heap back after a step.
-    fn put(&mut self, heap: Box<Heap>) {
-        *self.0.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(heap);
     }
 
     /// Read the heap between steps (end-of-run checks).
@@ -562,9 +554,10 @@ fn dart_step(d: Dart, inbox: &mut Inbox, names: Names, tracing: bool) -> (Names,
 }
 
 /// Apply the step's effects in the order the Dart code produced them. Those on the engine
-/// (tape draws, trace events, counts) share one look-up; timer operations, sends and
-/// violations are kept in order and applied after it, one look-up per kind: each kind has a
-/// buffer of its own, so only the order within a kind matters.
+/// (tape draws, trace events, counts, then the liveness report `settles`) share one
+/// look-up; timer operations, sends and violations are kept in order and applied after it,
+/// one look-up per kind: each kind has a buffer of its own, so only the order within a kind
+/// matters.
 fn apply(
     world: &mut World,
     names: Names,
